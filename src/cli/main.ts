@@ -1,0 +1,107 @@
+/** The `bazil` command: finds the command named by the words, parses its flags with meow, runs it. */
+import { readFileSync } from 'node:fs';
+import meow, { type AnyFlags } from 'meow';
+import { BazilError, isBazilError } from '../engine/errors.js';
+import { defaultDataDir } from '../engine/datadir.js';
+import { extractDataDir, normalizeFlags } from './args.js';
+import { commandHelp, GLOBAL_OPTIONS, groupHelp, type Command, type Option } from './command.js';
+import { EXIT_CODES } from './exit.js';
+import { createCommands } from './create.js';
+import { debugCommands } from './debug.js';
+import { sharingCommands } from './sharing.js';
+import { volumeCommands } from './volume.js';
+import { defaultAction, statusCommands } from './status.js';
+
+const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...sharingCommands, ...volumeCommands, ...debugCommands];
+
+function meowFlags(options: Option[] = []): AnyFlags {
+  const flags: AnyFlags = {};
+  for (const o of options) {
+    const key = o.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    flags[key] = { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}), ...(o.short ? { shortFlag: o.short } : {}) } as AnyFlags[string];
+  }
+  return flags;
+}
+
+/** The command whose path is the longest prefix of the leading words. */
+function findCommand(words: string[]): { command?: Command; depth: number } {
+  let depth = 0;
+  while (depth < words.length && !words[depth].startsWith('-') && COMMANDS.some((c) => words.slice(0, depth + 1).every((w, i) => c.path[i] === w))) {
+    depth++;
+  }
+  const path = words.slice(0, depth);
+  const command = COMMANDS.find((c) => c.path.length === depth && c.path.every((w, i) => w === path[i]));
+  return { command, depth };
+}
+
+/** Refuses flags the command does not take, naming the command's help (meow's own message is terse). */
+function checkFlags(command: Command, words: string[]): void {
+  const known = [...(command.options ?? []), ...GLOBAL_OPTIONS];
+  for (const w of words) {
+    if (w === '--') return;
+    const name = w.startsWith('--') ? w.slice(2).split('=')[0] : w.startsWith('-') && w.length === 2 ? w.slice(1) : undefined;
+    if (name === undefined || known.some((o) => o.name === name || o.short === name)) continue;
+    const noNeg = name.startsWith('no-') && known.some((o) => o.type === 'boolean' && o.name === name.slice(3));
+    if (noNeg) continue;
+    throw new BazilError('INVALID_ARGUMENT', `unknown option ${w.split('=')[0]} for \`bazil ${command.path.join(' ')}\`; see \`bazil ${command.path.join(' ')} --help\``);
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { dataDir: flagDir, rest } = extractDataDir(normalizeFlags(argv));
+  const dataDir = flagDir ?? (process.env.BAZIL_DATA_DIR || defaultDataDir());
+  const { command, depth } = findCommand(rest);
+  const wantsHelp = rest.includes('--help') && !rest.slice(0, rest.indexOf('--help')).includes('--');
+
+  if (!command) {
+    const prefix = rest.slice(0, depth);
+    const next = rest[depth];
+    if (wantsHelp) {
+      process.stdout.write(groupHelp(prefix, COMMANDS) + '\n');
+      return 0;
+    }
+    if (depth === 0 && next === '--version') {
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    if (depth === 0 && next === undefined) return defaultAction(dataDir);
+    const what = next === undefined ? `\`bazil ${prefix.join(' ')}\` needs a command` : `unknown command \`bazil ${[...prefix, next].join(' ')}\``;
+    process.stderr.write(`bazil: ${what}\n\n${groupHelp(prefix, COMMANDS)}\n`);
+    return EXIT_CODES.INVALID_ARGUMENT;
+  }
+
+  checkFlags(command, rest.slice(depth));
+  const cli = meow(commandHelp(command), {
+    importMeta: import.meta,
+    argv: rest.slice(depth),
+    flags: meowFlags(command.options),
+    allowUnknownFlags: false,
+    description: false,
+    autoVersion: false,
+    helpIndent: 0,
+  });
+  const [min, max] = command.args;
+  if (cli.input.length < min || cli.input.length > max) {
+    const why = cli.input.length < min ? 'missing arguments' : `unexpected argument "${cli.input[max]}"`;
+    throw new BazilError('INVALID_ARGUMENT', `${why}\nUsage: bazil ${command.path.join(' ')} ${command.usage}\nRun \`bazil ${command.path.join(' ')} --help\` for more.`);
+  }
+  await command.run({ dataDir, args: cli.input, flags: cli.flags });
+  return 0;
+}
+
+async function main(): Promise<void> {
+  try {
+    process.exitCode = await run(process.argv.slice(2));
+  } catch (err) {
+    if (isBazilError(err)) {
+      process.stderr.write(`bazil: ${err.message}\n`);
+      process.exitCode = EXIT_CODES[err.code];
+    } else {
+      process.stderr.write(`bazil: internal error: ${err instanceof Error ? (process.env.BAZIL_DEBUG ? err.stack : err.message) : String(err)}\n`);
+      process.exitCode = EXIT_CODES.INTERNAL;
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,40 @@
+import { createDataDir, dataDirExists } from '../engine/datadir.js';
+import { listSharingKeys } from '../engine/store/sharing.js';
+import { listVolumes } from '../engine/tree/volumes.js';
+import type { Command } from './command.js';
+import { withDataDir } from './use-datadir.js';
+
+async function showStatus(dataDir: string): Promise<void> {
+  await withDataDir(dataDir, false, (dir) => {
+    const volumes = listVolumes(dir.db);
+    const lines = [
+      `Data dir:     ${dir.path}`,
+      `Public key:   ${dir.publicKey().toString('hex')}`,
+      `Sharing keys: ${listSharingKeys(dir.db).join(', ')}`,
+      `Volumes:      ${volumes.length ? volumes.map((v) => v.name).join(', ') : '(none yet: bazil volume create NAME)'}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  });
+}
+
+/** Plain `bazil`: set up the data dir on first use, then show where things stand. */
+export async function defaultAction(dataDir: string): Promise<number> {
+  if (!dataDirExists(dataDir)) {
+    createDataDir(dataDir);
+    process.stdout.write(`Welcome to bazil. Created a new data dir in ${dataDir}\n\n`);
+  }
+  await showStatus(dataDir);
+  process.stdout.write('\nRun `bazil --help` to see every command.\n');
+  return 0;
+}
+
+export const statusCommands: Command[] = [
+  {
+    path: ['status'],
+    summary: "Show the data dir's public key, sharing keys and volumes",
+    usage: '',
+    examples: ['bazil status'],
+    args: [0, 0],
+    run: ({ dataDir }) => showStatus(dataDir),
+  },
+];

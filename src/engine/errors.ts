@@ -1,0 +1,33 @@
+/**
+ * The one error type of the engine. The code says what kind of failure it is;
+ * the CLI maps it to an exit code, the FUSE adapter to an errno.
+ * Messages are for people: they say what went wrong and what to do next.
+ */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'INVALID_ARGUMENT'
+  | 'CORRUPT'
+  | 'CONFLICT'
+  | 'UNAUTHORIZED'
+  | 'LOCKED'
+  | 'INTERNAL';
+
+export class BazilError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BazilError';
+    this.code = code;
+  }
+}
+
+export function isBazilError(err: unknown, code?: ErrorCode): err is BazilError {
+  return err instanceof BazilError && (code === undefined || err.code === code);
+}
+
+/** True for a Node.js system error with the given errno code (ENOENT, EEXIST, ...). */
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}

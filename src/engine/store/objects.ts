@@ -1,0 +1,111 @@
+/**
+ * Where encrypted objects live. An ObjectStore knows nothing of keys or content:
+ * it stores opaque bytes under an id. The local store is a fan-out directory of
+ * one file per object; later kinds (a peer, an external disk) implement the same
+ * interface.
+ */
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { BazilError, isErrno } from '../errors.js';
+
+export interface ObjectStore {
+  /** True when the object is present (its bytes are not checked here). */
+  has(id: Uint8Array): Promise<boolean>;
+  /**
+   * Stores an object. `bytes` is called only when the object is absent, so a
+   * duplicate costs no encryption and no write. False when it was already there.
+   */
+  put(id: Uint8Array, bytes: () => Promise<Buffer[]>): Promise<boolean>;
+  /** The object's bytes; NOT_FOUND when absent. */
+  get(id: Uint8Array): Promise<Buffer>;
+  /** Makes every put that has returned durable (survives a crash). */
+  flush(): Promise<void>;
+}
+
+/**
+ * Objects as files: DIR/ab/cdef... (hex id, 256 fan-out directories). A put writes
+ * a temp file, fsyncs it and renames it into place, so an object file is either
+ * absent or complete. Directory entries are fsync'd in flush(), once per batch
+ * rather than once per object.
+ */
+export class LocalObjectStore implements ObjectStore {
+  readonly dir: string;
+  private readonly tmpDir: string;
+  private readonly madeDirs = new Set<string>();
+  private readonly dirtyDirs = new Set<string>();
+
+  constructor(dir: string, tmpDir: string) {
+    this.dir = dir;
+    this.tmpDir = tmpDir;
+  }
+
+  pathOf(id: Uint8Array): string {
+    const hex = Buffer.from(id).toString('hex');
+    return join(this.dir, hex.slice(0, 2), hex.slice(2));
+  }
+
+  async has(id: Uint8Array): Promise<boolean> {
+    try {
+      await stat(this.pathOf(id));
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return false;
+      throw err;
+    }
+  }
+
+  async put(id: Uint8Array, bytes: () => Promise<Buffer[]>): Promise<boolean> {
+    const path = this.pathOf(id);
+    if (await this.has(id)) return false;
+    const fanout = join(path, '..');
+    if (!this.madeDirs.has(fanout)) {
+      await mkdir(fanout, { recursive: true, mode: 0o700 });
+      this.madeDirs.add(fanout);
+    }
+    const pieces = await bytes();
+    const tmp = join(this.tmpDir, `obj-${randomBytes(8).toString('hex')}`);
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      const want = pieces.reduce((n, p) => n + p.length, 0);
+      const { bytesWritten } = await fh.writev(pieces);
+      if (bytesWritten !== want) throw new Error(`short write to ${tmp}: ${bytesWritten} of ${want} bytes`);
+      await fh.sync();
+    } catch (err) {
+      await fh.close();
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await fh.close();
+    // rename over an existing object is harmless: the same id means the same bytes.
+    await rename(tmp, path);
+    this.dirtyDirs.add(fanout);
+    return true;
+  }
+
+  async get(id: Uint8Array): Promise<Buffer> {
+    try {
+      return await readFile(this.pathOf(id));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) {
+        throw new BazilError('NOT_FOUND', `object ${Buffer.from(id).toString('hex')} is missing from the local store`);
+      }
+      throw err;
+    }
+  }
+
+  async flush(): Promise<void> {
+    const dirs = [...this.dirtyDirs];
+    this.dirtyDirs.clear();
+    await Promise.all(dirs.map(fsyncDir));
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Volumes: named file trees, each encrypted under one sharing key. A volume also
+ * has a random 32-byte id that stays the same on every peer that connects to it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../db/open.js';
+import { BazilError } from '../errors.js';
+import { checkName } from '../names.js';
+import { sharingKeySecret } from '../store/sharing.js';
+
+export interface Volume {
+  name: string;
+  volumeId: Buffer;
+  sharingKey: string;
+}
+
+interface VolumeRow {
+  name: string;
+  volume_id: Buffer;
+  sharing_key: string;
+}
+
+const fromRow = (r: VolumeRow): Volume => ({ name: r.name, volumeId: r.volume_id, sharingKey: r.sharing_key });
+
+export function createVolume(db: Db, name: string, sharingKey: string): Volume {
+  checkName('volume', name);
+  return db.transaction(() => {
+    sharingKeySecret(db, sharingKey); // NOT_FOUND with the next step when the key is unknown
+    if (db.prepare('SELECT 1 FROM volumes WHERE name = ?').get(name)) {
+      throw new BazilError('ALREADY_EXISTS', `a volume named "${name}" already exists; pick another name (see \`bazil volume list\`)`);
+    }
+    const volumeId = randomBytes(32);
+    db.prepare('INSERT INTO volumes (name, volume_id, sharing_key, created_at) VALUES (?, ?, ?, ?)').run(
+      name,
+      volumeId,
+      sharingKey,
+      Date.now(),
+    );
+    return { name, volumeId, sharingKey };
+  })();
+}
+
+export function listVolumes(db: Db): Volume[] {
+  return (db.prepare('SELECT name, volume_id, sharing_key FROM volumes ORDER BY name').all() as VolumeRow[]).map(fromRow);
+}
+
+export function getVolume(db: Db, name: string): Volume {
+  const row = db.prepare('SELECT name, volume_id, sharing_key FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
+  if (!row) throw new BazilError('NOT_FOUND', `no volume named "${name}"; see \`bazil volume list\`, or create it with \`bazil volume create ${name}\``);
+  return fromRow(row);
+}
