@@ -70,12 +70,13 @@ export const debugCommands: Command[] = [
     ],
     examples: ['bazil debug cas get photos 3f2a…e1 >cat.jpg', 'bazil debug cas get photos 3f2a…e1 --offset=1048576 --length=100'],
     args: [2, 2],
-    run: ({ dataDir, args, flags }) =>
-      withDataDir(dataDir, false, async (dir) => {
+    run({ dataDir, args, flags }) {
+      const ref = parseRef(args[1]);
+      const start = nonNegative('offset', flags.offset) ?? 0;
+      const length = nonNegative('length', flags.length);
+      return withDataDir(dataDir, false, async (dir) => {
         const store = dir.volumeContent(args[0]);
-        const reader = store.reader(await store.getManifest(parseRef(args[1])));
-        const start = nonNegative('offset', flags.offset) ?? 0;
-        const length = nonNegative('length', flags.length);
+        const reader = store.reader(await store.getManifest(ref));
         const end = length === undefined ? reader.size : Math.min(reader.size, start + length);
         const out: Writable = flags.output ? createWriteStream(flags.output as string) : process.stdout;
         for await (const piece of reader.stream(start, end)) await writeAll(out, piece);
@@ -83,6 +84,7 @@ export const debugCommands: Command[] = [
           out.end();
           await once(out, 'finish');
         }
-      }),
+      });
+    },
   },
 ];

@@ -6,13 +6,8 @@ import { defaultDataDir } from '../engine/datadir.js';
 import { extractDataDir, normalizeFlags } from './args.js';
 import { commandHelp, GLOBAL_OPTIONS, groupHelp, type Command, type Option } from './command.js';
 import { EXIT_CODES } from './exit.js';
-import { createCommands } from './create.js';
-import { debugCommands } from './debug.js';
-import { sharingCommands } from './sharing.js';
-import { volumeCommands } from './volume.js';
-import { defaultAction, statusCommands } from './status.js';
-
-const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...sharingCommands, ...volumeCommands, ...debugCommands];
+import { COMMANDS } from './commands.js';
+import { defaultAction } from './status.js';
 
 function meowFlags(options: Option[] = []): AnyFlags {
   const flags: AnyFlags = {};
@@ -23,15 +18,29 @@ function meowFlags(options: Option[] = []): AnyFlags {
   return flags;
 }
 
-/** The command whose path is the longest prefix of the leading words. */
-function findCommand(words: string[]): { command?: Command; depth: number } {
-  let depth = 0;
-  while (depth < words.length && !words[depth].startsWith('-') && COMMANDS.some((c) => words.slice(0, depth + 1).every((w, i) => c.path[i] === w))) {
-    depth++;
+/**
+ * The command named by the leading non-flag words (flags may stand before it, as
+ * in `bazil -data-dir=X debug pubkey`). Returns it with the words that remain.
+ */
+function findCommand(words: string[]): { command?: Command; path: string[]; next?: string; rest: string[] } {
+  const path: string[] = [];
+  const rest: string[] = [];
+  let i = 0;
+  for (; i < words.length; i++) {
+    const w = words[i];
+    if (w === '--') break;
+    if (w.startsWith('-')) {
+      rest.push(w);
+      continue;
+    }
+    const longer = [...path, w];
+    if (!COMMANDS.some((c) => longer.every((x, k) => c.path[k] === x))) break;
+    path.push(w);
   }
-  const path = words.slice(0, depth);
-  const command = COMMANDS.find((c) => c.path.length === depth && c.path.every((w, i) => w === path[i]));
-  return { command, depth };
+  const next = words[i] === '--' ? undefined : words[i];
+  rest.push(...words.slice(i));
+  const command = COMMANDS.find((c) => c.path.length === path.length && c.path.every((w, k) => w === path[k]));
+  return { command, path, next, rest };
 }
 
 /** Refuses flags the command does not take, naming the command's help (meow's own message is terse). */
@@ -50,31 +59,32 @@ function checkFlags(command: Command, words: string[]): void {
 async function run(argv: string[]): Promise<number> {
   const { dataDir: flagDir, rest } = extractDataDir(normalizeFlags(argv));
   const dataDir = flagDir ?? (process.env.BAZIL_DATA_DIR || defaultDataDir());
-  const { command, depth } = findCommand(rest);
-  const wantsHelp = rest.includes('--help') && !rest.slice(0, rest.indexOf('--help')).includes('--');
+  const { command, path, next, rest: words } = findCommand(rest);
+  const wantsHelp = words.includes('--help') && !words.slice(0, words.indexOf('--help')).includes('--');
 
   if (!command) {
-    const prefix = rest.slice(0, depth);
-    const next = rest[depth];
+    const prefix = path;
+    const flag = words.find((w) => w.startsWith('-') && w !== '--help');
     if (wantsHelp) {
       process.stdout.write(groupHelp(prefix, COMMANDS) + '\n');
       return 0;
     }
-    if (depth === 0 && next === '--version') {
+    if (path.length === 0 && flag === '--version') {
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
       process.stdout.write(`${pkg.version}\n`);
       return 0;
     }
-    if (depth === 0 && next === undefined) return defaultAction(dataDir);
+    if (flag !== undefined) throw new BazilError('INVALID_ARGUMENT', `unknown option ${flag.split('=')[0]}; see \`bazil ${[...prefix, ''].join(' ')}--help\``);
+    if (path.length === 0 && next === undefined) return defaultAction(dataDir);
     const what = next === undefined ? `\`bazil ${prefix.join(' ')}\` needs a command` : `unknown command \`bazil ${[...prefix, next].join(' ')}\``;
     process.stderr.write(`bazil: ${what}\n\n${groupHelp(prefix, COMMANDS)}\n`);
     return EXIT_CODES.INVALID_ARGUMENT;
   }
 
-  checkFlags(command, rest.slice(depth));
+  checkFlags(command, words);
   const cli = meow(commandHelp(command), {
     importMeta: import.meta,
-    argv: rest.slice(depth),
+    argv: words,
     flags: meowFlags(command.options),
     allowUnknownFlags: false,
     description: false,

@@ -55,9 +55,8 @@ export function createDataDir(path: string): { publicKey: Buffer } {
         db.prepare('INSERT INTO identity (id, seed, public_key) VALUES (1, ?, ?)').run(seed, publicKey);
         addSharingKey(db, DEFAULT_SHARING_KEY, randomBytes(32));
       })();
-      db.pragma('journal_mode = DELETE'); // fold the WAL in before the move
     } finally {
-      db.close();
+      db.close(); // the last connection's close folds the WAL in, before the move
     }
     try {
       renameSync(staging, path); // replaces an empty directory, fails on a non-empty one

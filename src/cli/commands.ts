@@ -1,0 +1,9 @@
+/** Every CLI command, in the order `bazil --help` lists them. */
+import type { Command } from './command.js';
+import { createCommands } from './create.js';
+import { debugCommands } from './debug.js';
+import { sharingCommands } from './sharing.js';
+import { statusCommands } from './status.js';
+import { volumeCommands } from './volume.js';
+
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...sharingCommands, ...volumeCommands, ...debugCommands];
