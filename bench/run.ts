@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every figure beside a reference measured in the same run.
+ * BAZIL_BENCH_DIR picks the disk (default: a temp dir); BAZIL_BENCH_MIB scales the
+ * 1 GiB store run down for a quick look.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { benchDedup, benchStore } from './store.js';
+
+const base = mkdtempSync(join(process.env.BAZIL_BENCH_DIR || tmpdir(), 'bazil-bench-'));
+const mib = Number(process.env.BAZIL_BENCH_MIB || 1024);
+console.log(`bazil benchmarks: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, in ${base}`);
+try {
+  await benchStore(base, mib * 2 ** 20);
+  await benchDedup(base);
+} finally {
+  rmSync(base, { recursive: true, force: true });
+}
