@@ -1,7 +1,7 @@
 /** The `bazil` command: finds the command named by the words, parses its flags with meow, runs it. */
 import { readFileSync } from 'node:fs';
 import meow, { type AnyFlags } from 'meow';
-import { BazilError, isBazilError } from '../engine/errors.js';
+import { BazilError, isBazilError, isErrno } from '../engine/errors.js';
 import { defaultDataDir } from '../engine/datadir.js';
 import { extractDataDir, normalizeFlags } from './args.js';
 import { commandHelp, GLOBAL_OPTIONS, groupHelp, type Command, type Option } from './command.js';
@@ -101,12 +101,19 @@ async function run(argv: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // A reader that stops early (`bazil debug cas get ... | head`) is not an error.
+  process.stdout.on('error', (err) => {
+    if (isErrno(err, 'EPIPE')) process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   try {
     process.exitCode = await run(process.argv.slice(2));
   } catch (err) {
     if (isBazilError(err)) {
       process.stderr.write(`bazil: ${err.message}\n`);
       process.exitCode = EXIT_CODES[err.code];
+    } else if (isErrno(err, 'EPIPE')) {
+      process.exitCode = 0;
     } else {
       process.stderr.write(`bazil: internal error: ${err instanceof Error ? (process.env.BAZIL_DEBUG ? err.stack : err.message) : String(err)}\n`);
       process.exitCode = EXIT_CODES.INTERNAL;

@@ -139,6 +139,9 @@ test('debug cas put and get round-trip a file and byte ranges', async (t) => {
   assert.ok(all.out.equals(data));
   const part = await bazil([`-data-dir=${dir}`, 'debug', 'cas', 'get', 'v', ref, '--offset=1048570', '-length=20']);
   assert.ok(part.out.equals(data.subarray(1048570, 1048590)));
+  // A reader that stops early is not an error.
+  const early = spawnSync('sh', ['-c', `"${process.execPath}" "${BAZIL}" -data-dir="${dir}" debug cas get v ${ref} | head -c 10 >/dev/null`], { encoding: 'utf8' });
+  assert.equal(early.stderr, '');
   const badRef = await bazil([`-data-dir=${dir}`, 'debug', 'cas', 'get', 'v', 'xyz']);
   assert.equal(badRef.code, 2);
   const unknownRef = await bazil([`-data-dir=${dir}`, 'debug', 'cas', 'get', 'v', 'ab'.repeat(32)]);
@@ -224,4 +227,24 @@ test('plain `bazil` sets up the default data dir once and shows status', async (
   const second = await bazil([], { env });
   assert.doesNotMatch(second.stdout, /Created/);
   assert.match(second.stdout, /Volumes: +\(none yet/);
+});
+
+test('a corrupt object makes `debug cas get` fail with exit 6, naming the object, and changes no stored byte', async (t) => {
+  const dir = await created(t);
+  assert.equal((await bazil([`-data-dir=${dir}`, 'volume', 'create', 'v'])).code, 0);
+  const data = pseudoRandom('cli-corrupt', 2 << 20);
+  const ref = (await bazil([`-data-dir=${dir}`, 'debug', 'cas', 'put', 'v'], { input: data })).stdout.trim();
+  const objects = join(dir, 'objects');
+  const files = readdirSync(objects).flatMap((d) => readdirSync(join(objects, d)).map((f) => join(objects, d, f)));
+  const victim = files.reduce((a, b) => (statSync(a).size >= statSync(b).size ? a : b)); // a data chunk, not the root
+  const bytes = readFileSync(victim);
+  bytes[100] ^= 1;
+  writeFileSync(victim, bytes);
+  const snapshot = () => files.map((f) => readFileSync(f).toString('base64')).join();
+  const before = snapshot();
+  const r = await bazil([`-data-dir=${dir}`, 'debug', 'cas', 'get', 'v', ref]);
+  assert.equal(r.code, 6);
+  const id = victim.split('/').slice(-2).join('');
+  assert.match(r.stderr, new RegExp(`object ${id} is corrupt`));
+  assert.equal(snapshot(), before);
 });
