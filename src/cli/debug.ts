@@ -48,8 +48,8 @@ export const debugCommands: Command[] = [
       withDataDir(dataDir, true, async (dir) => {
         const store = dir.volumeContent(args[0]);
         const file = args[1] && args[1] !== '-' ? args[1] : undefined;
+        const progress = progressLine('storing', file ? statSync(file).size : undefined); // stat first: a missing file fails here
         const source = file ? createReadStream(file, { highWaterMark: 4 << 20 }) : process.stdin;
-        const progress = progressLine('storing', file ? statSync(file).size : undefined);
         const { manifest, stats } = await store.writeFile(source, progress.update);
         progress.end();
         const ref = await store.putManifest(manifest);

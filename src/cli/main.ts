@@ -114,6 +114,10 @@ async function main(): Promise<void> {
       process.exitCode = EXIT_CODES[err.code];
     } else if (isErrno(err, 'EPIPE')) {
       process.exitCode = 0;
+    } else if (err instanceof Error && 'syscall' in err) {
+      // The system refused (a missing file, no permission, a full disk): its own words say it best.
+      process.stderr.write(`bazil: ${err.message}\n`);
+      process.exitCode = EXIT_CODES.INTERNAL;
     } else {
       process.stderr.write(`bazil: internal error: ${err instanceof Error ? (process.env.BAZIL_DEBUG ? err.stack : err.message) : String(err)}\n`);
       process.exitCode = EXIT_CODES.INTERNAL;

@@ -142,6 +142,9 @@ test('debug cas put and get round-trip a file and byte ranges', async (t) => {
   // A reader that stops early is not an error.
   const early = spawnSync('sh', ['-c', `"${process.execPath}" "${BAZIL}" -data-dir="${dir}" debug cas get v ${ref} | head -c 10 >/dev/null`], { encoding: 'utf8' });
   assert.equal(early.stderr, '');
+  const missing = await bazil([`-data-dir=${dir}`, 'debug', 'cas', 'put', 'v', join(dir, 'no-such-file')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^bazil: ENOENT: no such file or directory, stat '.*no-such-file'\n$/);
   const badRef = await bazil([`-data-dir=${dir}`, 'debug', 'cas', 'get', 'v', 'xyz']);
   assert.equal(badRef.code, 2);
   const unknownRef = await bazil([`-data-dir=${dir}`, 'debug', 'cas', 'get', 'v', 'ab'.repeat(32)]);
