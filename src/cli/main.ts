@@ -63,10 +63,9 @@ async function run(argv: string[]): Promise<number> {
   const wantsHelp = words.includes('--help') && !words.slice(0, words.indexOf('--help')).includes('--');
 
   if (!command) {
-    const prefix = path;
     const flag = words.find((w) => w.startsWith('-') && w !== '--help');
     if (wantsHelp) {
-      process.stdout.write(groupHelp(prefix, COMMANDS) + '\n');
+      process.stdout.write(groupHelp(path, COMMANDS) + '\n');
       return 0;
     }
     if (path.length === 0 && flag === '--version') {
@@ -74,10 +73,10 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${pkg.version}\n`);
       return 0;
     }
-    if (flag !== undefined) throw new BazilError('INVALID_ARGUMENT', `unknown option ${flag.split('=')[0]}; see \`bazil ${[...prefix, ''].join(' ')}--help\``);
+    if (flag !== undefined) throw new BazilError('INVALID_ARGUMENT', `unknown option ${flag.split('=')[0]}; see \`bazil ${[...path, ''].join(' ')}--help\``);
     if (path.length === 0 && next === undefined) return defaultAction(dataDir);
-    const what = next === undefined ? `\`bazil ${prefix.join(' ')}\` needs a command` : `unknown command \`bazil ${[...prefix, next].join(' ')}\``;
-    process.stderr.write(`bazil: ${what}\n\n${groupHelp(prefix, COMMANDS)}\n`);
+    const what = next === undefined ? `\`bazil ${path.join(' ')}\` needs a command` : `unknown command \`bazil ${[...path, next].join(' ')}\``;
+    process.stderr.write(`bazil: ${what}\n\n${groupHelp(path, COMMANDS)}\n`);
     return EXIT_CODES.INVALID_ARGUMENT;
   }
 

@@ -9,7 +9,7 @@
  *
  * Object format, version 1:  0x01 ‖ AES-256-GCM ciphertext ‖ 16-byte tag.
  */
-import { createHash, createHmac, webcrypto } from 'node:crypto';
+import { createHmac, webcrypto } from 'node:crypto';
 import { BazilError } from '../errors.js';
 
 export const HASH_BYTES = 32;
@@ -22,11 +22,7 @@ const GCM = { name: 'AES-GCM', iv: new Uint8Array(12), tagLength: TAG_BYTES * 8 
 // keeps cutting the next ones. HMACs of 32-byte inputs stay synchronous.
 const subtle = webcrypto.subtle;
 
-export function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
-}
-
-/** SHA-256 off the main thread (for large inputs). */
+/** SHA-256, computed off the main thread. */
 export async function sha256Async(data: Uint8Array): Promise<Buffer> {
   return Buffer.from(await subtle.digest('SHA-256', data));
 }
