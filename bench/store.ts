@@ -14,12 +14,16 @@ import { printRows, timed } from './report.js';
 const MB = 1e6;
 const MiB = 1 << 20;
 
-/** Writes n random bytes to path (an AES-CTR keystream: fast and incompressible). */
-function writeRandomFile(path: string, n: number): void {
+/** Random bytes in 8 MiB pieces: an AES-CTR keystream, fast and incompressible. */
+function* randomPieces(n: number): Generator<Buffer> {
   const cipher = createCipheriv('aes-256-ctr', randomBytes(32), randomBytes(16));
   const zeros = Buffer.alloc(8 * MiB);
+  for (let done = 0; done < n; done += zeros.length) yield cipher.update(zeros.subarray(0, Math.min(zeros.length, n - done)));
+}
+
+function writeRandomFile(path: string, n: number): void {
   const fd = openSync(path, 'w');
-  for (let done = 0; done < n; done += zeros.length) writeSync(fd, cipher.update(zeros.subarray(0, Math.min(zeros.length, n - done))));
+  for (const piece of randomPieces(n)) writeSync(fd, piece);
   fsyncSync(fd);
   closeSync(fd);
 }
@@ -89,10 +93,7 @@ export async function benchStore(base: string, size = 1024 * MiB): Promise<void>
 }
 
 export async function benchDedup(base: string, size = 256 * MiB): Promise<void> {
-  const src = join(base, 'dedup.bin');
-  writeRandomFile(src, size);
-  const original = spawnSync('cat', [src], { maxBuffer: 2 * size }).stdout as Buffer;
-  rmSync(src);
+  const original = Buffer.concat([...randomPieces(size)]);
   const pieces = async function* (data: Buffer) {
     for (let off = 0; off < data.length; off += 4 * MiB) yield data.subarray(off, off + 4 * MiB);
   };

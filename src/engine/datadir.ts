@@ -89,6 +89,14 @@ function refuseExisting(path: string): void {
 }
 
 /**
+ * Temp files are written only by the lock holder, so any found by a new holder
+ * were left by a writer that died mid-write: nothing refers to them.
+ */
+function removeStaleTemps(tmp: string): void {
+  for (const name of readdirSync(tmp)) rmSync(join(tmp, name), { recursive: true, force: true });
+}
+
+/**
  * An open data dir. Opened for writing, it holds the data dir's lock until
  * closed, so two processes never write the same data dir at once.
  */
@@ -111,6 +119,7 @@ export class DataDir {
     }
     const lock = options.write ? DataDirLock.acquire(path) : undefined;
     try {
+      if (lock) removeStaleTemps(join(path, 'tmp'));
       return new DataDir(path, openDb(join(path, DB_FILE)), lock);
     } catch (err) {
       lock?.release();

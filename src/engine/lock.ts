@@ -18,9 +18,8 @@ export class DataDirLock {
     const db = new Database(path, { timeout: 0 });
     try {
       db.pragma('locking_mode = EXCLUSIVE');
-      // The first write takes the exclusive lock; exclusive mode keeps it until close.
-      db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER)');
-      db.exec('BEGIN EXCLUSIVE; DELETE FROM holder; COMMIT');
+      // BEGIN EXCLUSIVE takes the exclusive lock; exclusive mode keeps it until close.
+      db.exec('BEGIN EXCLUSIVE; COMMIT');
     } catch (err) {
       db.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {

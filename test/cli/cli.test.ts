@@ -9,6 +9,16 @@ import { BAZIL, bazil, pseudoRandom, tempDir } from '../helpers.js';
 
 const KEY = pseudoRandom('sharing key', 32);
 
+/** Waits (up to 5 s) until the process with this pid holds the data dir's writer lock. */
+async function waitForLockHolder(dir: string, pid: number): Promise<void> {
+  const pidFile = join(dir, 'lock.pid');
+  for (let i = 0; i < 200; i++) {
+    if (existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(pid)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`pid ${pid} never took the lock of ${dir}`);
+}
+
 async function created(t: Parameters<typeof tempDir>[0]): Promise<string> {
   const dir = join(tempDir(t), 'data');
   const r = await bazil(['-data-dir=' + dir, 'create']);
@@ -159,10 +169,7 @@ test('a second writer on the same data dir is refused while the first runs', asy
   const holder = spawn(process.execPath, [BAZIL, `-data-dir=${dir}`, 'debug', 'cas', 'put', 'v'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => holder.on('close', resolve));
   holder.stdin.write(pseudoRandom('held', 1 << 20));
-  const pidFile = join(dir, 'lock.pid');
-  for (let i = 0; i < 200 && !(existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(holder.pid)); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitForLockHolder(dir, holder.pid!);
   const second = await bazil([`-data-dir=${dir}`, 'sharing', 'add', 'friends'], { input: KEY });
   assert.equal(second.code, 5);
   assert.match(second.stderr, new RegExp(`in use by another bazil process \\(pid ${holder.pid}\\)`));
@@ -179,10 +186,7 @@ test('a writer killed with SIGKILL leaves no stale lock', async (t) => {
   const holder = spawn(process.execPath, [BAZIL, `-data-dir=${dir}`, 'debug', 'cas', 'put', 'v'], { stdio: ['pipe', 'ignore', 'ignore'] });
   const exited = new Promise((resolve) => holder.on('close', resolve));
   holder.stdin.write('partial');
-  const pidFile = join(dir, 'lock.pid');
-  for (let i = 0; i < 200 && !(existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(holder.pid)); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitForLockHolder(dir, holder.pid!);
   holder.kill('SIGKILL');
   await exited;
   assert.equal((await bazil([`-data-dir=${dir}`, 'sharing', 'add', 'friends'], { input: KEY })).code, 0);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createDataDir, DataDir } from '../../src/engine/datadir.js';
@@ -40,4 +40,14 @@ test('the schema is at the latest version after create', (t) => {
   assert.equal(dir.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   assert.equal(dir.db.pragma('journal_mode', { simple: true }), 'wal');
   dir.close();
+});
+
+test('a writer removes temp files left by a writer that died, and readers leave them', (t) => {
+  const path = join(tempDir(t), 'd');
+  createDataDir(path);
+  writeFileSync(join(path, 'tmp', 'obj-left-by-a-crash'), 'half an object');
+  DataDir.open(path, { write: false }).close();
+  assert.deepEqual(readdirSync(join(path, 'tmp')), ['obj-left-by-a-crash']);
+  DataDir.open(path, { write: true }).close();
+  assert.deepEqual(readdirSync(join(path, 'tmp')), []);
 });
