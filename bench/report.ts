@@ -31,3 +31,9 @@ export async function timed(fn: () => Promise<unknown> | unknown): Promise<numbe
   await fn();
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
+
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every figure beside a reference measured in the same run.
  * BAZIL_BENCH_DIR picks the disk (default: a temp dir); BAZIL_BENCH_MIB scales the
- * 1 GiB store run down for a quick look.
+ * 1 GiB store run down for a quick look; BAZIL_BENCH_ROUNDS sets the rounds (3).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -12,7 +12,7 @@ const base = mkdtempSync(join(process.env.BAZIL_BENCH_DIR || tmpdir(), 'bazil-be
 const mib = Number(process.env.BAZIL_BENCH_MIB || 1024);
 console.log(`bazil benchmarks: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, in ${base}`);
 try {
-  await benchStore(base, mib * 2 ** 20);
+  await benchStore(base, mib * 2 ** 20, Number(process.env.BAZIL_BENCH_ROUNDS || 3));
   await benchDedup(base);
 } finally {
   rmSync(base, { recursive: true, force: true });
