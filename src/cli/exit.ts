@@ -10,4 +10,9 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   CORRUPT: 6,
   UNAUTHORIZED: 7,
   CONFLICT: 8,
+  NOT_EMPTY: 9,
+  NOT_A_DIRECTORY: 9,
+  IS_A_DIRECTORY: 9,
+  NAME_TOO_LONG: 9,
+  READ_ONLY: 9,
 };

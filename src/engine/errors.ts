@@ -11,7 +11,13 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'UNAUTHORIZED'
   | 'LOCKED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  // File system errors, each one errno at the FUSE edge.
+  | 'NOT_EMPTY'
+  | 'NOT_A_DIRECTORY'
+  | 'IS_A_DIRECTORY'
+  | 'NAME_TOO_LONG'
+  | 'READ_ONLY';
 
 export class BazilError extends Error {
   readonly code: ErrorCode;

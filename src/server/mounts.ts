@@ -3,9 +3,14 @@
  * volume's tree and hands it to the FUSE adapter; unmounting commits every
  * dirty file first, so nothing written through the mount is lost.
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DataDir } from '../engine/datadir.js';
-import { BazilError } from '../engine/errors.js';
-import type { SnapshotInfo } from '../engine/tree/snapshots.js';
+import { BazilError, isErrno } from '../engine/errors.js';
+import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/snapshots.js';
+import { Tree, volumeRowId } from '../engine/tree/tree.js';
+import { mountOps, type Mounted } from '../fuse/mount.js';
+import { VolumeFs } from '../fuse/volume-fs.js';
 
 export interface MountInfo {
   volume: string;
@@ -13,7 +18,15 @@ export interface MountInfo {
   dir: string;
 }
 
+interface Mount extends MountInfo {
+  fs: VolumeFs;
+  tree: Tree;
+  fuse: Mounted;
+}
+
 export class Mounts {
+  private readonly mounts = new Map<string, Mount>();
+
   constructor(
     private readonly dataDir: DataDir,
     private readonly log: (line: string) => void,
@@ -21,25 +34,78 @@ export class Mounts {
 
   /** Mounts a volume on an existing directory (absolute path). */
   async mount(volume: string, dir: string): Promise<MountInfo> {
-    void this.dataDir;
-    this.log(`mount ${volume} ${dir}`);
-    throw new BazilError('INTERNAL', 'mounting is not built yet');
+    const id = volumeRowId(this.dataDir.db, volume);
+    const taken = this.mounts.get(volume);
+    if (taken) throw new BazilError('ALREADY_EXISTS', `volume ${volume} is already mounted at ${taken.dir}; unmount it first with \`bazil volume unmount ${volume}\``);
+    for (const m of this.mounts.values()) {
+      if (m.dir === dir) throw new BazilError('ALREADY_EXISTS', `volume ${m.volume} is already mounted at ${dir}; pick another directory`);
+    }
+    checkMountPoint(dir);
+    const store = this.dataDir.volumeContent(volume);
+    const tree = new Tree(this.dataDir.db, id);
+    const fs = new VolumeFs({
+      tree,
+      store,
+      snapshots: new SnapshotReader(this.dataDir.db, id, store),
+      tmpDir: join(this.dataDir.path, 'tmp'),
+      dataDir: this.dataDir.path,
+      takeSnapshot: async (name) => void (await this.snapshot(volume, name)),
+      log: (line) => this.log(`${volume}: ${line}`),
+    });
+    let fuse: Mounted;
+    try {
+      fuse = await mountOps(dir, fs.ops(), volume);
+    } catch (err) {
+      throw new BazilError('INTERNAL', `could not mount ${volume} on ${dir}: ${(err as Error).message}; check that /dev/fuse exists and fusermount is installed`, { cause: err });
+    }
+    this.mounts.set(volume, { volume, dir, fs, tree, fuse });
+    this.log(`mounted ${volume} on ${dir}`);
+    return { volume, dir };
   }
 
   /** Unmounts by volume name or mount point (absolute path). */
   async unmount(target: string): Promise<MountInfo> {
-    throw new BazilError('NOT_FOUND', `nothing is mounted at ${target}`);
+    const m = this.mounts.get(target) ?? [...this.mounts.values()].find((x) => x.dir === target);
+    if (!m) throw new BazilError('NOT_FOUND', `nothing is mounted at ${target}; see \`bazil volume list\``);
+    await m.fs.commitAll(true);
+    await m.fuse.unmount();
+    this.mounts.delete(m.volume);
+    this.log(`unmounted ${m.volume} from ${m.dir}`);
+    return { volume: m.volume, dir: m.dir };
   }
 
   list(): MountInfo[] {
-    return [];
+    return [...this.mounts.values()].map(({ volume, dir }) => ({ volume, dir }));
   }
 
   /** Takes a snapshot of a volume, mounted or not; open files are committed first. */
   async snapshot(volume: string, name: string): Promise<SnapshotInfo> {
-    throw new BazilError('INTERNAL', `snapshots are not built yet (${volume} ${name})`);
+    const m = this.mounts.get(volume);
+    if (m) await m.fs.commitAll();
+    const tree = m?.tree ?? new Tree(this.dataDir.db, volumeRowId(this.dataDir.db, volume));
+    const info = await takeSnapshot(tree, this.dataDir.volumeContent(volume), this.dataDir.db, name);
+    this.log(`took snapshot ${name} of ${volume}`);
+    return info;
   }
 
   /** For shutdown: commits every dirty file and unmounts everything. */
-  async unmountAll(): Promise<void> {}
+  async unmountAll(): Promise<void> {
+    for (const m of [...this.mounts.values()]) {
+      try {
+        await this.unmount(m.volume);
+      } catch (err) {
+        this.log(`could not unmount ${m.dir}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+function checkMountPoint(dir: string): void {
+  try {
+    if (!statSync(dir).isDirectory()) throw new BazilError('NOT_A_DIRECTORY', `${dir} is not a directory; mount onto an empty directory`);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw new BazilError('NOT_FOUND', `mount point ${dir} does not exist; create it with \`mkdir ${dir}\``);
+    if (isErrno(err, 'ENOTCONN')) return; // left by a server that was killed: mounting clears it
+    throw err;
+  }
 }

@@ -24,4 +24,29 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 2: the live tree of each volume, and snapshots.
+  `
+  CREATE TABLE nodes (
+    ino INTEGER PRIMARY KEY,
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    parent INTEGER NOT NULL,           -- the directory's ino; a volume's root is its own parent
+    name TEXT NOT NULL,                -- '' for the root
+    kind INTEGER NOT NULL,             -- 1 file, 2 directory, 3 symlink
+    mode INTEGER NOT NULL,             -- permission bits
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime INTEGER NOT NULL,            -- milliseconds since the epoch
+    ctime INTEGER NOT NULL,
+    data BLOB,                         -- a small file's bytes, kept inline
+    manifest BLOB,                     -- a larger file's encoded manifest root
+    target TEXT,                       -- a symlink's target
+    UNIQUE (parent, name)
+  );
+  CREATE TABLE snapshots (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    root BLOB NOT NULL,                -- hash of the root directory object's manifest
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (volume, name)
+  );
+  `,
 ];

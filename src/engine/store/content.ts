@@ -95,7 +95,7 @@ export class ContentStore {
    * stored; the root is the caller's to keep inline or to store with putManifest).
    * Everything is durable when this returns.
    */
-  async writeFile(source: AsyncIterable<Uint8Array>, onProgress?: (bytes: number) => void): Promise<WriteResult> {
+  async writeFile(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onProgress?: (bytes: number) => void): Promise<WriteResult> {
     const stats: WriteStats = { bytes: 0, chunks: 0, newObjects: 0, newBytes: 0 };
     const put = async (plain: Buffer): Promise<Buffer> => {
       const { h, stored } = await this.putChunk(plain);

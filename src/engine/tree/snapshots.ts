@@ -1,8 +1,18 @@
 /**
  * Snapshots: a volume's tree serialized into immutable directory objects in the
- * store, under a name.
+ * store, under a name. A directory object is "BZD1\n" followed by a JSON array
+ * of its entries, sorted by name; it is stored like a file (chunked, encrypted,
+ * deduplicated) and referenced by its encoded manifest root, so an unchanged
+ * directory costs nothing new in the next snapshot.
  */
 import type { Db } from '../db/open.js';
+import { BazilError, isBazilError } from '../errors.js';
+import { checkName } from '../names.js';
+import type { ContentStore } from '../store/content.js';
+import { decodeNode, encodeNode } from '../store/manifest.js';
+import { LruCache } from '../store/lru.js';
+import { toHex } from '../store/convergent.js';
+import { volumeRowId, type Kind, type Node, type Tree } from './tree.js';
 
 export interface SnapshotInfo {
   name: string;
@@ -10,8 +20,185 @@ export interface SnapshotInfo {
   createdAt: number;
 }
 
+/** One entry of a snapshot directory. */
+export interface SnapEntry {
+  name: string;
+  kind: Kind;
+  mode: number;
+  size: number;
+  mtime: number;
+  /** Inline file bytes. */
+  data?: Buffer;
+  /** File manifest root, or for a directory the manifest root of its directory object. */
+  manifest?: Buffer;
+  target?: string;
+}
+
+const MAGIC = 'BZD1\n';
+const KIND_LETTERS: Record<Kind, string> = { file: 'f', dir: 'd', symlink: 'l' };
+const LETTER_KINDS: Record<string, Kind> = { f: 'file', d: 'dir', l: 'symlink' };
+
+interface Wire {
+  n: string;
+  k: string;
+  m: number;
+  s: number;
+  t: number;
+  d?: string;
+  h?: string;
+  l?: string;
+}
+
+function encodeDir(entries: SnapEntry[]): Buffer {
+  const wire: Wire[] = entries.map((e) => ({
+    n: e.name,
+    k: KIND_LETTERS[e.kind],
+    m: e.mode,
+    s: e.size,
+    t: e.mtime,
+    ...(e.data ? { d: e.data.toString('base64') } : {}),
+    ...(e.manifest ? { h: e.manifest.toString('base64') } : {}),
+    ...(e.target !== undefined ? { l: e.target } : {}),
+  }));
+  return Buffer.from(MAGIC + JSON.stringify(wire));
+}
+
+function decodeDir(bytes: Buffer, what: string): SnapEntry[] {
+  const corrupt = () => new BazilError('CORRUPT', `${what} is not a valid directory object`);
+  if (bytes.subarray(0, MAGIC.length).toString() !== MAGIC) throw corrupt();
+  let wire: Wire[];
+  try {
+    wire = JSON.parse(bytes.subarray(MAGIC.length).toString());
+  } catch {
+    throw corrupt();
+  }
+  if (!Array.isArray(wire)) throw corrupt();
+  return wire.map((w) => {
+    const kind = LETTER_KINDS[w.k];
+    if (!kind || typeof w.n !== 'string') throw corrupt();
+    return {
+      name: w.n,
+      kind,
+      mode: w.m,
+      size: w.s,
+      mtime: w.t,
+      data: w.d !== undefined ? Buffer.from(w.d, 'base64') : undefined,
+      manifest: w.h !== undefined ? Buffer.from(w.h, 'base64') : undefined,
+      target: w.l,
+    };
+  });
+}
+
+async function storeBytes(store: ContentStore, bytes: Buffer): Promise<Buffer> {
+  const { manifest } = await store.writeFile([bytes]);
+  return encodeNode(manifest);
+}
+
+async function loadBytes(store: ContentStore, manifest: Buffer, what: string): Promise<Buffer> {
+  const reader = store.reader(decodeNode(manifest, what));
+  return reader.read(0, reader.size);
+}
+
+/**
+ * Serializes the tree as it is now (one consistent read of the database) and
+ * records it under `name`. Committing open files first is the caller's job.
+ */
+export async function takeSnapshot(tree: Tree, store: ContentStore, db: Db, name: string): Promise<SnapshotInfo> {
+  checkName('snapshot', name);
+  const exists = db.prepare('SELECT 1 FROM snapshots WHERE volume = ? AND name = ?');
+  if (exists.get(tree.volumeId, name)) throw new BazilError('ALREADY_EXISTS', `a snapshot named "${name}" already exists; pick another name`);
+  const byParent = new Map<number, Node[]>();
+  for (const node of tree.all()) {
+    if (node.ino === tree.root) continue;
+    const list = byParent.get(node.parent) ?? [];
+    list.push(node);
+    byParent.set(node.parent, list);
+  }
+  const dirObject = async (ino: number): Promise<Buffer> => {
+    const children = (byParent.get(ino) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries: SnapEntry[] = [];
+    for (const n of children) {
+      entries.push({
+        name: n.name,
+        kind: n.kind,
+        mode: n.mode,
+        size: n.size,
+        mtime: n.mtime,
+        data: n.kind === 'file' && !n.manifest ? (n.data ?? Buffer.alloc(0)) : undefined,
+        manifest: n.kind === 'dir' ? await dirObject(n.ino) : (n.manifest ?? undefined),
+        target: n.target ?? undefined,
+      });
+    }
+    return storeBytes(store, encodeDir(entries));
+  };
+  const root = await dirObject(tree.root);
+  const createdAt = Date.now();
+  try {
+    db.prepare('INSERT INTO snapshots (volume, name, root, created_at) VALUES (?, ?, ?, ?)').run(tree.volumeId, name, root, createdAt);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      throw new BazilError('ALREADY_EXISTS', `a snapshot named "${name}" already exists; pick another name`);
+    }
+    throw err;
+  }
+  return { name, createdAt };
+}
+
 export function listSnapshots(db: Db, volume: string): SnapshotInfo[] {
-  void db;
-  void volume;
-  return [];
+  const id = volumeRowId(db, volume);
+  return (db.prepare('SELECT name, created_at FROM snapshots WHERE volume = ? ORDER BY created_at, name').all(id) as { name: string; created_at: number }[]).map(
+    (r) => ({ name: r.name, createdAt: r.created_at }),
+  );
+}
+
+/** Read-only access to a volume's snapshots, with decoded directories cached. */
+export class SnapshotReader {
+  private readonly dirs = new LruCache<SnapEntry[]>(1024);
+
+  constructor(
+    private readonly db: Db,
+    private readonly volumeId: number,
+    private readonly store: ContentStore,
+  ) {}
+
+  names(): string[] {
+    return (this.db.prepare('SELECT name FROM snapshots WHERE volume = ? ORDER BY name').all(this.volumeId) as { name: string }[]).map((r) => r.name);
+  }
+
+  /** The root of snapshot `name` as a directory entry. */
+  root(name: string): SnapEntry {
+    const row = this.db.prepare('SELECT root, created_at FROM snapshots WHERE volume = ? AND name = ?').get(this.volumeId, name) as
+      | { root: Buffer; created_at: number }
+      | undefined;
+    if (!row) throw new BazilError('NOT_FOUND', `no snapshot named "${name}"`);
+    return { name, kind: 'dir', mode: 0o755, size: 0, mtime: row.created_at, manifest: row.root };
+  }
+
+  async list(dir: SnapEntry): Promise<SnapEntry[]> {
+    if (dir.kind !== 'dir' || !dir.manifest) throw new BazilError('NOT_A_DIRECTORY', `"${dir.name}" is not a directory`);
+    const key = toHex(dir.manifest);
+    const hit = this.dirs.get(key);
+    if (hit) return hit;
+    const entries = decodeDir(await loadBytes(this.store, dir.manifest, `snapshot directory "${dir.name}"`), `snapshot directory "${dir.name}"`);
+    this.dirs.set(key, entries);
+    return entries;
+  }
+
+  /** The entry at `path` (slash-separated, relative to the snapshot's root). */
+  async resolve(name: string, path: string[]): Promise<SnapEntry> {
+    let entry = this.root(name);
+    for (const part of path) {
+      let children: SnapEntry[];
+      try {
+        children = await this.list(entry);
+      } catch (err) {
+        if (isBazilError(err, 'NOT_A_DIRECTORY')) throw new BazilError('NOT_A_DIRECTORY', `${path.join('/')}: a component is not a directory`);
+        throw err;
+      }
+      const next = children.find((c) => c.name === part);
+      if (!next) throw new BazilError('NOT_FOUND', `${path.join('/')}: no such file or directory in snapshot "${name}"`);
+      entry = next;
+    }
+    return entry;
+  }
 }

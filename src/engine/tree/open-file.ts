@@ -1,0 +1,190 @@
+/**
+ * Files open through a mount. Each open inode has one OpenFile, shared by all
+ * its handles: writes land in a local dirty buffer (a sparse spill file in the
+ * data dir's tmp/, plus the set of byte ranges written), reads merge that
+ * buffer over the committed content, and commit() stores the result in the
+ * encrypted store and records it in the tree (commit-on-close).
+ *
+ * Small files are kept inline in the database: one row write instead of an
+ * object file and its fsync, which is what makes many small files fast.
+ */
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { BazilError } from '../errors.js';
+import type { ContentStore, FileReader } from '../store/content.js';
+import { decodeNode, encodeNode } from '../store/manifest.js';
+import { Extents } from './extents.js';
+import type { Content, Node, Tree } from './tree.js';
+
+/** Files up to this size are stored inline in the database. */
+export const INLINE_MAX = 16 * 1024;
+/** Bytes per piece when streaming a file into the store. */
+const PIECE = 1 << 20;
+
+/** Committed content, as readers see it. */
+type Base = { kind: 'inline'; data: Buffer } | { kind: 'manifest'; reader: FileReader };
+
+export function baseOf(store: ContentStore, node: Pick<Node, 'ino' | 'data' | 'manifest'>): Base {
+  if (node.manifest) return { kind: 'manifest', reader: store.reader(decodeNode(node.manifest, `the manifest of inode ${node.ino}`)) };
+  return { kind: 'inline', data: node.data ?? Buffer.alloc(0) };
+}
+
+/** Copies committed bytes [start, end) into out at outOffset. */
+async function readBase(base: Base, out: Buffer, outOffset: number, start: number, end: number): Promise<void> {
+  if (base.kind === 'inline') {
+    base.data.copy(out, outOffset, start, end);
+    return;
+  }
+  const bytes = await base.reader.read(start, end - start);
+  bytes.copy(out, outOffset);
+}
+
+export class OpenFile {
+  /** Open handles; the OpenFile goes away when the last one is released. */
+  refs = 0;
+  size: number;
+  mtime: number;
+  private base: Base;
+  /** Committed bytes still visible: a truncate hides the rest even if the file grows again. */
+  private baseVisible: number;
+  private readonly dirty = new Extents();
+  private changed = false;
+  private spill?: FileHandle;
+  private spillPath?: string;
+  /** Serializes writes, truncates and commits. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly ino: number,
+    node: Node,
+    private readonly tree: Tree,
+    private readonly store: ContentStore,
+    private readonly tmpDir: string,
+  ) {
+    this.size = node.size;
+    this.mtime = node.mtime;
+    this.base = baseOf(store, node);
+    this.baseVisible = node.size;
+  }
+
+  get isDirty(): boolean {
+    return this.changed;
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Reads up to `length` bytes at `offset` into buf; returns the count (0 at end of file). */
+  async read(buf: Buffer, length: number, offset: number): Promise<number> {
+    const end = Math.min(offset + length, this.size);
+    if (offset >= end) return 0;
+    for (const seg of this.dirty.segments(offset, end)) {
+      const at = seg.start - offset;
+      if (seg.inside) {
+        await this.spill!.read(buf, at, seg.end - seg.start, seg.start);
+        continue;
+      }
+      const baseEnd = Math.min(seg.end, this.baseVisible);
+      if (seg.start < baseEnd) await readBase(this.base, buf, at, seg.start, baseEnd);
+      // Past the committed bytes and never written: a hole, which reads as zeros.
+      const zeroFrom = Math.max(seg.start, baseEnd);
+      if (zeroFrom < seg.end) buf.fill(0, zeroFrom - offset, seg.end - offset);
+    }
+    return end - offset;
+  }
+
+  write(data: Buffer, offset: number): Promise<number> {
+    return this.serialized(async () => {
+      const spill = await this.openSpill();
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await spill.write(data, done, data.length - done, offset + done);
+        done += bytesWritten;
+      }
+      this.dirty.add(offset, offset + data.length);
+      this.size = Math.max(this.size, offset + data.length);
+      this.mtime = Date.now();
+      this.changed = true;
+      return data.length;
+    });
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.serialized(async () => {
+      if (size < this.size) {
+        this.dirty.truncate(size);
+        this.baseVisible = Math.min(this.baseVisible, size);
+      }
+      this.size = size;
+      this.mtime = Date.now();
+      this.changed = true;
+    });
+  }
+
+  /** Sets the mtime the next commit records (utimens on an open file). */
+  setMtime(mtime: number): void {
+    this.mtime = mtime;
+  }
+
+  /**
+   * Stores what was written and records it in the tree. With durable (fsync),
+   * the tree's commit is synced to disk too; store objects always are.
+   */
+  commit(durable = false): Promise<void> {
+    return this.serialized(async () => {
+      if (!this.changed) {
+        if (durable) this.tree.sync();
+        return;
+      }
+      const content = await this.store_();
+      this.tree.setContent(this.ino, content, this.mtime, durable);
+      this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null });
+      this.baseVisible = content.size;
+      this.dirty.clear();
+      this.changed = false;
+      await this.spill?.truncate(0);
+    });
+  }
+
+  private async store_(): Promise<Content> {
+    const size = this.size;
+    if (size <= INLINE_MAX) {
+      const data = Buffer.alloc(size);
+      await this.read(data, size, 0);
+      return { size, data };
+    }
+    const result = await this.store.writeFile(this.pieces(size));
+    if (result.size !== size) throw new BazilError('INTERNAL', `inode ${this.ino}: stored ${result.size} bytes of ${size}`);
+    return { size, manifest: encodeNode(result.manifest) };
+  }
+
+  private async *pieces(size: number): AsyncGenerator<Buffer> {
+    for (let at = 0; at < size; at += PIECE) {
+      const buf = Buffer.allocUnsafe(Math.min(PIECE, size - at));
+      await this.read(buf, buf.length, at);
+      yield buf;
+    }
+  }
+
+  private async openSpill(): Promise<FileHandle> {
+    if (!this.spill) {
+      this.spillPath = join(this.tmpDir, `open-${this.ino}-${randomBytes(4).toString('hex')}`);
+      this.spill = await open(this.spillPath, 'wx+', 0o600);
+    }
+    return this.spill;
+  }
+
+  /** Drops the dirty buffer; call after the last handle is released (and committed). */
+  async close(): Promise<void> {
+    await this.queue;
+    if (this.spill) {
+      await this.spill.close();
+      await rm(this.spillPath!, { force: true });
+      this.spill = undefined;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/** Mounting a set of operations on a directory with fuse-native. */
+import Fuse from 'fuse-native';
+
+/**
+ * fuse-native builds libfuse's -o options from a fixed list; these are the
+ * ones it lacks. big_writes with max_write lets a write(2) reach us in 128 KiB
+ * requests instead of 4 KiB pages; a larger read-ahead keeps several reads in
+ * flight for a sequential reader.
+ */
+const EXTRA_OPTIONS = ['big_writes', 'max_write=131072', 'max_readahead=1048576'];
+
+class BazilFuse extends Fuse {
+  protected override _fuseOptions(): string {
+    const base = super._fuseOptions();
+    return base ? `${base},${EXTRA_OPTIONS.join(',')}` : `-o${EXTRA_OPTIONS.join(',')}`;
+  }
+}
+
+export interface Mounted {
+  unmount(): Promise<void>;
+}
+
+export function mountOps(dir: string, ops: Record<string, (...args: any[]) => void>, name: string): Promise<Mounted> {
+  const fuse = new BazilFuse(dir, ops, {
+    force: true, // a mount left by a killed server is cleared first
+    timeout: false, // a commit on close may take longer than fuse-native's 15 s default
+    fsname: `bazil:${name}`,
+    subtype: 'bazil',
+    autoCache: true,
+    defaultPermissions: true,
+  });
+  return new Promise((resolve, reject) => {
+    fuse.mount((err) => {
+      if (err) return reject(err);
+      resolve({
+        unmount: () => new Promise<void>((res, rej) => fuse.unmount((e) => (e ? rej(e) : res()))),
+      });
+    });
+  });
+}
