@@ -1,0 +1,32 @@
+/**
+ * The methods of the bazil server's control socket, and the shapes of their
+ * params and results: shared by the server (methods.ts) and its clients.
+ *
+ *   ping                  {}                              -> ServerInfo
+ *   stop                  {}                              -> {}   (then the server shuts down)
+ *   sharing.add           {name, secret: base64 of 32 bytes} -> {}
+ *   sharing.list          {}                              -> string[]
+ *   volume.create         {name, sharing}                 -> VolumeInfo
+ *   volume.list           {}                              -> VolumeInfo[]
+ *   volume.mount          {volume, dir: absolute path}    -> MountInfo
+ *   volume.unmount        {target: volume name or absolute path} -> MountInfo
+ *   volume.snapshot       {volume, name}                  -> SnapshotInfo
+ *   volume.snapshot.list  {volume}                        -> SnapshotInfo[]
+ */
+export type { MountInfo } from './mounts.js';
+export type { SnapshotInfo } from '../engine/tree/snapshots.js';
+
+export interface ServerInfo {
+  pid: number;
+  /** Where peers reach this server, as printed: [::]:34211 or 127.0.0.1:5000. */
+  peerAddress: string;
+  /** Absolute path of the data dir it serves. */
+  dataDir: string;
+}
+
+export interface VolumeInfo {
+  name: string;
+  sharingKey: string;
+  /** Absolute paths where the volume is mounted (none when the server does not run). */
+  mounts: string[];
+}

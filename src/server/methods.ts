@@ -1,0 +1,100 @@
+/** What the server answers on its control socket: one function per method (see api.ts for the shapes). */
+import { isAbsolute } from 'node:path';
+import type { DataDir } from '../engine/datadir.js';
+import type { Method } from '../engine/control/server.js';
+import { BazilError } from '../engine/errors.js';
+import { addSharingKey, DEFAULT_SHARING_KEY, listSharingKeys } from '../engine/store/sharing.js';
+import { listSnapshots } from '../engine/tree/snapshots.js';
+import { createVolume, getVolume, listVolumes } from '../engine/tree/volumes.js';
+import type { ServerInfo, VolumeInfo } from './api.js';
+import type { Mounts } from './mounts.js';
+
+export interface MethodContext {
+  dataDir: DataDir;
+  mounts: Mounts;
+  info: ServerInfo;
+  /** Shuts the server down after the current answer is sent. */
+  requestStop(): void;
+  log(line: string): void;
+}
+
+type Params = Record<string, unknown>;
+
+function text(params: Params, name: string, fallback?: string): string {
+  const value = params[name] ?? fallback;
+  if (typeof value !== 'string' || value === '') throw new BazilError('INVALID_ARGUMENT', `the request needs "${name}", a non-empty string`);
+  return value;
+}
+
+function absolutePath(params: Params, name: string): string {
+  const path = text(params, name);
+  if (!isAbsolute(path)) throw new BazilError('INVALID_ARGUMENT', `"${name}" must be an absolute path, got ${path}`);
+  return path;
+}
+
+function base64Bytes(params: Params, name: string): Buffer {
+  const value = text(params, name);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
+    throw new BazilError('INVALID_ARGUMENT', `"${name}" must be base64`);
+  }
+  return Buffer.from(value, 'base64');
+}
+
+export function serverMethods(ctx: MethodContext): Map<string, Method> {
+  const { db } = ctx.dataDir;
+  const volumes = (): VolumeInfo[] => {
+    const mounts = ctx.mounts.list();
+    return listVolumes(db).map((v) => ({
+      name: v.name,
+      sharingKey: v.sharingKey,
+      mounts: mounts.filter((m) => m.volume === v.name).map((m) => m.dir),
+    }));
+  };
+
+  return new Map<string, Method>([
+    ['ping', () => ctx.info],
+    [
+      'stop',
+      () => {
+        ctx.requestStop();
+        return {};
+      },
+    ],
+    [
+      'sharing.add',
+      (p) => {
+        const name = text(p, 'name');
+        addSharingKey(db, name, base64Bytes(p, 'secret'));
+        ctx.log(`added sharing key ${name}`);
+        return {};
+      },
+    ],
+    ['sharing.list', () => listSharingKeys(db)],
+    [
+      'volume.create',
+      (p) => {
+        const v = createVolume(db, text(p, 'name'), text(p, 'sharing', DEFAULT_SHARING_KEY));
+        ctx.log(`created volume ${v.name} (sharing key ${v.sharingKey})`);
+        return { name: v.name, sharingKey: v.sharingKey, mounts: [] } satisfies VolumeInfo;
+      },
+    ],
+    ['volume.list', volumes],
+    [
+      'volume.mount',
+      (p) => {
+        const volume = getVolume(db, text(p, 'volume')).name;
+        return ctx.mounts.mount(volume, absolutePath(p, 'dir'));
+      },
+    ],
+    [
+      'volume.unmount',
+      (p) => {
+        const target = text(p, 'target');
+        if (target.includes('/') && !isAbsolute(target)) throw new BazilError('INVALID_ARGUMENT', `"target" must be a volume name or an absolute path, got ${target}`);
+        return ctx.mounts.unmount(target);
+      },
+    ],
+    ['volume.snapshot', (p) => ctx.mounts.snapshot(getVolume(db, text(p, 'volume')).name, text(p, 'name'))],
+    ['volume.snapshot.list', (p) => listSnapshots(db, getVolume(db, text(p, 'volume')).name)],
+  ]);
+}

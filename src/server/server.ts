@@ -1,0 +1,87 @@
+/**
+ * The bazil server: one process per data dir. It holds the data dir's lock,
+ * serves the control socket (the CLI and the TUI talk to it there), owns the
+ * FUSE mounts and listens for peers.
+ */
+import { DataDir } from '../engine/datadir.js';
+import { connectControl } from '../engine/control/client.js';
+import { ControlServer } from '../engine/control/server.js';
+import { BazilError, isBazilError } from '../engine/errors.js';
+import type { ServerInfo } from './api.js';
+import { serverMethods } from './methods.js';
+import { Mounts } from './mounts.js';
+import { listenPeers, type PeerListener } from './peer-listener.js';
+
+export interface ServerOptions {
+  dataDir: string;
+  /** HOST:PORT for peers; default [::]:34211, else any free port. */
+  addr?: string;
+  /** One line for the user (stderr), without the `bazil: ` prefix. Never given secrets. */
+  log(line: string): void;
+}
+
+export interface RunningServer {
+  info: ServerInfo;
+  /** Shuts down (idempotent): stop accepting, unmount all, close the sockets, release the data dir. */
+  stop(): Promise<void>;
+  /** Settles when the server has shut down, whoever asked. */
+  stopped: Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { log } = options;
+  const dataDir = await openForServer(options.dataDir);
+  let peers: PeerListener | undefined;
+  try {
+    peers = await listenPeers(options.addr);
+    const mounts = new Mounts(dataDir, log);
+    const info: ServerInfo = { pid: process.pid, peerAddress: peers.address, dataDir: dataDir.path };
+    let stopped!: () => void;
+    const done = new Promise<void>((resolve) => (stopped = resolve));
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
+    const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
+    const control = await ControlServer.listen(dataDir.path, serverMethods({ dataDir, mounts, info, requestStop, log }), log);
+    const listener = peers;
+
+    const shutdown = async (): Promise<void> => {
+      control.stopAccepting();
+      await step('stop listening for peers', () => listener.close());
+      await step('unmount', () => mounts.unmountAll());
+      await step('close the control socket', () => control.close());
+      dataDir.close();
+      log('stopped');
+    };
+    const step = async (what: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        log(`while stopping, could not ${what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+
+    return { info, stop, stopped: done };
+  } catch (err) {
+    await peers?.close();
+    dataDir.close();
+    throw err;
+  }
+}
+
+/** Opens the data dir for writing; a lock held by a running server gets a message that says so. */
+async function openForServer(path: string): Promise<DataDir> {
+  try {
+    return DataDir.open(path, { write: true });
+  } catch (err) {
+    if (!isBazilError(err, 'LOCKED')) throw err;
+    const client = await connectControl(path);
+    if (!client) throw err;
+    const pid = await client.call<ServerInfo>('ping').then(
+      (info) => info.pid,
+      () => undefined,
+    );
+    client.close();
+    if (pid === undefined) throw err;
+    throw new BazilError('LOCKED', `a bazil server (pid ${pid}) is already running on this data dir; \`bazil server stop\` stops it`);
+  }
+}
