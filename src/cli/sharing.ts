@@ -1,7 +1,7 @@
 import { BazilError } from '../engine/errors.js';
 import { addSharingKey, listSharingKeys, SHARING_KEY_BYTES } from '../engine/store/sharing.js';
 import type { Command } from './command.js';
-import { withDataDir } from './use-datadir.js';
+import { viaServerOrDataDir, withDataDir } from './use-datadir.js';
 
 const MAKE_KEY = `dd if=/dev/urandom of=KEYFILE bs=${SHARING_KEY_BYTES} count=1`;
 
@@ -39,9 +39,14 @@ export const sharingCommands: Command[] = [
     examples: [MAKE_KEY.replace('KEYFILE', 'sekrit'), 'bazil sharing add friends <sekrit'],
     args: [1, 1],
     async run({ dataDir, args }) {
-      const secret = await readKeyFromStdin();
-      await withDataDir(dataDir, true, (dir) => addSharingKey(dir.db, args[0], secret));
-      process.stdout.write(`Added sharing key ${args[0]}.\n`);
+      const [name, secret] = [args[0], await readKeyFromStdin()];
+      await viaServerOrDataDir(
+        dataDir,
+        true,
+        (server) => server.call('sharing.add', { name, secret: secret.toString('base64') }),
+        (dir) => addSharingKey(dir.db, name, secret),
+      );
+      process.stdout.write(`Added sharing key ${name}.\n`);
     },
   },
   {

@@ -2,16 +2,18 @@ import { createDataDir, dataDirExists } from '../engine/datadir.js';
 import { listSharingKeys } from '../engine/store/sharing.js';
 import { listVolumes } from '../engine/tree/volumes.js';
 import type { Command } from './command.js';
-import { withDataDir } from './use-datadir.js';
+import { serverInfo, withDataDir } from './use-datadir.js';
 
 async function showStatus(dataDir: string): Promise<void> {
-  await withDataDir(dataDir, false, (dir) => {
+  await withDataDir(dataDir, false, async (dir) => {
+    const server = await serverInfo(dir.path).catch(() => undefined);
     const volumes = listVolumes(dir.db);
     const lines = [
       `Data dir:     ${dir.path}`,
       `Public key:   ${dir.publicKey().toString('hex')}`,
       `Sharing keys: ${listSharingKeys(dir.db).join(', ')}`,
       `Volumes:      ${volumes.length ? volumes.map((v) => v.name).join(', ') : '(none yet: bazil volume create NAME)'}`,
+      `Server:       ${server ? `running (pid ${server.pid}), listening on ${server.peerAddress}` : 'not running (start it with `bazil server run &`)'}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   });
@@ -31,7 +33,7 @@ export async function defaultAction(dataDir: string): Promise<number> {
 export const statusCommands: Command[] = [
   {
     path: ['status'],
-    summary: "Show the data dir's public key, sharing keys and volumes",
+    summary: "Show the data dir's public key, sharing keys and volumes, and whether its server runs",
     usage: '',
     examples: ['bazil status'],
     args: [0, 0],

@@ -1,14 +1,88 @@
-import { DataDir } from '../engine/datadir.js';
+/**
+ * How a command reaches a data dir: directly (opening its database) or through
+ * the data dir's server, over the control socket. Which one is decided here,
+ * not in each command.
+ */
+import { resolve } from 'node:path';
+import { DataDir, dataDirExists } from '../engine/datadir.js';
+import { connectControl, type ControlClient } from '../engine/control/client.js';
+import { BazilError, isBazilError } from '../engine/errors.js';
+import type { ServerInfo } from '../server/api.js';
 
 /**
  * Runs fn with the data dir open, closing it after. `write` takes the data dir's
  * lock for the duration, so another writer is refused rather than interleaved.
  */
 export async function withDataDir<T>(path: string, write: boolean, fn: (dir: DataDir) => Promise<T> | T): Promise<T> {
-  const dir = DataDir.open(path, { write });
+  let dir: DataDir;
+  try {
+    dir = DataDir.open(path, { write });
+  } catch (err) {
+    throw isBazilError(err, 'LOCKED') ? await lockedByServer(path, err) : err;
+  }
   try {
     return await fn(dir);
   } finally {
     dir.close();
+  }
+}
+
+/** The lock error, reworded when the holder is this data dir's server. */
+async function lockedByServer(path: string, err: BazilError): Promise<BazilError> {
+  const info = await serverInfo(path).catch(() => undefined);
+  if (!info) return err;
+  return new BazilError(
+    'LOCKED',
+    `a bazil server (pid ${info.pid}) is running on data dir ${info.dataDir}, and this command only works without it; stop it with \`bazil server stop\`, then try again`,
+  );
+}
+
+/** The running server's pid and address, or undefined when none runs. */
+export async function serverInfo(path: string): Promise<ServerInfo | undefined> {
+  const client = await connectControl(path);
+  if (!client) return undefined;
+  try {
+    return await client.call<ServerInfo>('ping');
+  } finally {
+    client.close();
+  }
+}
+
+export function noServer(path: string): BazilError {
+  path = resolve(path);
+  if (!dataDirExists(path)) {
+    return new BazilError('NOT_FOUND', `no bazil data dir at ${path}; create one with \`bazil create\` (or point --data-dir at an existing one)`);
+  }
+  return new BazilError('NOT_FOUND', `no bazil server is running for data dir ${path}; start one with \`bazil server run &\``);
+}
+
+/** Runs fn against the data dir's server; NOT_FOUND, saying how to start one, when none runs. */
+export async function withServer<T>(path: string, fn: (server: ControlClient) => Promise<T>): Promise<T> {
+  const client = await connectControl(path);
+  if (!client) throw noServer(path);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Through the server when one runs (it holds the data dir's lock, so it must do
+ * the writing), else directly on the data dir, as the seed's commands do
+ * before `bazil server run`.
+ */
+export async function viaServerOrDataDir<T>(
+  path: string,
+  write: boolean,
+  viaServer: (server: ControlClient) => Promise<T>,
+  direct: (dir: DataDir) => Promise<T> | T,
+): Promise<T> {
+  const client = await connectControl(path);
+  if (!client) return withDataDir(path, write, direct);
+  try {
+    return await viaServer(client);
+  } finally {
+    client.close();
   }
 }
