@@ -1,5 +1,5 @@
 /** Shared test helpers: temp dirs, deterministic data, and running the real `bazil` binary. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,10 +44,11 @@ export interface RunResult {
 }
 
 /** Runs the real CLI as a child process. */
-export function bazil(args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; stdin?: 'ignore' } = {}): Promise<RunResult> {
+export function bazil(args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; stdin?: 'ignore'; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BAZIL, ...args], {
       env: { ...process.env, BAZIL_DATA_DIR: '', ...options.env },
+      cwd: options.cwd,
       stdio: [options.stdin === 'ignore' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -63,5 +64,56 @@ export function bazil(args: string[], options: { input?: Buffer | string; env?: 
       child.stdin.on('error', () => {}); // the CLI may stop reading early (e.g. a too-long key)
       child.stdin.end(options.input ?? '');
     }
+  });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pid: number;
+  /** The address it printed: bazil: Listening on ADDRESS. */
+  address: string;
+  port: number;
+  /** What it has written so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Settles when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `bazil server run` on a data dir as a child process and resolves once
+ * it prints its Listening line. It listens on a free loopback port unless args
+ * say otherwise. Whatever happens, it is killed (SIGKILL) when the test ends.
+ */
+export function startServer(t: TestContext, dataDir: string, args: string[] = ['-addr=127.0.0.1:0']): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BAZIL, `-data-dir=${dataDir}`, 'server', 'run', ...args], {
+    env: { ...process.env, BAZIL_DATA_DIR: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bazil server run printed no Listening line within 10 s:\n${out}${err}`)), 10_000);
+    const check = () => {
+      const m = /^bazil: Listening on (.*:(\d+))\n/m.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      resolve({ child, pid: child.pid!, address: m[1], port: Number(m[2]), stdout: () => out, stderr: () => err, exited });
+    };
+    child.stdout!.on('data', check);
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`bazil server run exited (${code ?? signal}) before listening:\n${out}${err}`));
+    });
   });
 }

@@ -198,7 +198,7 @@ test('every command has --help', async () => {
     assert.equal(r.code, 0, c.path.join(' '));
     assert.ok(r.stdout.includes(`Usage: bazil ${c.path.join(' ')}`), r.stdout);
   }
-  for (const group of [[], ['volume'], ['sharing'], ['debug'], ['debug', 'cas']]) {
+  for (const group of [[], ['server'], ['volume'], ['sharing'], ['debug'], ['debug', 'cas']]) {
     const r = await bazil([...group, '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Commands:/);
