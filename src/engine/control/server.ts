@@ -78,6 +78,7 @@ export class ControlServer {
       () => {
         const tooLong = new BazilError('INVALID_ARGUMENT', `a control request is at most ${MAX_LINE} bytes; closing the connection`);
         socket.end(JSON.stringify({ id: null, error: errorToWire(tooLong) }) + '\n');
+        setTimeout(() => socket.destroy(), 2000).unref(); // the rest is discarded; a client that keeps sending is cut off
       },
     );
   }
