@@ -126,10 +126,11 @@ export class VolumeFs {
     return { parent, name };
   }
 
-  /** Refuses names that would shadow /.snap and anything inside it. */
-  private writable(path: string): void {
+  /** Refuses changes to /.snap and anything inside it; creating /.snap itself finds it exists. */
+  private writable(path: string, creating = false): void {
     const p = place(path);
-    if (p.at === 'snapdir') throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
+    if (p.at === 'snapdir' && creating) throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
+    if (p.at === 'snapdir') throw readOnly();
     if (p.at === 'snap') throw readOnly();
   }
 
@@ -214,7 +215,7 @@ export class VolumeFs {
   }
 
   async create(path: string, mode: number): Promise<number> {
-    this.writable(path);
+    this.writable(path, true);
     const { parent, name } = this.parentOf(path);
     const node = this.tree.create(parent.ino, name, 'file', mode);
     return this.addHandle({ kind: 'file', file: this.openFile(node) });
@@ -270,7 +271,7 @@ export class VolumeFs {
   async mkdir(path: string, mode: number): Promise<void> {
     const p = place(path);
     if (p.at === 'snap' && p.rest.length === 0) return this.opts.takeSnapshot(p.name);
-    this.writable(path);
+    this.writable(path, true);
     const { parent, name } = this.parentOf(path);
     this.tree.create(parent.ino, name, 'dir', mode);
   }
@@ -290,7 +291,7 @@ export class VolumeFs {
   }
 
   async symlink(target: string, path: string): Promise<void> {
-    this.writable(path);
+    this.writable(path, true);
     const { parent, name } = this.parentOf(path);
     this.tree.create(parent.ino, name, 'symlink', 0o777, target);
   }
@@ -323,11 +324,11 @@ export class VolumeFs {
   /** The operations in fuse-native's callback form. */
   ops(): Record<string, (...args: any[]) => void> {
     const reply =
-      <A extends unknown[]>(name: string, fn: (...args: A) => Promise<unknown>, shape: (result: any) => unknown[] = () => []) =>
+      <A extends unknown[]>(name: string, fn: (...args: A) => Promise<unknown>, shape: (result: any) => unknown[] = () => [0]) =>
       (...args: [...A, (code: number, ...rest: unknown[]) => void]) => {
         const cb = args.pop() as (code: number, ...rest: unknown[]) => void;
         fn(...(args as unknown as A)).then(
-          (result) => cb(0, ...shape(result)),
+          (result) => cb(...(shape(result) as [number, ...unknown[]])),
           (err) => {
             const { errno, expected } = errnoOf(err);
             if (!expected) this.opts.log(`${name} ${String(args[0])}: ${(err as Error)?.message ?? err}`);
@@ -335,15 +336,17 @@ export class VolumeFs {
           },
         );
       };
-    const one = (r: unknown) => [r];
+    const one = (r: unknown) => [0, r];
+    // read and write answer with the byte count in place of the status.
+    const count = (n: unknown) => [n];
     return {
       getattr: reply('getattr', (path: string) => this.getattr(path), one),
       fgetattr: reply('fgetattr', (path: string) => this.getattr(path), one),
       readdir: reply('readdir', (path: string) => this.readdir(path), one),
       open: reply('open', (path: string, flags: number) => this.open(path, flags), one),
       create: reply('create', (path: string, mode: number) => this.create(path, mode), one),
-      read: reply('read', (_p: string, fh: number, buf: Buffer, len: number, pos: number) => this.read(fh, buf, len, pos), one),
-      write: reply('write', (_p: string, fh: number, buf: Buffer, len: number, pos: number) => this.write(fh, buf, len, pos), one),
+      read: reply('read', (_p: string, fh: number, buf: Buffer, len: number, pos: number) => this.read(fh, buf, len, pos), count),
+      write: reply('write', (_p: string, fh: number, buf: Buffer, len: number, pos: number) => this.write(fh, buf, len, pos), count),
       flush: reply('flush', (_p: string, fh: number) => this.flush(fh)),
       fsync: reply('fsync', (_p: string, _datasync: boolean, fh: number) => this.fsync(fh)),
       release: reply('release', (_p: string, fh: number) => this.release(fh)),

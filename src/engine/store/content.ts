@@ -55,6 +55,7 @@ export class ContentStore {
   private readonly fanout: FanoutParams;
   private readonly chunkCache: LruCache<Buffer>;
   private readonly nodeCache = new LruCache<ManifestNode>(256);
+  private readonly loading = new Map<string, Promise<Buffer>>();
 
   constructor(
     readonly objects: ObjectStore,
@@ -85,9 +86,20 @@ export class ContentStore {
     const hex = toHex(h);
     const hit = this.chunkCache.get(hex);
     if (hit) return hit;
-    const plain = await this.key.open(await this.objects.get(this.key.objectId(h)), h);
-    this.chunkCache.set(hex, plain);
-    return plain;
+    // Readers and read-ahead asking for the same chunk share one fetch.
+    let loading = this.loading.get(hex);
+    if (!loading) {
+      loading = (async () => this.key.open(await this.objects.get(this.key.objectId(h)), h))();
+      this.loading.set(hex, loading);
+      loading.then(
+        (plain) => {
+          this.chunkCache.set(hex, plain);
+          this.loading.delete(hex);
+        },
+        () => this.loading.delete(hex),
+      );
+    }
+    return loading;
   }
 
   /**
@@ -174,6 +186,8 @@ interface LeafRange {
 /** Random-access and sequential reads of one file's bytes, verified on the way. */
 export class FileReader {
   readonly size: number;
+  private lastEnd = -1;
+  private lastLeaf?: LeafRange;
 
   constructor(
     private readonly store: ContentStore,
@@ -182,13 +196,32 @@ export class FileReader {
     this.size = manifestSize(root);
   }
 
-  /** Up to `length` bytes from `offset` (fewer at the end of the file). */
+  /**
+   * Up to `length` bytes from `offset` (fewer at the end of the file). A read
+   * that starts where the last one ended fetches the next chunks in the
+   * background, so a sequential reader in small pieces does not wait on each.
+   */
   async read(offset: number, length: number): Promise<Buffer> {
     const end = Math.min(this.size, offset + length);
     if (offset >= end) return Buffer.alloc(0);
-    const pieces: Promise<Buffer>[] = [];
-    for await (const leaf of this.leaves(offset, end)) pieces.push(this.slice(leaf, offset, end));
-    return Buffer.concat(await Promise.all(pieces), end - offset);
+    if (offset === this.lastEnd) void this.prefetch(end).catch(() => {}); // errors surface when the bytes are read
+    this.lastEnd = end;
+    // Small sequential reads mostly fall in the chunk the last one used.
+    const last = this.lastLeaf;
+    if (last && offset >= last.offset && end <= last.offset + last.entry.span) return this.slice(last, offset, end);
+    const leaves: LeafRange[] = [];
+    for await (const leaf of this.leaves(offset, end)) leaves.push(leaf);
+    this.lastLeaf = leaves[leaves.length - 1];
+    if (leaves.length === 1) return this.slice(leaves[0], offset, end);
+    return Buffer.concat(await Promise.all(leaves.map((leaf) => this.slice(leaf, offset, end))), end - offset);
+  }
+
+  private async prefetch(from: number): Promise<void> {
+    let n = 0;
+    for await (const leaf of this.leaves(from, this.size)) {
+      void this.store.getChunk(leaf.entry.h).catch(() => {});
+      if (++n >= READ_AHEAD) return;
+    }
   }
 
   /** The bytes of [start, end) in order, fetching a few chunks ahead. */

@@ -11,6 +11,11 @@ export class Extents {
     return this.ranges[0]?.[0];
   }
 
+  /** True when [first, end) is one range: no holes before `end`. */
+  coversTo(end: number): boolean {
+    return this.ranges.length === 1 && this.ranges[0][1] >= end;
+  }
+
   add(start: number, end: number): void {
     if (end <= start) return;
     const r = this.ranges;

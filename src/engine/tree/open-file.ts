@@ -12,7 +12,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { BazilError } from '../errors.js';
-import type { ContentStore, FileReader } from '../store/content.js';
+import type { ContentStore, FileReader, WriteResult } from '../store/content.js';
 import { decodeNode, encodeNode } from '../store/manifest.js';
 import { Extents } from './extents.js';
 import type { Content, Node, Tree } from './tree.js';
@@ -21,6 +21,10 @@ import type { Content, Node, Tree } from './tree.js';
 export const INLINE_MAX = 16 * 1024;
 /** Bytes per piece when streaming a file into the store. */
 const PIECE = 1 << 20;
+/** A new file written front to back streams into the store once it is this big. */
+const STREAM_AFTER = 4 << 20;
+/** Bytes queued for the store before writers wait. */
+const STREAM_QUEUE = 32 << 20;
 
 /** Committed content, as readers see it. */
 type Base = { kind: 'inline'; data: Buffer } | { kind: 'manifest'; reader: FileReader };
@@ -54,6 +58,8 @@ export class OpenFile {
   private spillPath?: string;
   /** Serializes writes, truncates and commits. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** While a new file is written front to back, its bytes go straight into the store. */
+  private ingest?: Ingest;
 
   constructor(
     readonly ino: number,
@@ -80,6 +86,8 @@ export class OpenFile {
 
   /** Reads up to `length` bytes at `offset` into buf; returns the count (0 at end of file). */
   async read(buf: Buffer, length: number, offset: number): Promise<number> {
+    // Streamed bytes are readable once stored: finish the stream, then read the store.
+    if (this.ingest) await this.serialized(async () => this.ingest && this.finishIngest());
     const end = Math.min(offset + length, this.size);
     if (offset >= end) return 0;
     for (const seg of this.dirty.segments(offset, end)) {
@@ -99,6 +107,22 @@ export class OpenFile {
 
   write(data: Buffer, offset: number): Promise<number> {
     return this.serialized(async () => {
+      if (this.ingest && offset === this.size) {
+        await this.ingest.push(Buffer.from(data)); // a copy: the caller's buffer is reused
+        this.grown(offset + data.length);
+        return data.length;
+      }
+      if (this.ingest) await this.finishIngest();
+      else if (this.canIngest(offset + data.length)) {
+        const head = this.size > 0 ? await this.readSpill(this.size) : undefined;
+        this.ingest = new Ingest(this.store);
+        if (head) await this.ingest.push(head);
+        await this.ingest.push(Buffer.from(data));
+        await this.spill?.truncate(0);
+        this.dirty.clear();
+        this.grown(offset + data.length);
+        return data.length;
+      }
       const spill = await this.openSpill();
       let done = 0;
       while (done < data.length) {
@@ -106,15 +130,48 @@ export class OpenFile {
         done += bytesWritten;
       }
       this.dirty.add(offset, offset + data.length);
-      this.size = Math.max(this.size, offset + data.length);
-      this.mtime = Date.now();
-      this.changed = true;
+      this.grown(offset + data.length);
       return data.length;
     });
   }
 
+  private grown(end: number): void {
+    this.size = Math.max(this.size, end);
+    this.mtime = Date.now();
+    this.changed = true;
+  }
+
+  /**
+   * Streaming starts once a file that began empty has been written front to
+   * back past STREAM_AFTER bytes: chunking and encryption then overlap the
+   * writes instead of all waiting for the close.
+   */
+  private canIngest(end: number): boolean {
+    const contiguous = this.size === 0 ? true : this.dirty.first === 0 && this.dirty.coversTo(this.size);
+    return end > STREAM_AFTER && this.baseVisible === 0 && contiguous && end >= this.size;
+  }
+
+  private async readSpill(size: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(size);
+    await this.read(buf, size, 0);
+    return buf;
+  }
+
+  /** Ends streaming: records what was streamed as the committed content. */
+  private async finishIngest(durable = false): Promise<void> {
+    const ingest = this.ingest!;
+    this.ingest = undefined;
+    const result = await ingest.finish();
+    const content: Content = { size: result.size, manifest: encodeNode(result.manifest) };
+    this.tree.setContent(this.ino, content, this.mtime, durable);
+    this.base = baseOf(this.store, { ino: this.ino, data: null, manifest: content.manifest });
+    this.baseVisible = content.size;
+    this.changed = false;
+  }
+
   truncate(size: number): Promise<void> {
     return this.serialized(async () => {
+      if (this.ingest) await this.finishIngest();
       if (size < this.size) {
         this.dirty.truncate(size);
         this.baseVisible = Math.min(this.baseVisible, size);
@@ -136,6 +193,7 @@ export class OpenFile {
    */
   commit(durable = false): Promise<void> {
     return this.serialized(async () => {
+      if (this.ingest) return this.finishIngest(durable);
       if (!this.changed) {
         if (durable) this.tree.sync();
         return;
@@ -181,10 +239,57 @@ export class OpenFile {
   /** Drops the dirty buffer; call after the last handle is released (and committed). */
   async close(): Promise<void> {
     await this.queue;
+    if (this.ingest) await this.ingest.finish().catch(() => {}); // only after a failed commit
     if (this.spill) {
       await this.spill.close();
       await rm(this.spillPath!, { force: true });
       this.spill = undefined;
     }
+  }
+}
+
+/** A file being streamed into the store as it is written: a bounded queue feeding writeFile. */
+class Ingest {
+  private readonly pieces: Buffer[] = [];
+  private queued = 0;
+  private ended = false;
+  private wakeReader?: () => void;
+  private wakeWriter?: () => void;
+  private failure?: unknown;
+  private readonly result: Promise<WriteResult>;
+
+  constructor(store: ContentStore) {
+    this.result = store.writeFile(this.source());
+    this.result.catch((err) => {
+      this.failure = err;
+      this.wakeWriter?.();
+    });
+  }
+
+  private async *source(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const piece = this.pieces.shift();
+      if (piece) {
+        this.queued -= piece.length;
+        this.wakeWriter?.();
+        yield piece;
+      } else if (this.ended) return;
+      else await new Promise<void>((resolve) => (this.wakeReader = resolve));
+    }
+  }
+
+  async push(piece: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.pieces.push(piece);
+    this.queued += piece.length;
+    this.wakeReader?.();
+    while (this.queued > STREAM_QUEUE && !this.failure) await new Promise<void>((resolve) => (this.wakeWriter = resolve));
+    if (this.failure) throw this.failure;
+  }
+
+  finish(): Promise<WriteResult> {
+    this.ended = true;
+    this.wakeReader?.();
+    return this.result;
   }
 }
