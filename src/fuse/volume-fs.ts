@@ -110,8 +110,8 @@ export class VolumeFs {
   }
 
   private snapStat(e: SnapEntry): Stat {
-    const mode = e.mode & ~0o222; // read-only, as the kernel will enforce with default_permissions
-    return this.stat(e.kind, mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, e.mtime, e.mtime, e.kind === 'dir' ? 2 : 1);
+    // The modes as they were, so cp -p restores them; writes fail with EROFS.
+    return this.stat(e.kind, e.mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, e.mtime, e.mtime, e.kind === 'dir' ? 2 : 1);
   }
 
   private async snapEntry(p: { name: string; rest: string[] }): Promise<SnapEntry> {
