@@ -71,7 +71,7 @@ describe('persistence and snapshots', { skip }, () => {
       assert.match(r.stderr, message, script);
     }
     // Restore a deleted file with cp; the snapshot is unchanged after everything above.
-    await v.ok('cp .snap/one/big big && mkdir -p a/b && cp -p .snap/one/a/b/s a/b/s && sha256sum -c --quiet ../sums');
+    await v.ok('cp .snap/one/big big && mkdir -p a/b && cp -p .snap/one/a/b/s a/b/s && cp .snap/one/a/mid a/mid && sha256sum -c --quiet ../sums');
     await v.ok('cd .snap/one && sha256sum -c --quiet ../../../sums');
     const again = await bazil([`-data-dir=${v.dataDir}`, 'volume', 'snapshot', 'v', 'one']);
     assert.equal(again.code, 4, again.stderr);
