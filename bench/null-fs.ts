@@ -2,7 +2,7 @@
  * A do-nothing FUSE file system on fuse-native, with the same mount options
  * as a Bazil volume: the ceiling this binding allows. Writes are accepted and
  * dropped, reads return the bytes asked for without touching them, and files
- * exist only as names with sizes.
+ * exist only as names with sizes (directories as names).
  */
 import { constants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -10,12 +10,13 @@ import { mountOps, type Mounted } from '../src/fuse/mount.js';
 
 export function mountNullFs(dir: string): Promise<Mounted> {
   const sizes = new Map<string, number>();
+  const dirs = new Set<string>();
   const now = Date.now();
   const stat = (mode: number, size: number) => ({ mode, size, mtime: now, atime: now, ctime: now, nlink: 1, uid: process.getuid!(), gid: process.getgid!() });
   const ENOENT = -osConstants.errno.ENOENT;
   const ops = {
     getattr: (path: string, cb: (code: number, st?: unknown) => void) => {
-      if (path === '/') return cb(0, stat(constants.S_IFDIR | 0o755, 0));
+      if (path === '/' || dirs.has(path)) return cb(0, stat(constants.S_IFDIR | 0o755, 0));
       const size = sizes.get(path);
       return size === undefined ? cb(ENOENT) : cb(0, stat(constants.S_IFREG | 0o644, size));
     },
@@ -38,6 +39,11 @@ export function mountNullFs(dir: string): Promise<Mounted> {
     utimens: (_p: string, _a: number, _m: number, cb: (code: number) => void) => cb(0),
     chmod: (_p: string, _m: number, cb: (code: number) => void) => cb(0),
     flush: (_p: string, _fh: number, cb: (code: number) => void) => cb(0),
+    fsync: (_p: string, _d: boolean, _fh: number, cb: (code: number) => void) => cb(0),
+    mkdir: (path: string, _mode: number, cb: (code: number) => void) => {
+      dirs.add(path);
+      cb(0);
+    },
     release: (_p: string, _fh: number, cb: (code: number) => void) => cb(0),
   };
   return mountOps(dir, ops, 'null');

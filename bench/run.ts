@@ -1,19 +1,24 @@
 /**
  * `npm run bench`: every figure beside a reference measured in the same run.
  * BAZIL_BENCH_DIR picks the disk (default: a temp dir); BAZIL_BENCH_MIB scales the
- * 1 GiB store run down for a quick look; BAZIL_BENCH_ROUNDS sets the rounds (3).
+ * 1 GiB store and FUSE runs down for a quick look; BAZIL_BENCH_ROUNDS sets the rounds (3);
+ * BAZIL_BENCH_FILES the small files (10000); BAZIL_BENCH_STORE=0 or BAZIL_BENCH_FUSE=0 skips a part.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchFuse } from './fuse.js';
 import { benchDedup, benchStore } from './store.js';
 
 const base = mkdtempSync(join(process.env.BAZIL_BENCH_DIR || tmpdir(), 'bazil-bench-'));
 const mib = Number(process.env.BAZIL_BENCH_MIB || 1024);
 console.log(`bazil benchmarks: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, in ${base}`);
 try {
-  await benchStore(base, mib * 2 ** 20, Number(process.env.BAZIL_BENCH_ROUNDS || 3));
-  await benchDedup(base);
+  if (process.env.BAZIL_BENCH_STORE !== '0') {
+    await benchStore(base, mib * 2 ** 20, Number(process.env.BAZIL_BENCH_ROUNDS || 3));
+    await benchDedup(base);
+  }
+  if (process.env.BAZIL_BENCH_FUSE !== '0') await benchFuse(base, mib * 2 ** 20, Number(process.env.BAZIL_BENCH_FILES || 10000), Number(process.env.BAZIL_BENCH_ROUNDS || 3));
 } finally {
   rmSync(base, { recursive: true, force: true });
 }

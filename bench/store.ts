@@ -22,7 +22,7 @@ function* randomPieces(n: number): Generator<Buffer> {
   for (let done = 0; done < n; done += zeros.length) yield cipher.update(zeros.subarray(0, Math.min(zeros.length, n - done)));
 }
 
-function writeRandomFile(path: string, n: number): void {
+export function writeRandomFile(path: string, n: number): void {
   const fd = openSync(path, 'w');
   for (const piece of randomPieces(n)) writeSync(fd, piece);
   fsyncSync(fd);
@@ -30,7 +30,7 @@ function writeRandomFile(path: string, n: number): void {
 }
 
 /** Empties the page cache so reads come from the disk; false when not allowed (not root). */
-function dropCaches(): boolean {
+export function dropCaches(): boolean {
   spawnSync('sync');
   try {
     writeFileSync('/proc/sys/vm/drop_caches', '3');

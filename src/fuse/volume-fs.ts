@@ -105,7 +105,7 @@ export class VolumeFs {
 
   private nodeStat(node: Node): Stat {
     const open = this.files.get(node.ino);
-    const nlink = node.kind === 'dir' ? 2 + this.tree.children(node.ino).filter((c) => c.kind === 'dir').length : 1;
+    const nlink = node.kind === 'dir' ? 2 + this.tree.subdirCount(node.ino) : 1;
     return this.stat(node.kind, node.mode, open ? open.size : node.size, open ? open.mtime : node.mtime, node.ctime, nlink);
   }
 

@@ -1,20 +1,18 @@
 /**
  * Files open through a mount. Each open inode has one OpenFile, shared by all
- * its handles: writes land in a local dirty buffer (a sparse spill file in the
- * data dir's tmp/, plus the set of byte ranges written), reads merge that
+ * its handles: writes land in a local dirty buffer (spill.ts: memory, then a
+ * sparse file in the data dir's tmp/, plus the set of byte ranges written), reads merge that
  * buffer over the committed content, and commit() stores the result in the
  * encrypted store and records it in the tree (commit-on-close).
  *
  * Small files are kept inline in the database: one row write instead of an
  * object file and its fsync, which is what makes many small files fast.
  */
-import { open, rm, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { BazilError } from '../errors.js';
 import type { ContentStore, FileReader, WriteResult } from '../store/content.js';
 import { decodeNode, encodeNode } from '../store/manifest.js';
 import { Extents } from './extents.js';
+import { Spill } from './spill.js';
 import type { Content, Node, Tree } from './tree.js';
 
 /** Files up to this size are stored inline in the database. */
@@ -54,8 +52,7 @@ export class OpenFile {
   private baseVisible: number;
   private readonly dirty = new Extents();
   private changed = false;
-  private spill?: FileHandle;
-  private spillPath?: string;
+  private readonly spill: Spill;
   /** Serializes writes, truncates and commits. */
   private queue: Promise<unknown> = Promise.resolve();
   /** While a new file is written front to back, its bytes go straight into the store. */
@@ -66,12 +63,13 @@ export class OpenFile {
     node: Node,
     private readonly tree: Tree,
     private readonly store: ContentStore,
-    private readonly tmpDir: string,
+    tmpDir: string,
   ) {
     this.size = node.size;
     this.mtime = node.mtime;
     this.base = baseOf(store, node);
     this.baseVisible = node.size;
+    this.spill = new Spill(tmpDir, String(ino));
   }
 
   get isDirty(): boolean {
@@ -93,7 +91,7 @@ export class OpenFile {
     for (const seg of this.dirty.segments(offset, end)) {
       const at = seg.start - offset;
       if (seg.inside) {
-        await this.spill!.read(buf, at, seg.end - seg.start, seg.start);
+        await this.spill.read(buf, at, seg.end - seg.start, seg.start);
         continue;
       }
       const baseEnd = Math.min(seg.end, this.baseVisible);
@@ -118,17 +116,12 @@ export class OpenFile {
         this.ingest = new Ingest(this.store);
         if (head) await this.ingest.push(head);
         await this.ingest.push(Buffer.from(data));
-        await this.spill?.truncate(0);
+        await this.spill.reset();
         this.dirty.clear();
         this.grown(offset + data.length);
         return data.length;
       }
-      const spill = await this.openSpill();
-      let done = 0;
-      while (done < data.length) {
-        const { bytesWritten } = await spill.write(data, done, data.length - done, offset + done);
-        done += bytesWritten;
-      }
+      await this.spill.write(data, offset);
       this.dirty.add(offset, offset + data.length);
       this.grown(offset + data.length);
       return data.length;
@@ -204,7 +197,7 @@ export class OpenFile {
       this.baseVisible = content.size;
       this.dirty.clear();
       this.changed = false;
-      await this.spill?.truncate(0);
+      await this.spill.reset();
     });
   }
 
@@ -228,23 +221,11 @@ export class OpenFile {
     }
   }
 
-  private async openSpill(): Promise<FileHandle> {
-    if (!this.spill) {
-      this.spillPath = join(this.tmpDir, `open-${this.ino}-${randomBytes(4).toString('hex')}`);
-      this.spill = await open(this.spillPath, 'wx+', 0o600);
-    }
-    return this.spill;
-  }
-
   /** Drops the dirty buffer; call after the last handle is released (and committed). */
   async close(): Promise<void> {
     await this.queue;
     if (this.ingest) await this.ingest.finish().catch(() => {}); // only after a failed commit
-    if (this.spill) {
-      await this.spill.close();
-      await rm(this.spillPath!, { force: true });
-      this.spill = undefined;
-    }
+    await this.spill.close();
   }
 }
 

@@ -63,6 +63,7 @@ export class Tree {
       get: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE ino = ?`),
       lookup: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND name = ? AND ino != parent`),
       children: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent ORDER BY name`),
+      countDirs: db.prepare('SELECT count(*) AS n FROM nodes WHERE parent = ? AND kind = 2 AND ino != parent'),
       hasChild: db.prepare('SELECT 1 FROM nodes WHERE parent = ? AND ino != parent LIMIT 1'),
       insert: db.prepare(
         'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -131,6 +132,11 @@ export class Tree {
       node = child;
     }
     return node;
+  }
+
+  /** How many subdirectories a directory has (its link count is 2 more). */
+  subdirCount(dir: number): number {
+    return (this.stmts.countDirs.get(dir) as { n: number }).n;
   }
 
   children(dir: number): Node[] {
