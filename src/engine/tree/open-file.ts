@@ -72,10 +72,6 @@ export class OpenFile {
     this.spill = new Spill(tmpDir, String(ino));
   }
 
-  get isDirty(): boolean {
-    return this.changed;
-  }
-
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => {});
