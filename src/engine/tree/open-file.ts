@@ -1,8 +1,8 @@
 /**
  * Files open through a mount. Each open inode has one OpenFile, shared by all
  * its handles: writes land in a local dirty buffer (spill.ts: memory, then a
- * sparse file in the data dir's tmp/, plus the set of byte ranges written), reads merge that
- * buffer over the committed content, and commit() stores the result in the
+ * sparse file in the data dir's tmp/; extents.ts: which bytes were written),
+ * reads merge that buffer over the committed content, and commit() stores the result in the
  * encrypted store and records it in the tree (commit-on-close).
  *
  * Small files are kept inline in the database: one row write instead of an
@@ -33,7 +33,7 @@ export function baseOf(store: ContentStore, node: Pick<Node, 'ino' | 'data' | 'm
 }
 
 /** Copies committed bytes [start, end) into out at outOffset. */
-async function readBase(base: Base, out: Buffer, outOffset: number, start: number, end: number): Promise<void> {
+export async function readBase(base: Base, out: Buffer, outOffset: number, start: number, end: number): Promise<void> {
   if (base.kind === 'inline') {
     base.data.copy(out, outOffset, start, end);
     return;
@@ -107,7 +107,7 @@ export class OpenFile {
         return data.length;
       }
       if (this.ingest) await this.finishIngest();
-      else if (this.canIngest(offset + data.length)) {
+      else if (this.canIngest(offset, offset + data.length)) {
         const head = this.size > 0 ? await this.readSpill(this.size) : undefined;
         this.ingest = new Ingest(this.store);
         if (head) await this.ingest.push(head);
@@ -131,13 +131,13 @@ export class OpenFile {
   }
 
   /**
-   * Streaming starts once a file that began empty has been written front to
-   * back past STREAM_AFTER bytes: chunking and encryption then overlap the
-   * writes instead of all waiting for the close.
+   * Streaming starts when a file that began empty, written front to back so
+   * far, is appended to past STREAM_AFTER bytes: chunking and encryption then
+   * overlap the writes instead of all waiting for the close.
    */
-  private canIngest(end: number): boolean {
-    const contiguous = this.size === 0 ? true : this.dirty.first === 0 && this.dirty.coversTo(this.size);
-    return end > STREAM_AFTER && this.baseVisible === 0 && contiguous && end >= this.size;
+  private canIngest(offset: number, end: number): boolean {
+    const frontToBack = this.size === 0 || (this.dirty.first === 0 && this.dirty.coversTo(this.size));
+    return offset === this.size && end > STREAM_AFTER && this.baseVisible === 0 && frontToBack;
   }
 
   private async readSpill(size: number): Promise<Buffer> {
@@ -151,11 +151,17 @@ export class OpenFile {
     const ingest = this.ingest!;
     this.ingest = undefined;
     const result = await ingest.finish();
-    const content: Content = { size: result.size, manifest: encodeNode(result.manifest) };
+    await this.committed({ size: result.size, manifest: encodeNode(result.manifest) }, durable);
+  }
+
+  /** Records content in the tree and makes it the base that reads see; the dirty buffer is empty after. */
+  private async committed(content: Content, durable: boolean): Promise<void> {
     this.tree.setContent(this.ino, content, this.mtime, durable);
-    this.base = baseOf(this.store, { ino: this.ino, data: null, manifest: content.manifest });
+    this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null });
     this.baseVisible = content.size;
+    this.dirty.clear();
     this.changed = false;
+    await this.spill.reset();
   }
 
   truncate(size: number): Promise<void> {
@@ -187,13 +193,7 @@ export class OpenFile {
         if (durable) this.tree.sync();
         return;
       }
-      const content = await this.store_();
-      this.tree.setContent(this.ino, content, this.mtime, durable);
-      this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null });
-      this.baseVisible = content.size;
-      this.dirty.clear();
-      this.changed = false;
-      await this.spill.reset();
+      await this.committed(await this.store_(), durable);
     });
   }
 
@@ -220,7 +220,6 @@ export class OpenFile {
   /** Drops the dirty buffer; call after the last handle is released (and committed). */
   async close(): Promise<void> {
     await this.queue;
-    if (this.ingest) await this.ingest.finish().catch(() => {}); // only after a failed commit
     await this.spill.close();
   }
 }

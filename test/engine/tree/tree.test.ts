@@ -75,6 +75,23 @@ test('the tree keeps POSIX rules for create, remove and rename', (t) => {
   assert.throws(() => tree.resolve('/nope'), fails('NOT_FOUND'));
 });
 
+test('an overwrite that grows a new file past the streaming threshold is not taken for an append', async (t) => {
+  const { dir, tree } = openTree(t);
+  const node = tree.create(tree.root, 'f', 'file', 0o644);
+  const file = new OpenFile(node.ino, node, tree, dir.volumeContent('v'), join(dir.path, 'tmp'));
+  t.after(() => file.close());
+  const head = pseudoRandom('head', 3 << 20);
+  const over = pseudoRandom('over', 4 << 20);
+  await file.write(head, 0);
+  await file.write(over, 1 << 20); // ends past the threshold, but starts inside the file
+  await file.commit();
+  const expected = Buffer.concat([head.subarray(0, 1 << 20), over]);
+  assert.equal(tree.get(node.ino).size, expected.length);
+  const buf = Buffer.alloc(expected.length);
+  await file.read(buf, buf.length, 0);
+  assert.ok(buf.equals(expected));
+});
+
 test('an open file merges writes over committed bytes, truncates to holes, and commits inline or to the store', async (t) => {
   const { dir, tree } = openTree(t);
   const store = dir.volumeContent('v');
