@@ -40,9 +40,13 @@ async function lockedByServer(path: string, err: BazilError): Promise<BazilError
 /** The running server's pid and address, or undefined when none runs. */
 export async function serverInfo(path: string): Promise<ServerInfo | undefined> {
   const client = await connectControl(path);
-  if (!client) return undefined;
+  return client && talk(client, (server) => server.call<ServerInfo>('ping'));
+}
+
+/** Runs fn with a connected client, closing the connection after. */
+async function talk<T>(client: ControlClient, fn: (server: ControlClient) => Promise<T>): Promise<T> {
   try {
-    return await client.call<ServerInfo>('ping');
+    return await fn(client);
   } finally {
     client.close();
   }
@@ -60,11 +64,7 @@ export function noServer(path: string): BazilError {
 export async function withServer<T>(path: string, fn: (server: ControlClient) => Promise<T>): Promise<T> {
   const client = await connectControl(path);
   if (!client) throw noServer(path);
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
+  return talk(client, fn);
 }
 
 /**
@@ -79,10 +79,5 @@ export async function viaServerOrDataDir<T>(
   direct: (dir: DataDir) => Promise<T> | T,
 ): Promise<T> {
   const client = await connectControl(path);
-  if (!client) return withDataDir(path, write, direct);
-  try {
-    return await viaServer(client);
-  } finally {
-    client.close();
-  }
+  return client ? talk(client, viaServer) : withDataDir(path, write, direct);
 }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { BazilError, isBazilError, isErrno } from '../engine/errors.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { listSnapshots } from '../engine/tree/snapshots.js';
-import { createVolume, getVolume, listVolumes } from '../engine/tree/volumes.js';
+import { createVolume, listVolumes } from '../engine/tree/volumes.js';
 import type { MountInfo, SnapshotInfo, VolumeInfo } from '../server/api.js';
 import type { Command } from './command.js';
 import { viaServerOrDataDir, withServer } from './use-datadir.js';
@@ -138,7 +138,7 @@ export const volumeCommands: Command[] = [
         dataDir,
         false,
         (server) => server.call<SnapshotInfo[]>('volume.snapshot.list', { volume }),
-        (dir) => listSnapshots(dir.db, getVolume(dir.db, volume).name),
+        (dir) => listSnapshots(dir.db, volume),
       );
       const asArg = volume === 'list' ? '-- list' : volume;
       if (snapshots.length === 0) process.stderr.write(`No snapshots of ${volume} yet; take one with \`bazil volume snapshot ${asArg} NAME\`.\n`);

@@ -5,7 +5,7 @@ import type { Method } from '../engine/control/server.js';
 import { BazilError } from '../engine/errors.js';
 import { addSharingKey, DEFAULT_SHARING_KEY, listSharingKeys } from '../engine/store/sharing.js';
 import { listSnapshots } from '../engine/tree/snapshots.js';
-import { createVolume, getVolume, listVolumes } from '../engine/tree/volumes.js';
+import { createVolume, listVolumes } from '../engine/tree/volumes.js';
 import type { ServerInfo, VolumeInfo } from './api.js';
 import type { Mounts } from './mounts.js';
 
@@ -81,10 +81,7 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
     ['volume.list', volumes],
     [
       'volume.mount',
-      (p) => {
-        const volume = getVolume(db, text(p, 'volume')).name;
-        return ctx.mounts.mount(volume, absolutePath(p, 'dir'));
-      },
+      (p) => ctx.mounts.mount(text(p, 'volume'), absolutePath(p, 'dir')),
     ],
     [
       'volume.unmount',
@@ -94,7 +91,7 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
         return ctx.mounts.unmount(target);
       },
     ],
-    ['volume.snapshot', (p) => ctx.mounts.snapshot(getVolume(db, text(p, 'volume')).name, text(p, 'name'))],
-    ['volume.snapshot.list', (p) => listSnapshots(db, getVolume(db, text(p, 'volume')).name)],
+    ['volume.snapshot', (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name'))],
+    ['volume.snapshot.list', (p) => listSnapshots(db, text(p, 'volume'))],
   ]);
 }

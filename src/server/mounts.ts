@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { DataDir } from '../engine/datadir.js';
 import { BazilError, isErrno } from '../engine/errors.js';
 import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/snapshots.js';
-import { Tree, volumeRowId } from '../engine/tree/tree.js';
+import { Tree } from '../engine/tree/tree.js';
+import { volumeRowId } from '../engine/tree/volumes.js';
 import { mountOps, type Mounted } from '../fuse/mount.js';
 import { VolumeFs } from '../fuse/volume-fs.js';
 

@@ -12,7 +12,8 @@ import type { ContentStore } from '../store/content.js';
 import { decodeNode, encodeNode } from '../store/manifest.js';
 import { LruCache } from '../store/lru.js';
 import { toHex } from '../store/convergent.js';
-import { volumeRowId, type Kind, type Node, type Tree } from './tree.js';
+import type { Kind, Node, Tree } from './tree.js';
+import { volumeRowId } from './volumes.js';
 
 export interface SnapshotInfo {
   name: string;

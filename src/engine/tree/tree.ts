@@ -240,9 +240,3 @@ export class Tree {
   }
 }
 
-/** The database id of a volume, by name; NOT_FOUND names the next step. */
-export function volumeRowId(db: Db, volume: string): number {
-  const row = db.prepare('SELECT id FROM volumes WHERE name = ?').get(volume) as { id: number } | undefined;
-  if (!row) throw new BazilError('NOT_FOUND', `no volume named "${volume}"; see \`bazil volume list\`, or create it with \`bazil volume create ${volume}\``);
-  return row.id;
-}

@@ -44,8 +44,18 @@ export function listVolumes(db: Db): Volume[] {
   return (db.prepare('SELECT name, volume_id, sharing_key FROM volumes ORDER BY name').all() as VolumeRow[]).map(fromRow);
 }
 
+const noSuchVolume = (name: string) =>
+  new BazilError('NOT_FOUND', `no volume named "${name}"; see \`bazil volume list\`, or create it with \`bazil volume create ${name}\``);
+
 export function getVolume(db: Db, name: string): Volume {
   const row = db.prepare('SELECT name, volume_id, sharing_key FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
-  if (!row) throw new BazilError('NOT_FOUND', `no volume named "${name}"; see \`bazil volume list\`, or create it with \`bazil volume create ${name}\``);
+  if (!row) throw noSuchVolume(name);
   return fromRow(row);
+}
+
+/** The database id of a volume (what its tree and snapshots are keyed by). */
+export function volumeRowId(db: Db, name: string): number {
+  const row = db.prepare('SELECT id FROM volumes WHERE name = ?').get(name) as { id: number } | undefined;
+  if (!row) throw noSuchVolume(name);
+  return row.id;
 }
