@@ -12,9 +12,9 @@ import { statfs } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { BazilError } from '../engine/errors.js';
 import type { ContentStore } from '../engine/store/content.js';
-import { OpenFile, baseOf } from '../engine/tree/open-file.js';
+import { OpenFile, baseOf, readBase } from '../engine/tree/open-file.js';
 import type { SnapEntry, SnapshotReader } from '../engine/tree/snapshots.js';
-import { NAME_MAX, type Kind, type Node, type Tree } from '../engine/tree/tree.js';
+import { NAME_MAX, checkNameLength, type Kind, type Node, type Tree } from '../engine/tree/tree.js';
 import { ERRNO, errnoOf } from './errno.js';
 
 export const SNAP_DIR = '.snap';
@@ -118,20 +118,18 @@ export class VolumeFs {
     return this.opts.snapshots.resolve(p.name, p.rest);
   }
 
+  /** The directory a path's last name is in (the tree checks that it is one). */
   private parentOf(path: string): { parent: Node; name: string } {
     const { dir, name } = split(path);
-    if (Buffer.byteLength(name) > NAME_MAX) throw new BazilError('NAME_TOO_LONG', `the name "${name.slice(0, 40)}..." is longer than ${NAME_MAX} bytes`);
-    const parent = this.tree.resolve(dir);
-    if (parent.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `${dir} is not a directory`);
-    return { parent, name };
+    checkNameLength(name); // ENAMETOOLONG before ENOENT, as for any lookup
+    return { parent: this.tree.resolve(dir), name };
   }
 
   /** Refuses changes to /.snap and anything inside it; creating /.snap itself finds it exists. */
   private writable(path: string, creating = false): void {
     const p = place(path);
     if (p.at === 'snapdir' && creating) throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
-    if (p.at === 'snapdir') throw readOnly();
-    if (p.at === 'snap') throw readOnly();
+    if (p.at !== 'tree') throw readOnly();
   }
 
   private openFile(node: Node): OpenFile {
@@ -179,7 +177,10 @@ export class VolumeFs {
 
   async getattr(path: string): Promise<Stat> {
     const p = place(path);
-    if (p.at === 'snapdir') return this.stat('dir', 0o555, 0, this.tree.get(this.tree.root).mtime, this.tree.get(this.tree.root).ctime, 2);
+    if (p.at === 'snapdir') {
+      const root = this.tree.get(this.tree.root);
+      return this.stat('dir', 0o555, 0, root.mtime, root.ctime, 2);
+    }
     if (p.at === 'snap') return this.snapStat(await this.snapEntry(p));
     return this.nodeStat(this.tree.resolve(path));
   }
@@ -204,8 +205,8 @@ export class VolumeFs {
       const read = async (buf: Buffer, length: number, offset: number) => {
         const end = Math.min(offset + length, e.size);
         if (offset >= end) return 0;
-        if (base.kind === 'inline') return base.data.copy(buf, 0, offset, end);
-        return (await base.reader.read(offset, end - offset)).copy(buf);
+        await readBase(base, buf, 0, offset, end);
+        return end - offset;
       };
       return this.addHandle({ kind: 'snap', read });
     }

@@ -29,7 +29,7 @@ describe('a mounted volume', { skip }, () => {
     assert.equal(await v.ok('ls -a'), '.\n..\nd\nlink\n'); // .snap is not listed
   });
 
-  test('sizes, overwrites in place, appends, truncate and many writers agree with a plain file', async (t) => {
+  test('sizes, overwrites in place, appends and truncates agree with the same writes to a plain file', async (t) => {
     const v = await mountedVolume(t);
     const ref = `${v.mnt}/../ref`;
     const script = (dst: string) => `

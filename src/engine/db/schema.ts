@@ -41,6 +41,8 @@ export const MIGRATIONS: readonly string[] = [
     target TEXT,                       -- a symlink's target
     UNIQUE (parent, name)
   );
+  -- A directory's link count is 2 + its subdirectories: counted from this index.
+  CREATE INDEX nodes_subdirs ON nodes (parent) WHERE kind = 2;
   CREATE TABLE snapshots (
     volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
     name TEXT NOT NULL,

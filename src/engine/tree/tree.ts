@@ -44,8 +44,12 @@ const COLUMNS = 'ino, parent, name, kind, mode, size, mtime, ctime, data, manife
 
 const fromRow = (r: Row): Node => ({ ...r, kind: KINDS[r.kind] });
 
-export function checkEntryName(name: string): void {
+export function checkNameLength(name: string): void {
   if (Buffer.byteLength(name) > NAME_MAX) throw new BazilError('NAME_TOO_LONG', `the name "${name.slice(0, 40)}..." is longer than ${NAME_MAX} bytes`);
+}
+
+export function checkEntryName(name: string): void {
+  checkNameLength(name);
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
     throw new BazilError('INVALID_ARGUMENT', `"${name}" is not a valid file name`);
   }
@@ -76,6 +80,8 @@ export class Tree {
       setContent: db.prepare('UPDATE nodes SET size = ?, data = ?, manifest = ?, mtime = ?, ctime = ? WHERE ino = ?'),
       touchRoot: db.prepare('UPDATE nodes SET ctime = ctime WHERE ino = ?'),
       all: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE volume = ?`),
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
     };
     this.root = this.ensureRoot();
   }
@@ -96,11 +102,11 @@ export class Tree {
   transaction<T>(fn: () => T, durable = false): T {
     // WAL with synchronous=NORMAL survives a crash of the process, not of the
     // machine; FULL syncs the log at commit, for fsync(2) and for shutdown.
-    this.db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
+    if (!durable) this.stmts.syncNormal.run();
     try {
       return this.db.transaction(fn).immediate();
     } finally {
-      if (!durable) this.db.pragma('synchronous = FULL');
+      if (!durable) this.stmts.syncFull.run();
     }
   }
 
@@ -122,16 +128,16 @@ export class Tree {
 
   /** The node at a slash-separated path from the root ('/' is the root). */
   resolve(path: string): Node {
-    let node = this.get(this.root);
+    // One lookup per component: the root (always a directory) is not read on the way.
+    let node: Node | undefined;
     for (const name of path.split('/')) {
       if (name === '') continue;
-      if (node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `${path}: a component is not a directory`);
-      if (Buffer.byteLength(name) > NAME_MAX) checkEntryName(name);
-      const child = this.lookup(node.ino, name);
-      if (!child) throw new BazilError('NOT_FOUND', `${path}: no such file or directory`);
-      node = child;
+      if (node && node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `${path}: a component is not a directory`);
+      checkNameLength(name);
+      node = this.lookup(node ? node.ino : this.root, name);
+      if (!node) throw new BazilError('NOT_FOUND', `${path}: no such file or directory`);
     }
-    return node;
+    return node ?? this.get(this.root);
   }
 
   /** How many subdirectories a directory has (its link count is 2 more). */

@@ -7,8 +7,8 @@ import { createDataDir, DataDir } from '../../../src/engine/datadir.js';
 import { isBazilError, type ErrorCode } from '../../../src/engine/errors.js';
 import { Extents } from '../../../src/engine/tree/extents.js';
 import { OpenFile } from '../../../src/engine/tree/open-file.js';
-import { Tree, volumeRowId } from '../../../src/engine/tree/tree.js';
-import { createVolume } from '../../../src/engine/tree/volumes.js';
+import { Tree } from '../../../src/engine/tree/tree.js';
+import { createVolume, volumeRowId } from '../../../src/engine/tree/volumes.js';
 import { pseudoRandom, tempDir } from '../../helpers.js';
 
 type T = Parameters<typeof tempDir>[0];
