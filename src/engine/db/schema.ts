@@ -51,4 +51,83 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (volume, name)
   );
   `,
+  // 3: peers and grants, version vectors on the tree, tombstones, conflicts.
+  `
+  CREATE TABLE peers (
+    public_key BLOB PRIMARY KEY CHECK (length(public_key) = 32),
+    location TEXT,                     -- HOST:PORT where its server listens
+    added_at INTEGER NOT NULL
+  );
+  -- Grants: what a peer may ask of this data dir.
+  CREATE TABLE peer_storage (          -- the peer may read objects from this store ('local')
+    peer BLOB NOT NULL REFERENCES peers (public_key) ON DELETE CASCADE,
+    backend TEXT NOT NULL,
+    PRIMARY KEY (peer, backend)
+  );
+  CREATE TABLE peer_volumes (          -- the peer may sync this volume
+    peer BLOB NOT NULL REFERENCES peers (public_key) ON DELETE CASCADE,
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    PRIMARY KEY (peer, volume)
+  );
+  -- Where a volume's content may be fetched from, besides the local store.
+  CREATE TABLE volume_storage (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    peer BLOB NOT NULL REFERENCES peers (public_key) ON DELETE CASCADE,
+    PRIMARY KEY (volume, peer)
+  );
+  -- Peers a volume was connected from (bazil volume connect): it syncs with them.
+  CREATE TABLE volume_peers (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    peer BLOB NOT NULL REFERENCES peers (public_key) ON DELETE CASCADE,
+    PRIMARY KEY (volume, peer)
+  );
+  -- A volume's epoch: the counter its local changes are stamped with. It ticks
+  -- when a peer has been shown the changes of the current epoch.
+  ALTER TABLE volumes ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1;
+  -- Vectors name replicas by these ids; id 0 is this data dir and is not listed.
+  CREATE TABLE replicas (
+    id INTEGER PRIMARY KEY,
+    public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32)
+  );
+  -- Version vectors (clock/vector.ts encoding). NULL m or c: made here at epoch 1.
+  -- s is stored relative to the parent: a node's sync vector is the join of
+  -- its own and its ancestors'.
+  ALTER TABLE nodes ADD COLUMN m BLOB;
+  ALTER TABLE nodes ADD COLUMN s BLOB;
+  ALTER TABLE nodes ADD COLUMN c BLOB;
+  -- A deleted entry: what was deleted when, so the deletion syncs.
+  CREATE TABLE tombstones (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    parent INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    m BLOB NOT NULL,
+    s BLOB,                            -- the whole sync vector, not relative
+    c BLOB,
+    PRIMARY KEY (parent, name)
+  );
+  -- Versions that met a different local one in a sync: kept until resolved, and after.
+  CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY,
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    path TEXT NOT NULL,                -- from the volume's root: /dir/name
+    peer BLOB NOT NULL,                -- the peer the other version came from
+    local_deleted INTEGER NOT NULL,    -- 1: deleted here, edited there (their version was restored)
+    kind INTEGER NOT NULL,             -- their version: 0 deleted, else as nodes.kind
+    mode INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime INTEGER NOT NULL DEFAULT 0,
+    data BLOB,
+    manifest BLOB,
+    target TEXT,
+    m BLOB,
+    s BLOB,
+    c BLOB,
+    created_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    resolution TEXT                    -- mine, theirs, both, or superseded (a later sync settled it)
+  );
+  CREATE INDEX conflicts_open ON conflicts (volume, path) WHERE resolved_at IS NULL;
+  `,
 ];
+
