@@ -1,0 +1,347 @@
+/**
+ * Requests and responses over an authenticated peer connection. A frame's
+ * plaintext is a 4-byte JSON header length, the UTF-8 JSON header, and an
+ * optional binary body (the rest):
+ *
+ *   request   {"id":1,"method":"object.get","params":{...}}
+ *   response  {"id":1,"result":...}  or  {"id":1,"error":{"code":"NOT_FOUND","message":"..."}}
+ *
+ * A header with "body":true carries the rest of the frame as its body. Either
+ * side may call the other; ids are per direction, so a request and a response
+ * with the same id never mix. Handlers run concurrently and answer in any order.
+ * A frame that fails to decrypt or parse drops the connection (never the server).
+ */
+import { connect, type Socket } from 'node:net';
+import { BazilError, isBazilError, type ErrorCode } from '../errors.js';
+import { errorFromWire, type WireError } from '../control/protocol.js';
+import type { Identity } from './identity.js';
+import { ByteQueue, FrameOpener, FrameSealer, lengthPrefix, MAX_SEALED, TAG_LENGTH } from './frames.js';
+import { clientHandshake, DEFAULT_HANDSHAKE_TIMEOUT_MS, serverHandshake, shortKey, type Session } from './handshake.js';
+
+export type PeerHandler = (req: { peer: Buffer; method: string; params: Record<string, unknown>; body?: Buffer }) => Promise<{ result: unknown; body?: Buffer }>;
+
+export interface PeerConnection {
+  /** The other side's Ed25519 public key, proven by the handshake. */
+  readonly remoteKey: Buffer;
+  /** host:port as seen. */
+  readonly remoteAddress: string;
+  call<T = unknown>(method: string, params?: Record<string, unknown>, body?: Buffer, timeoutMs?: number): Promise<{ result: T; body?: Buffer }>;
+  close(): void;
+  /** Settles (never rejects) when the connection is gone, whichever side ended it. */
+  readonly closed: Promise<void>;
+}
+
+export interface DialOptions {
+  host: string;
+  port: number;
+  identity: Identity;
+  expectKey: Buffer;
+  /** Answers the server's requests on this connection; without it they get an error. */
+  handle?: PeerHandler;
+  log?: (line: string) => void;
+  /** Limit for connecting and the handshake (default 10 s); calls have their own. */
+  timeoutMs?: number;
+}
+
+export interface AcceptOptions {
+  identity: Identity;
+  isKnown(key: Buffer): boolean;
+  handle: PeerHandler;
+  log(line: string): void;
+  handshakeTimeoutMs?: number;
+  onConnection?(conn: PeerConnection): void;
+}
+
+/** Connects to a peer, proves both keys, and returns the connection once the peer has let us in. */
+export async function dialPeer(opts: DialOptions): Promise<PeerConnection> {
+  const where = formatAddr(opts.host, opts.port);
+  const who = `peer ${shortKey(opts.expectKey)} at ${where}`;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const socket = connect({ host: opts.host, port: opts.port });
+  socket.on('error', () => {}); // errors are reported by the steps below, and as the reason a connection closed
+  try {
+    await connected(socket, timeoutMs);
+  } catch (err) {
+    socket.destroy();
+    const why = err instanceof Error ? err.message : String(err);
+    throw new BazilError('NOT_FOUND', `cannot reach ${who}: ${why}; is its server running? check the location with \`bazil peer list\``);
+  }
+  let session: Session;
+  try {
+    session = await clientHandshake(socket, { identity: opts.identity, expectKey: opts.expectKey, where, timeoutMs });
+  } catch (err) {
+    socket.destroy();
+    if (isBazilError(err) && err.code === 'UNAUTHORIZED') throw err; // already says who and what to do
+    const code: ErrorCode = isBazilError(err) ? err.code : 'INTERNAL';
+    throw new BazilError(code, `the handshake with ${who} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return new Connection(socket, session, addressOf(socket) ?? where, opts.handle, opts.log ?? (() => {}));
+}
+
+/** Serves a socket a peer opened. Never throws: a failure is logged and the socket destroyed. */
+export function acceptPeer(socket: Socket, opts: AcceptOptions): void {
+  socket.on('error', () => {}); // a peer that goes away is its own business; the reason is logged where it matters
+  const where = addressOf(socket) ?? 'an unknown address';
+  const isKnown = (key: Buffer): boolean => {
+    try {
+      return opts.isKnown(key);
+    } catch (err) {
+      opts.log(`could not look up peer ${key.toString('hex')}: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+  };
+  serverHandshake(socket, { identity: opts.identity, isKnown, where, timeoutMs: opts.handshakeTimeoutMs }).then(
+    (session) => {
+      const conn = new Connection(socket, session, where, opts.handle, opts.log);
+      try {
+        opts.onConnection?.(conn);
+      } catch (err) {
+        opts.log(`internal error taking a connection from peer ${session.remoteKey.toString('hex')}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    },
+    (err: unknown) => {
+      const why = err instanceof Error ? err.message : String(err);
+      if (isBazilError(err, 'UNAUTHORIZED')) {
+        opts.log(why);
+        // The refusal was sent with end(); let it reach the client, then cut off one that lingers.
+        setTimeout(() => socket.destroy(), 1000).unref();
+      } else {
+        opts.log(`peer connection from ${where} dropped during the handshake: ${why}`);
+        socket.destroy();
+      }
+    },
+  );
+}
+
+interface Pending {
+  method: string;
+  resolve(value: { result: unknown; body?: Buffer }): void;
+  reject(err: Error): void;
+  timer?: NodeJS.Timeout;
+}
+
+type Message =
+  | { kind: 'request'; id: number; method: string; params: Record<string, unknown>; body?: Buffer }
+  | { kind: 'response'; id: number; result: unknown; error?: BazilError; body?: Buffer };
+
+class Connection implements PeerConnection {
+  readonly remoteKey: Buffer;
+  readonly closed: Promise<void>;
+  private readonly sealer: FrameSealer;
+  private readonly opener: FrameOpener;
+  private readonly queue: ByteQueue;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private ended = false;
+  private closeReason: string | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    session: Session,
+    readonly remoteAddress: string,
+    private readonly handle: PeerHandler | undefined,
+    private readonly log: (line: string) => void,
+  ) {
+    this.remoteKey = session.remoteKey;
+    this.sealer = session.sealer;
+    this.opener = session.opener;
+    this.queue = session.queue;
+    this.closed = new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.onClose();
+        resolve();
+      };
+      if (socket.closed) done();
+      else socket.once('close', done);
+    });
+    socket.on('error', (err) => (this.closeReason ??= err.message));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.queue.push(chunk);
+      this.drain();
+    });
+    this.drain(); // frames that came with the end of the handshake
+    socket.resume(); // the handshake paused it to hand over
+  }
+
+  call<T = unknown>(method: string, params: Record<string, unknown> = {}, body?: Buffer, timeoutMs?: number): Promise<{ result: T; body?: Buffer }> {
+    if (this.ended || this.socket.destroyed) return Promise.reject(this.closedError());
+    const id = this.nextId++;
+    return new Promise<{ result: T; body?: Buffer }>((resolve, reject) => {
+      const entry: Pending = { method, resolve: resolve as Pending['resolve'], reject };
+      this.pending.set(id, entry);
+      try {
+        this.send({ id, method, params }, body);
+      } catch (err) {
+        this.pending.delete(id);
+        reject(isBazilError(err) ? err : new BazilError('INVALID_ARGUMENT', `the request "${method}" cannot be sent: ${(err as Error).message}`));
+        return;
+      }
+      if (timeoutMs !== undefined) {
+        entry.timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new BazilError('NOT_FOUND', `peer ${shortKey(this.remoteKey)} at ${this.remoteAddress} did not answer "${method}" within ${timeoutMs} ms; try again later`));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  close(): void {
+    this.closeReason ??= 'closed on this side';
+    this.socket.destroy();
+  }
+
+  /** Reads every whole frame in the queue; anything wrong in one drops the connection. */
+  private drain(): void {
+    while (!this.socket.destroyed) {
+      let message: Message;
+      try {
+        const sealed = this.queue.nextRecord(MAX_SEALED, TAG_LENGTH);
+        if (sealed === undefined) return;
+        message = parseMessage(this.opener.open(sealed));
+      } catch (err) {
+        this.drop(err instanceof Error ? err.message : String(err));
+        return;
+      }
+      if (message.kind === 'request') void this.serve(message);
+      else this.settle(message);
+    }
+  }
+
+  private drop(reason: string): void {
+    this.log(`dropped the connection with peer ${this.remoteKey.toString('hex')} at ${this.remoteAddress}: ${reason}`);
+    this.closeReason ??= reason;
+    this.socket.destroy();
+  }
+
+  private async serve(req: Extract<Message, { kind: 'request' }>): Promise<void> {
+    let header: Record<string, unknown>;
+    let body: Buffer | undefined;
+    try {
+      if (!this.handle) throw new BazilError('INVALID_ARGUMENT', `this side of the connection answers no requests (asked for "${req.method}")`);
+      const out = await this.handle({ peer: this.remoteKey, method: req.method, params: req.params, ...(req.body ? { body: req.body } : {}) });
+      header = { id: req.id, result: out.result ?? null }; // undefined would vanish from the JSON
+      body = out.body;
+    } catch (err) {
+      header = { id: req.id, error: this.errorForPeer(err, req.method) };
+    }
+    if (this.ended || this.socket.destroyed) return;
+    try {
+      this.send(header, body);
+    } catch (err) {
+      // The answer could not be encoded or is over the frame limit: say so instead.
+      const why = new BazilError('INTERNAL', `the answer to "${req.method}" could not be sent: ${err instanceof Error ? err.message : String(err)}`);
+      this.send({ id: req.id, error: this.errorForPeer(why, req.method) });
+    }
+  }
+
+  /** What the other side is told: a BazilError as it is; anything else only as INTERNAL, the details stay in our log. */
+  private errorForPeer(err: unknown, method: string): WireError {
+    if (isBazilError(err) && err.code !== 'INTERNAL') return { code: err.code, message: err.message };
+    this.log(
+      `internal error answering "${method}" for peer ${this.remoteKey.toString('hex')}: ${err instanceof Error ? (process.env.BAZIL_DEBUG ? err.stack : err.message) : String(err)}`,
+    );
+    if (isBazilError(err)) return { code: err.code, message: err.message };
+    return { code: 'INTERNAL', message: `the peer hit an internal error answering "${method}"; its server log has the details` };
+  }
+
+  private settle(res: Extract<Message, { kind: 'response' }>): void {
+    const entry = this.pending.get(res.id);
+    if (!entry) return; // it timed out: the answer came too late
+    this.pending.delete(res.id);
+    clearTimeout(entry.timer);
+    if (res.error) entry.reject(res.error);
+    else entry.resolve(res.body ? { result: res.result, body: res.body } : { result: res.result });
+  }
+
+  /** Seals and writes one message; throws (writing nothing) when it cannot be encoded or is too large. */
+  private send(header: Record<string, unknown>, body?: Buffer): void {
+    const json = Buffer.from(JSON.stringify(body ? { ...header, body: true } : header));
+    const parts = body ? [lengthPrefix(json.length), json, body] : [lengthPrefix(json.length), json];
+    const sealed = this.sealer.seal(parts);
+    // Written at once, in sealing order: the nonce counters on both sides must agree.
+    this.socket.cork();
+    for (const b of sealed) this.socket.write(b);
+    this.socket.uncork();
+  }
+
+  private onClose(): void {
+    this.ended = true;
+    const err = this.closedError();
+    for (const entry of this.pending.values()) {
+      clearTimeout(entry.timer);
+      entry.reject(err);
+    }
+    this.pending.clear();
+  }
+
+  private closedError(): BazilError {
+    const reason = this.closeReason ? ` (${this.closeReason})` : '';
+    return new BazilError(
+      'NOT_FOUND',
+      `connection to peer ${shortKey(this.remoteKey)} at ${this.remoteAddress} closed${reason}; try again once the peer is reachable`,
+    );
+  }
+}
+
+/** Parses a frame's plaintext; throws with the reason when it is not a well-formed message. */
+function parseMessage(plain: Buffer): Message {
+  if (plain.length < 4) throw new Error(`a message of ${plain.length} bytes is too short to hold its header length`);
+  const headerLength = plain.readUInt32BE(0);
+  if (headerLength > plain.length - 4) throw new Error(`a message header claims ${headerLength} bytes but the frame holds ${plain.length - 4}`);
+  let header: unknown;
+  try {
+    header = JSON.parse(plain.toString('utf8', 4, 4 + headerLength));
+  } catch {
+    throw new Error('a message header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('a message header is not a JSON object');
+  const h = header as Record<string, unknown>;
+  const { id } = h;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) throw new Error('a message header has no valid "id"');
+  const rest = plain.subarray(4 + headerLength);
+  if (h.body !== undefined && h.body !== true) throw new Error('a message header has a "body" that is not true');
+  if (h.body !== true && rest.length > 0) throw new Error('a message has bytes after its header but no "body":true');
+  const body = h.body === true ? { body: rest } : {};
+
+  if ('method' in h) {
+    if (typeof h.method !== 'string') throw new Error('a request has a "method" that is not a string');
+    const { params } = h;
+    if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
+      throw new Error('a request has "params" that are not a JSON object');
+    }
+    return { kind: 'request', id, method: h.method, params: (params ?? {}) as Record<string, unknown>, ...body };
+  }
+  if ('error' in h) {
+    const e = h.error;
+    if (typeof e !== 'object' || e === null || typeof (e as WireError).code !== 'string' || typeof (e as WireError).message !== 'string') {
+      throw new Error('an error response has no "code" and "message"');
+    }
+    return { kind: 'response', id, result: undefined, error: errorFromWire(e), ...body };
+  }
+  if ('result' in h) return { kind: 'response', id, result: h.result, ...body };
+  throw new Error('a message header is neither a request ("method") nor a response ("result" or "error")');
+}
+
+function connected(socket: Socket, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+function addressOf(socket: Socket): string | undefined {
+  const { remoteAddress: host, remotePort: port } = socket;
+  return host === undefined || port === undefined ? undefined : formatAddr(host, port);
+}
+
+function formatAddr(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
