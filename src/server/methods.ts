@@ -8,6 +8,7 @@ import { listSnapshots } from '../engine/tree/snapshots.js';
 import { createVolume, listVolumes } from '../engine/tree/volumes.js';
 import type { ServerInfo, VolumeInfo } from './api.js';
 import type { Mounts } from './mounts.js';
+import { peerMethods } from './peer-methods.js';
 
 export interface MethodContext {
   dataDir: DataDir;
@@ -93,5 +94,6 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
     ],
     ['volume.snapshot', (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name'))],
     ['volume.snapshot.list', (p) => listSnapshots(db, text(p, 'volume'))],
+    ...peerMethods({ db, log: ctx.log }),
   ]);
 }

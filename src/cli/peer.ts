@@ -1,0 +1,172 @@
+/**
+ * `bazil peer ...` and `bazil volume storage add`: introducing data dirs to each
+ * other and granting them access. Each works through the server when one runs,
+ * else on the data dir directly.
+ */
+import type { DataDir } from '../engine/datadir.js';
+import { BazilError } from '../engine/errors.js';
+import {
+  addPeer,
+  addVolumeStorage,
+  allowStorage,
+  allowVolume,
+  listPeers,
+  parsePublicKey,
+  setPeerLocation,
+  type PeerInfo,
+} from '../engine/peer/peers.js';
+import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
+import type { Command } from './command.js';
+import { viaServerOrDataDir } from './use-datadir.js';
+
+const BOTH_WAYS = 'Works with or without the server: through it when it runs, else on the data dir directly.';
+const KEY_HELP = 'PUBKEY is the peer\'s public key, 64 hex characters: run `bazil debug pubkey` on the other machine to see it.';
+
+/** Runs a change through the server (method, params) or on the data dir (direct). */
+function change(dataDir: string, method: string, params: Record<string, unknown>, direct: (dir: DataDir) => void): Promise<void> {
+  return viaServerOrDataDir<void>(
+    dataDir,
+    true,
+    async (server) => {
+      await server.call(method, params);
+    },
+    direct,
+  );
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const hint = (line: string) => process.stderr.write(`${line}\n`);
+
+function peerLine(p: PeerInfo): string {
+  const list = (xs: string[]) => (xs.length ? xs.join(',') : '-');
+  return [p.publicKey, `location=${p.location ?? '-'}`, `storage=${list(p.storage)}`, `volumes=${list(p.volumes)}`].join('\t');
+}
+
+export const peerCommands: Command[] = [
+  {
+    path: ['peer', 'add'],
+    summary: 'Introduce a peer: another data dir, named by its public key',
+    usage: 'PUBKEY',
+    details:
+      `${KEY_HELP}\n` +
+      'Adding a peer grants it nothing: allow it to read the local store with `bazil peer storage allow`,\n' +
+      'and to sync a volume with `bazil peer volume allow`. If this side will connect to the peer, say where\n' +
+      `its server listens with \`bazil peer location set\`.\n${BOTH_WAYS}`,
+    examples: ['bazil peer add $BLACK', 'bazil peer add "$(bazil -data-dir=path/to/black debug pubkey)"'],
+    args: [1, 1],
+    async run({ dataDir, args }) {
+      const key = parsePublicKey(args[0]).toString('hex');
+      await change(dataDir, 'peer.add', { key }, (dir) => addPeer(dir.db, Buffer.from(key, 'hex')));
+      say(`Added peer ${key}.`);
+      hint(
+        `Next: if this side will connect to it, tell bazil where its server listens: \`bazil peer location set ${key} HOST:PORT\`; ` +
+          `to share with it: \`bazil peer storage allow ${key} local\` and \`bazil peer volume allow ${key} VOLUME\`.`,
+      );
+    },
+  },
+  {
+    path: ['peer', 'list'],
+    summary: 'List peers, where they listen, and what they may do here',
+    usage: '',
+    details:
+      'One line per peer, tab-separated: PUBKEY, location=HOST:PORT, storage=BACKENDS (what it may read\n' +
+      `here), volumes=NAMES (what it may sync). A "-" means none or not set.\n${BOTH_WAYS}`,
+    examples: ['bazil peer list'],
+    args: [0, 0],
+    async run({ dataDir }) {
+      const peers = await viaServerOrDataDir(
+        dataDir,
+        false,
+        (server) => server.call<PeerInfo[]>('peer.list'),
+        (dir) => listPeers(dir.db),
+      );
+      if (peers.length === 0) hint('No peers yet; add one with `bazil peer add PUBKEY` (its key: `bazil debug pubkey` on the other machine).');
+      for (const p of peers) say(peerLine(p));
+    },
+  },
+  {
+    path: ['peer', 'location', 'set'],
+    summary: "Say where a peer's server listens (HOST:PORT)",
+    usage: 'PUBKEY HOST:PORT',
+    details:
+      'HOST is a name, an IPv4 address or a bracketed IPv6 address; PORT is the one the peer\'s\n' +
+      '`bazil server run` printed (34211 unless that was taken). Needed on the side that connects,\n' +
+      `e.g. before \`bazil volume connect\` or \`bazil volume sync\`. Setting it again replaces it.\n${BOTH_WAYS}`,
+    examples: ['bazil peer location set $WHITE white.local:34211', 'bazil peer location set $WHITE 192.0.2.7:34211', 'bazil peer location set $WHITE [::1]:34211'],
+    args: [1, 2],
+    async run({ dataDir, args }) {
+      const key = parsePublicKey(args[0]).toString('hex');
+      const location = args[1];
+      if (location === undefined) {
+        throw new BazilError(
+          'INVALID_ARGUMENT',
+          `missing HOST:PORT: where the peer's server listens, as its \`bazil server run\` printed it, e.g. \`bazil peer location set ${key} white.local:34211\``,
+        );
+      }
+      await change(dataDir, 'peer.location.set', { key, location }, (dir) => setPeerLocation(dir.db, Buffer.from(key, 'hex'), location));
+      say(`Peer ${key} is at ${location}.`);
+      hint(`Next, to use one of its volumes: \`bazil volume connect -sharing=NAME ${key} VOLUME\`.`);
+    },
+  },
+  {
+    path: ['peer', 'storage', 'allow'],
+    summary: "Let a peer read this data dir's store",
+    usage: 'PUBKEY local',
+    details:
+      `The only backend is "local", this data dir's content store. The content stays encrypted: the peer\n` +
+      `can only read what it holds the sharing key of. Allowing it again changes nothing.\n${BOTH_WAYS}`,
+    examples: ['bazil peer storage allow $BLACK local'],
+    args: [2, 2],
+    async run({ dataDir, args }) {
+      const key = parsePublicKey(args[0]).toString('hex');
+      const backend = args[1];
+      await change(dataDir, 'peer.storage.allow', { key, backend }, (dir) => allowStorage(dir.db, Buffer.from(key, 'hex'), backend));
+      say(`Peer ${key} may read the ${backend} store.`);
+      hint(`Next, to let it sync a volume: \`bazil peer volume allow ${key} VOLUME\`.`);
+    },
+  },
+  {
+    path: ['peer', 'volume', 'allow'],
+    summary: 'Let a peer sync a volume',
+    usage: 'PUBKEY VOLUME',
+    details:
+      'The peer may then connect to the volume and sync it. It also needs the volume\'s sharing key,\n' +
+      'copied by some safe means, and usually read access to the store (`bazil peer storage allow`).\n' +
+      `Allowing it again changes nothing.\n${BOTH_WAYS}`,
+    examples: ['bazil peer volume allow $BLACK myfiles'],
+    args: [2, 2],
+    async run({ dataDir, args }) {
+      const key = parsePublicKey(args[0]).toString('hex');
+      const volume = args[1];
+      await change(dataDir, 'peer.volume.allow', { key, volume }, (dir) => allowVolume(dir.db, Buffer.from(key, 'hex'), volume));
+      say(`Peer ${key} may sync volume ${volume}.`);
+      hint(
+        `Next, on the peer: add this volume's sharing key (\`bazil sharing add NAME <KEYFILE\`), then ` +
+          `\`bazil volume connect -sharing=NAME PUBKEY ${volume}\` with this data dir's key (\`bazil debug pubkey\`).`,
+      );
+    },
+  },
+  {
+    path: ['volume', 'storage', 'add'],
+    summary: 'Let a volume fetch content it lacks from a peer',
+    usage: '[-sharing=NAME] VOLUME peerkey:PUBKEY',
+    options: [{ name: 'sharing', type: 'string', value: 'NAME', help: "the volume's sharing key (a check: it must match)", default: DEFAULT_SHARING_KEY }],
+    details:
+      'peerkey:PUBKEY names a known peer (see `bazil peer add`); it must allow this data dir to read its store.\n' +
+      'The local store is always used, so "local" is accepted and changes nothing. Adding a peer again\n' +
+      `changes nothing.\n${BOTH_WAYS}`,
+    examples: ['bazil volume storage add -sharing=friends myfiles peerkey:$WHITE'],
+    args: [2, 2],
+    async run({ dataDir, args, flags }) {
+      const [volume, backend] = args;
+      const sharing = flags.sharing as string;
+      await change(dataDir, 'volume.storage.add', { volume, sharing, backend }, (dir) => addVolumeStorage(dir.db, volume, sharing, backend));
+      if (backend === 'local') {
+        say(`Volume ${volume} always uses the local store; nothing changed.`);
+        return;
+      }
+      say(`Volume ${volume} may fetch content from peer ${backend.slice('peerkey:'.length).trim().toLowerCase()}.`);
+      hint(`Next: \`bazil volume mount ${volume} DIR\`.`);
+    },
+  },
+];

@@ -1,0 +1,236 @@
+/**
+ * Peers and grants: the other data dirs this one knows, where their servers
+ * listen, and what each may ask of this one (read the local store, sync a
+ * volume). Also, per volume, which peers its content may be fetched from and
+ * which peers it syncs with. A peer is named by its public key; people see it
+ * as 64 hex characters.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Db } from '../db/open.js';
+import { BazilError } from '../errors.js';
+import { getVolume, volumeRowId } from '../tree/volumes.js';
+
+export interface PeerInfo {
+  /** 64 hex characters, lower case. */
+  publicKey: string;
+  /** HOST:PORT where its server listens, or null when not set. */
+  location: string | null;
+  /** Storage backends the peer may read from here, e.g. ['local']. */
+  storage: string[];
+  /** Names of the volumes the peer may sync, sorted. */
+  volumes: string[];
+}
+
+/** The storage backends a peer may be allowed to read. Only the local store exists for now. */
+const STORAGE_BACKENDS = ['local'];
+const PEERKEY = 'peerkey:';
+
+const hex = (key: Buffer) => key.toString('hex');
+
+/** At most this much of a bad argument is echoed back in a message. */
+function shown(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A public key as typed: exactly 64 hex characters (surrounding white space is ignored). */
+export function parsePublicKey(text: string): Buffer {
+  const t = text.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(t)) {
+    const why = /^[0-9a-fA-F]*$/.test(t) ? `it has ${t.length} characters` : 'it has characters other than 0-9 and a-f';
+    throw new BazilError(
+      'INVALID_ARGUMENT',
+      `"${shown(text)}" is not a public key (${why}): a public key is 64 hex characters; ` +
+        'get the other machine\'s by running `bazil debug pubkey` there',
+    );
+  }
+  return Buffer.from(t, 'hex');
+}
+
+function ownKey(db: Db): Buffer | undefined {
+  const row = db.prepare('SELECT public_key FROM identity WHERE id = 1').get() as { public_key: Buffer } | undefined;
+  return row?.public_key;
+}
+
+export function isPeer(db: Db, key: Buffer): boolean {
+  return db.prepare('SELECT 1 FROM peers WHERE public_key = ?').get(key) !== undefined;
+}
+
+/** NOT_FOUND, saying how to add it, unless the peer is known. */
+function knownPeer(db: Db, key: Buffer): void {
+  if (!isPeer(db, key)) {
+    throw new BazilError('NOT_FOUND', `no peer with public key ${hex(key)}; add it first with \`bazil peer add ${hex(key)}\` (see \`bazil peer list\`)`);
+  }
+}
+
+export function addPeer(db: Db, key: Buffer): void {
+  if (key.length !== 32) throw new BazilError('INVALID_ARGUMENT', `a public key is 32 bytes, got ${key.length}`);
+  db.transaction(() => {
+    const own = ownKey(db);
+    if (own && own.equals(key)) {
+      throw new BazilError(
+        'INVALID_ARGUMENT',
+        `${hex(key)} is this data dir's own public key; a peer is another data dir: run \`bazil debug pubkey\` on the other machine for its key`,
+      );
+    }
+    if (isPeer(db, key)) throw new BazilError('ALREADY_EXISTS', `peer ${hex(key)} is already known; see \`bazil peer list\``);
+    db.prepare('INSERT INTO peers (public_key, location, added_at) VALUES (?, NULL, ?)').run(key, Date.now());
+  })();
+}
+
+export function listPeers(db: Db): PeerInfo[] {
+  const peers = db.prepare('SELECT public_key, location FROM peers ORDER BY added_at, public_key').all() as {
+    public_key: Buffer;
+    location: string | null;
+  }[];
+  const storage = db.prepare('SELECT backend FROM peer_storage WHERE peer = ? ORDER BY backend').pluck();
+  const volumes = db
+    .prepare('SELECT v.name FROM peer_volumes p JOIN volumes v ON v.id = p.volume WHERE p.peer = ? ORDER BY v.name')
+    .pluck();
+  return peers.map((p) => ({
+    publicKey: hex(p.public_key),
+    location: p.location,
+    storage: storage.all(p.public_key) as string[],
+    volumes: volumes.all(p.public_key) as string[],
+  }));
+}
+
+const LOCATION_HELP = 'write HOST:PORT, the address and port the peer\'s `bazil server run` printed, e.g. 192.0.2.7:34211, white.local:34211 or [2001:db8::7]:34211';
+
+/** A hostname: dot-separated labels of letters, digits, '-' and '_' (an IPv4 address is one too). */
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
+
+/** Parses and checks a peer location: HOST:PORT, port 1..65535, host a name, an IPv4 address or a bracketed IPv6 address. */
+function parseLocation(text: string): { host: string; port: number } {
+  const bad = (why: string) => new BazilError('INVALID_ARGUMENT', `"${shown(text)}" is not a peer location (${why}): ${LOCATION_HELP}`);
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) throw bad('no port');
+  const hostPart = text.slice(0, colon);
+  const portPart = text.slice(colon + 1);
+  if (portPart === '') throw bad('no port');
+  if (!/^\d{1,5}$/.test(portPart)) throw bad(`the port "${shown(portPart)}" is not a number`);
+  const port = Number(portPart);
+  if (port < 1 || port > 65535) throw bad(`the port must be 1 to 65535, got ${portPart}`);
+  if (hostPart === '') throw bad('no host');
+  let host: string;
+  if (hostPart.startsWith('[')) {
+    if (!hostPart.endsWith(']') || !isIPv6(hostPart.slice(1, -1))) throw bad(`${shown(hostPart)} is not a bracketed IPv6 address`);
+    host = hostPart.slice(1, -1);
+  } else if (hostPart.includes(':')) {
+    throw bad('an IPv6 address goes in brackets, e.g. [::1]:34211');
+  } else if (/^[\d.]+$/.test(hostPart)) {
+    if (!isIPv4(hostPart)) throw bad(`${shown(hostPart)} is not an IPv4 address`);
+    host = hostPart;
+  } else {
+    if (!HOSTNAME.test(hostPart)) throw bad(`"${shown(hostPart)}" is not a host name`);
+    host = hostPart;
+  }
+  return { host, port };
+}
+
+const formatLocation = ({ host, port }: { host: string; port: number }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+export function setPeerLocation(db: Db, key: Buffer, location: string): void {
+  const text = formatLocation(parseLocation(location));
+  db.transaction(() => {
+    knownPeer(db, key);
+    db.prepare('UPDATE peers SET location = ? WHERE public_key = ?').run(text, key);
+  })();
+}
+
+/** Where the peer's server listens, or undefined when unknown (or the peer is not known). */
+export function peerLocation(db: Db, key: Buffer): { host: string; port: number } | undefined {
+  const row = db.prepare('SELECT location FROM peers WHERE public_key = ?').get(key) as { location: string | null } | undefined;
+  if (!row?.location) return undefined;
+  try {
+    return parseLocation(row.location);
+  } catch {
+    return undefined; // only ever written checked; a hand-edited database gets no location rather than a crash
+  }
+}
+
+export function allowStorage(db: Db, key: Buffer, backend: string): void {
+  if (!STORAGE_BACKENDS.includes(backend)) {
+    throw new BazilError(
+      'INVALID_ARGUMENT',
+      `"${shown(backend)}" is not a storage backend; the only one is "local" (this data dir's store): \`bazil peer storage allow ${hex(key)} local\``,
+    );
+  }
+  db.transaction(() => {
+    knownPeer(db, key);
+    db.prepare('INSERT OR IGNORE INTO peer_storage (peer, backend) VALUES (?, ?)').run(key, backend);
+  })();
+}
+
+export function mayReadStorage(db: Db, key: Buffer): boolean {
+  return db.prepare("SELECT 1 FROM peer_storage WHERE peer = ? AND backend = 'local'").get(key) !== undefined;
+}
+
+export function allowVolume(db: Db, key: Buffer, volumeName: string): void {
+  db.transaction(() => {
+    knownPeer(db, key);
+    const volume = volumeRowId(db, volumeName); // NOT_FOUND, saying how to list or create volumes
+    db.prepare('INSERT OR IGNORE INTO peer_volumes (peer, volume) VALUES (?, ?)').run(key, volume);
+  })();
+}
+
+export function mayUseVolume(db: Db, key: Buffer, volumeRowId: number): boolean {
+  return db.prepare('SELECT 1 FROM peer_volumes WHERE peer = ? AND volume = ?').get(key, volumeRowId) !== undefined;
+}
+
+/**
+ * Lets a volume fetch content it lacks from a peer's store. `backend` is
+ * peerkey:HEX, or local (always used, so accepted and nothing is stored).
+ * `sharing` must name the volume's own sharing key: a peer's store holds
+ * content encrypted under it.
+ */
+export function addVolumeStorage(db: Db, volumeName: string, sharing: string, backend: string): void {
+  db.transaction(() => {
+    const volume = getVolume(db, volumeName);
+    if (sharing !== volume.sharingKey) {
+      throw new BazilError(
+        'INVALID_ARGUMENT',
+        `volume ${volume.name} is encrypted under sharing key "${volume.sharingKey}", not "${shown(sharing)}"; use -sharing=${volume.sharingKey}`,
+      );
+    }
+    if (backend === 'local') return;
+    if (!backend.startsWith(PEERKEY)) {
+      throw new BazilError(
+        'INVALID_ARGUMENT',
+        `"${shown(backend)}" is not a storage backend: write peerkey:PUBKEY (a peer's public key, e.g. peerkey:$WHITE), or local`,
+      );
+    }
+    const key = parsePublicKey(backend.slice(PEERKEY.length));
+    knownPeer(db, key);
+    db.prepare('INSERT OR IGNORE INTO volume_storage (volume, peer) VALUES (?, ?)').run(volumeRowId(db, volume.name), key);
+  })();
+}
+
+/** The peers whose stores a volume may fetch content from, in the order they were added as peers. */
+export function volumeStoragePeers(db: Db, volumeRowId: number): Buffer[] {
+  return db
+    .prepare('SELECT s.peer FROM volume_storage s JOIN peers p ON p.public_key = s.peer WHERE s.volume = ? ORDER BY p.added_at, s.peer')
+    .pluck()
+    .all(volumeRowId) as Buffer[];
+}
+
+export function addVolumePeer(db: Db, volumeRowId: number, key: Buffer): void {
+  db.transaction(() => {
+    knownPeer(db, key);
+    if (!db.prepare('SELECT 1 FROM volumes WHERE id = ?').get(volumeRowId)) throw new BazilError('NOT_FOUND', `no volume with id ${volumeRowId}`);
+    db.prepare('INSERT OR IGNORE INTO volume_peers (volume, peer) VALUES (?, ?)').run(volumeRowId, key);
+  })();
+}
+
+/** Peers with a location that hold a grant for the volume or that it was connected from; each once. */
+export function volumeSyncPeers(db: Db, volumeRowId: number): Buffer[] {
+  return db
+    .prepare(
+      `SELECT p.public_key FROM peers p
+       WHERE p.location IS NOT NULL
+         AND (EXISTS (SELECT 1 FROM peer_volumes g WHERE g.peer = p.public_key AND g.volume = ?)
+           OR EXISTS (SELECT 1 FROM volume_peers c WHERE c.peer = p.public_key AND c.volume = ?))
+       ORDER BY p.added_at, p.public_key`,
+    )
+    .pluck()
+    .all(volumeRowId, volumeRowId) as Buffer[];
+}
