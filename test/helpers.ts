@@ -22,6 +22,18 @@ export function pseudoRandom(seed: string, n: number): Buffer {
   return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
 }
 
+/** A seeded generator of numbers in [0, 1), for randomized tests that replay. */
+export function seededRandom(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    // xorshift32
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
 export function sha256hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

@@ -4,6 +4,7 @@
  * no hard links. Every method is one short synchronous transaction: callers on
  * the FUSE path never hold the database across an await.
  */
+import { SELF, decode, encode, equal, join, without, type Vector } from '../clock/vector.js';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 
@@ -25,13 +26,54 @@ export interface Node {
   /** A larger file's encoded manifest root. */
   manifest: Buffer | null;
   target: string | null;
+  /** Version vectors (clock/vector.ts encoding): modification, stored sync (relative to the parent's), creation. */
+  m: Buffer | null;
+  s: Buffer | null;
+  c: Buffer | null;
+}
+
+/** A deleted entry, kept so that the deletion syncs. Its s is whole, not relative. */
+export interface Tombstone {
+  parent: number;
+  name: string;
+  kind: Kind;
+  m: Vector;
+  s: Vector;
+  c: Vector;
+}
+
+/** A version from a peer, as the sync writes it into the tree. */
+export interface SyncedVersion {
+  kind: Kind;
+  mode: number;
+  size: number;
+  mtime: number;
+  data: Buffer | null;
+  manifest: Buffer | null;
+  target: string | null;
+  m: Vector;
+  /** Their whole sync vector: joined into ours. */
+  s: Vector;
+  c: Vector;
 }
 
 /** File content as stored: inline bytes or a manifest root. */
 export type Content = { size: number; data: Buffer; manifest?: undefined } | { size: number; manifest: Buffer; data?: undefined };
 
-const KIND_CODES: Record<Kind, number> = { file: 1, dir: 2, symlink: 3 };
-const KINDS: Kind[] = ['file', 'file', 'dir', 'symlink'];
+export const KIND_CODES: Record<Kind, number> = { file: 1, dir: 2, symlink: 3 };
+export const KINDS: Kind[] = ['file', 'file', 'dir', 'symlink'];
+/** Nodes made before vectors existed: made here, at the first epoch. */
+const FIRST: Vector = new Map([[SELF, 1]]);
+
+/**
+ * A sync vector as stored: without this replica's own entry. That one is
+ * always the current epoch (a replica has seen all its own changes); stored,
+ * it would claim changes not made yet.
+ */
+const storedSync = (s: Vector): Buffer | null => encode(without(s, SELF));
+
+export const modOf = (node: Pick<Node, 'm'>): Vector => (node.m ? decode(node.m) : FIRST);
+export const createdOf = (node: Pick<Node, 'c'>): Vector => (node.c ? decode(node.c) : FIRST);
 
 /** The longest name a directory entry may have, in bytes (as NAME_MAX). */
 export const NAME_MAX = 255;
@@ -40,7 +82,18 @@ interface Row extends Omit<Node, 'kind'> {
   kind: number;
 }
 
-const COLUMNS = 'ino, parent, name, kind, mode, size, mtime, ctime, data, manifest, target';
+const COLUMNS = 'ino, parent, name, kind, mode, size, mtime, ctime, data, manifest, target, m, s, c';
+
+interface TombRow {
+  parent: number;
+  name: string;
+  kind: number;
+  m: Buffer;
+  s: Buffer | null;
+  c: Buffer | null;
+}
+
+const tombFromRow = (r: TombRow): Tombstone => ({ parent: r.parent, name: r.name, kind: KINDS[r.kind], m: decode(r.m), s: decode(r.s), c: decode(r.c) });
 
 const fromRow = (r: Row): Node => ({ ...r, kind: KINDS[r.kind] });
 
@@ -58,6 +111,9 @@ export function checkEntryName(name: string): void {
 export class Tree {
   readonly root: number;
   private readonly stmts;
+  private readonly listeners = new Set<() => void>();
+  /** Set when a transaction changed the tree: listeners hear of it after the commit. */
+  private touched = false;
 
   constructor(
     private readonly db: Db,
@@ -70,8 +126,22 @@ export class Tree {
       countDirs: db.prepare('SELECT count(*) AS n FROM nodes WHERE parent = ? AND kind = 2 AND ino != parent'),
       hasChild: db.prepare('SELECT 1 FROM nodes WHERE parent = ? AND ino != parent LIMIT 1'),
       insert: db.prepare(
-        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      insertSynced: db.prepare(
+        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, manifest, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      replaceSynced: db.prepare('UPDATE nodes SET mode = ?, size = ?, mtime = ?, ctime = ?, data = ?, manifest = ?, target = ?, m = ?, s = ?, c = ? WHERE ino = ?'),
+      setM: db.prepare('UPDATE nodes SET m = ? WHERE ino = ?'),
+      setS: db.prepare('UPDATE nodes SET s = ? WHERE ino = ?'),
+      setMC: db.prepare('UPDATE nodes SET m = ?, c = ?, s = ? WHERE ino = ?'),
+      epoch: db.prepare('SELECT epoch FROM volumes WHERE id = ?').pluck(),
+      tick: db.prepare('UPDATE volumes SET epoch = epoch + 1 WHERE id = ?'),
+      tomb: db.prepare('SELECT parent, name, kind, m, s, c FROM tombstones WHERE parent = ? AND name = ?'),
+      tombs: db.prepare('SELECT parent, name, kind, m, s, c FROM tombstones WHERE parent = ? ORDER BY name'),
+      putTomb: db.prepare('INSERT OR REPLACE INTO tombstones (volume, parent, name, kind, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      dropTomb: db.prepare('DELETE FROM tombstones WHERE parent = ? AND name = ?'),
+      dropTombsIn: db.prepare('DELETE FROM tombstones WHERE parent = ?'),
       remove: db.prepare('DELETE FROM nodes WHERE ino = ?'),
       move: db.prepare('UPDATE nodes SET parent = ?, name = ?, ctime = ? WHERE ino = ?'),
       touchDir: db.prepare('UPDATE nodes SET mtime = ?, ctime = ? WHERE ino = ?'),
@@ -92,7 +162,7 @@ export class Tree {
       const found = find.get(this.volumeId) as { ino: number } | undefined;
       if (found) return found.ino;
       const now = Date.now();
-      const ino = Number(this.stmts.insert.run(this.volumeId, 0, '', KIND_CODES.dir, 0o755, 0, now, now, null, null).lastInsertRowid);
+      const ino = Number(this.stmts.insert.run(this.volumeId, 0, '', KIND_CODES.dir, 0o755, 0, now, now, null, null, null, null, null).lastInsertRowid);
       this.db.prepare('UPDATE nodes SET parent = ino WHERE ino = ?').run(ino);
       return ino;
     }).immediate();
@@ -102,12 +172,48 @@ export class Tree {
   transaction<T>(fn: () => T, durable = false): T {
     // WAL with synchronous=NORMAL survives a crash of the process, not of the
     // machine; FULL syncs the log at commit, for fsync(2) and for shutdown.
+    if (this.db.inTransaction) return fn();
     if (!durable) this.stmts.syncNormal.run();
+    let result: T;
     try {
-      return this.db.transaction(fn).immediate();
+      result = this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.touched = false;
+      throw err;
     } finally {
       if (!durable) this.stmts.syncFull.run();
     }
+    if (this.touched) {
+      this.touched = false;
+      for (const listener of this.listeners) listener();
+    }
+    return result;
+  }
+
+  /** Calls listener after every committed change (local or synced). Returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The volume's current epoch: what local changes are stamped with. */
+  epoch(): number {
+    return this.stmts.epoch.get(this.volumeId) as number;
+  }
+
+  /**
+   * Called when a peer is shown the tree: if anything was changed in the
+   * current epoch, later changes get the next one, so the peer can tell them
+   * apart from what it saw. Returns the epoch the peer saw.
+   */
+  tick(): number {
+    return this.transaction(() => {
+      const epoch = this.epoch();
+      // Nothing stamped with the current epoch yet: the peer saw up to the one before.
+      if ((modOf(this.get(this.root)).get(SELF) ?? 0) < epoch) return epoch - 1;
+      this.stmts.tick.run(this.volumeId);
+      return epoch;
+    });
   }
 
   /** Makes every earlier commit durable: one synced write covers the unsynced ones before it. */
@@ -162,8 +268,15 @@ export class Tree {
       const now = Date.now();
       const size = kind === 'symlink' ? Buffer.byteLength(target ?? '') : 0;
       const data = kind === 'file' ? Buffer.alloc(0) : null;
-      const ino = Number(this.stmts.insert.run(this.volumeId, parent, name, KIND_CODES[kind], mode & 0o7777, size, now, now, data, target).lastInsertRowid);
+      const stamp = encode(new Map([[SELF, this.epoch()]]));
+      // What this name's tombstone had seen, this entry has seen too.
+      const seen = this.takeTomb(parent, name)?.s;
+      const ino = Number(
+        this.stmts.insert.run(this.volumeId, parent, name, KIND_CODES[kind], mode & 0o7777, size, now, now, data, target, stamp, seen ? storedSync(seen) : null, stamp)
+          .lastInsertRowid,
+      );
       this.stmts.touchDir.run(now, now, parent);
+      this.stampAncestors(parent);
       return this.get(ino);
     });
   }
@@ -177,9 +290,10 @@ export class Tree {
       if (dir && node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `"${name}" is not a directory`);
       if (!dir && node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `"${name}" is a directory; use rmdir`);
       if (dir && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${name}" is not empty`);
-      this.stmts.remove.run(node.ino);
+      this.deleteLocally(node);
       const now = Date.now();
       this.stmts.touchDir.run(now, now, parent);
+      this.stampAncestors(parent);
       return node;
     });
   }
@@ -201,22 +315,43 @@ export class Tree {
         if (node.kind === 'dir' && existing.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `"${toName}" is not a directory`);
         if (node.kind !== 'dir' && existing.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `"${toName}" is a directory`);
         if (existing.kind === 'dir' && this.stmts.hasChild.get(existing.ino)) throw new BazilError('NOT_EMPTY', `directory "${toName}" is not empty`);
+      }
+      // To a peer, a rename is a deletion of the old name and a new entry under
+      // the new one (whose content it already has). The entry has seen all that
+      // the old one and the one it replaces had seen.
+      let seen = this.syncVector(node.ino);
+      if (existing) {
+        seen = join(seen, this.syncVector(existing.ino));
         this.stmts.remove.run(existing.ino);
       }
+      const targetTomb = this.takeTomb(toParent, toName);
+      if (targetTomb) seen = join(seen, targetTomb.s);
+      this.putTomb(node, this.stampVector());
+      const stamp = this.stampVector();
+      const m = node.kind === 'dir' ? join(modOf(node), stamp) : stamp;
       const now = Date.now();
       this.stmts.move.run(toParent, toName, now, node.ino);
+      this.stmts.setMC.run(encode(m), encode(stamp), storedSync(seen), node.ino);
       this.stmts.touchDir.run(now, now, fromParent);
       if (toParent !== fromParent) this.stmts.touchDir.run(now, now, toParent);
+      this.stampAncestors(fromParent);
+      this.stampAncestors(toParent);
       return existing;
     });
   }
 
   setMode(ino: number, mode: number): void {
-    this.transaction(() => this.changed(this.stmts.setMode.run(mode & 0o7777, Date.now(), ino), ino));
+    this.transaction(() => {
+      this.changed(this.stmts.setMode.run(mode & 0o7777, Date.now(), ino), ino);
+      this.stamp(ino);
+    });
   }
 
   setMtime(ino: number, mtime: number): void {
-    this.transaction(() => this.changed(this.stmts.setMtime.run(mtime, Date.now(), ino), ino));
+    this.transaction(() => {
+      this.changed(this.stmts.setMtime.run(mtime, Date.now(), ino), ino);
+      this.stamp(ino);
+    });
   }
 
   /** Records a file's new content; durable for fsync(2). */
@@ -224,7 +359,157 @@ export class Tree {
     this.transaction(() => {
       const r = this.stmts.setContent.run(content.size, content.data ?? null, content.manifest ?? null, mtime, Date.now(), ino);
       this.changed(r, ino);
+      this.stamp(ino);
     }, durable);
+  }
+
+  // ---- version vectors ----------------------------------------------------
+
+  /** {this replica: current epoch}: the stamp of a change made now. */
+  private stampVector(): Vector {
+    return new Map([[SELF, this.epoch()]]);
+  }
+
+  /** A local change to a node: it gets a new m, and its ancestors' m cover it. */
+  private stamp(ino: number): void {
+    const node = this.get(ino);
+    const stamp = this.stampVector();
+    this.stmts.setM.run(encode(node.kind === 'dir' ? join(modOf(node), stamp) : stamp), ino);
+    this.touched = true;
+    if (node.parent !== ino) this.stampAncestors(node.parent);
+  }
+
+  /** Raises m of dir and its ancestors to cover a local change. */
+  private stampAncestors(dir: number): void {
+    this.coverUp(dir, this.stampVector());
+  }
+
+  /**
+   * Makes m of dir and of each ancestor cover m (a directory's m is the join of
+   * its subtree's). Stops at the first that already does: its ancestors do too.
+   */
+  coverUp(dir: number, m: Vector): void {
+    this.touched = true;
+    for (let at = dir; ; ) {
+      const node = this.get(at);
+      const before = modOf(node);
+      const after = join(before, m);
+      if (equal(before, after) && node.m) return;
+      this.stmts.setM.run(encode(after), at);
+      if (node.parent === at) return;
+      at = node.parent;
+    }
+  }
+
+  /** What this replica has seen of a node: the join of its and its ancestors' stored s (without its own entry). */
+  syncVector(ino: number): Vector {
+    let s: Vector = new Map();
+    for (let at = ino; ; ) {
+      const node = this.get(at);
+      s = join(s, decode(node.s));
+      if (node.parent === at) return s;
+      at = node.parent;
+    }
+  }
+
+  /** Joins v into a node's stored s. */
+  joinSync(ino: number, v: Vector): void {
+    const node = this.get(ino);
+    const before = decode(node.s);
+    const after = join(before, v);
+    if (!equal(before, after)) this.stmts.setS.run(storedSync(after), ino);
+  }
+
+  tombstone(parent: number, name: string): Tombstone | undefined {
+    const row = this.stmts.tomb.get(parent, name) as TombRow | undefined;
+    return row && tombFromRow(row);
+  }
+
+  tombstones(dir: number): Tombstone[] {
+    return (this.stmts.tombs.all(dir) as TombRow[]).map(tombFromRow);
+  }
+
+  private takeTomb(parent: number, name: string): Tombstone | undefined {
+    const tomb = this.tombstone(parent, name);
+    if (tomb) this.stmts.dropTomb.run(parent, name);
+    return tomb;
+  }
+
+  private putTomb(node: Node, m: Vector, s: Vector = this.syncVector(node.ino)): void {
+    this.stmts.putTomb.run(this.volumeId, node.parent, node.name, KIND_CODES[node.kind], encode(m), storedSync(s), encode(createdOf(node)));
+    // A directory's tombstone stands for everything that was in it.
+    if (node.kind === 'dir') this.stmts.dropTombsIn.run(node.ino);
+    this.touched = true;
+  }
+
+  /** Deletes a node here (unlink, rmdir): its tombstone is stamped now. */
+  private deleteLocally(node: Node): void {
+    this.putTomb(node, this.stampVector());
+    this.stmts.remove.run(node.ino);
+  }
+
+  // ---- changes from a peer --------------------------------------------------
+
+  /** Writes a peer's version as a new entry (over a tombstone, if any). */
+  insertSynced(parent: number, name: string, v: SyncedVersion): Node {
+    checkEntryName(name);
+    const tomb = this.takeTomb(parent, name);
+    const seen = tomb ? join(tomb.s, v.s) : v.s;
+    const now = Date.now();
+    const ino = Number(
+      this.stmts.insertSynced.run(this.volumeId, parent, name, KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, now, v.data, v.manifest, v.target, encode(v.m), storedSync(seen), encode(v.c))
+        .lastInsertRowid,
+    );
+    this.coverUp(parent, v.m);
+    return this.get(ino);
+  }
+
+  /** Writes a peer's version over a node of the same kind, keeping its inode. */
+  replaceSynced(node: Node, v: SyncedVersion): void {
+    const seen = join(decode(node.s), v.s);
+    const m = node.kind === 'dir' ? join(modOf(node), v.m) : v.m;
+    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, Date.now(), v.data, v.manifest, v.target, encode(m), storedSync(seen), encode(v.c), node.ino);
+    this.coverUp(node.parent, v.m);
+  }
+
+  /** Ours and theirs are the same content: only the vectors merge. */
+  mergeSynced(node: Node, m: Vector, s: Vector): void {
+    this.joinSync(node.ino, s);
+    const merged = join(modOf(node), m);
+    this.stmts.setM.run(encode(merged), node.ino);
+    this.coverUp(node.parent, merged);
+  }
+
+  /** Records that ours and theirs met: ours stays, stamped to supersede both (a resolved conflict). */
+  supersede(node: Node, theirs: Vector): void {
+    this.joinSync(node.ino, theirs);
+    this.stamp(node.ino);
+  }
+
+  /** Deletes one node (a directory must be empty) because a peer deleted it; the tombstone keeps their m. */
+  deleteSynced(node: Node, m: Vector, s: Vector): void {
+    if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${node.name}" is not empty`);
+    this.putTomb(node, m, join(this.syncVector(node.ino), s));
+    this.stmts.remove.run(node.ino);
+    this.coverUp(node.parent, m);
+  }
+
+  /**
+   * Records, with a tombstone stamped now, that an entry a peer still has stays
+   * deleted here (it was deleted with a directory whose tombstone stood for it):
+   * the peer then sees our deletion, not just our directory without it.
+   */
+  keepDeleted(parent: number, name: string, kind: Kind, s: Vector, c: Vector): void {
+    const stamp = this.stampVector();
+    this.stmts.putTomb.run(this.volumeId, parent, name, KIND_CODES[kind], encode(stamp), storedSync(s), encode(c));
+    this.coverUp(parent, stamp);
+  }
+
+  /** Deletes a node by a local decision (resolving a conflict for theirs' deletion). */
+  deleteHere(node: Node): void {
+    if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${node.name}" is not empty`);
+    this.deleteLocally(node);
+    this.stampAncestors(node.parent);
   }
 
   private changed(result: { changes: number }, ino: number): void {

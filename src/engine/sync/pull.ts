@@ -1,0 +1,245 @@
+/**
+ * Pulling a peer's version of a volume into ours: walk both trees from the
+ * root, directory by directory, and apply what reconcile() decides. Only
+ * metadata moves (content is fetched when read). A directory whose m is
+ * covered by our s is skipped without a request, so a sync that finds
+ * nothing new costs one round trip.
+ *
+ * Each directory is decided and applied in one transaction, against our tree
+ * as it is at that moment, so changes made through the mount in between are
+ * never overwritten by a stale decision. A directory's s takes in theirs only
+ * when everything in it was settled (no conflict left open, nothing postponed).
+ */
+import { SELF, decode, join, le, raise, type Vector } from '../clock/vector.js';
+import type { Db } from '../db/open.js';
+import { isBazilError } from '../errors.js';
+import { createdOf, modOf, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
+import { recordConflict, settleConflicts } from './conflicts.js';
+import { readListing, type Entry, type Listing } from './listing.js';
+import { reconcile, type Version } from './reconcile.js';
+import type { Replicas } from './replicas.js';
+
+export interface PullOptions {
+  tree: Tree;
+  db: Db;
+  /** The volume's row id. */
+  volume: number;
+  replicas: Replicas;
+  /** Their public key: conflicts name it. */
+  peer: Buffer;
+  /** Fetches their listing of a directory (a path from the volume's root). */
+  list(path: string): Promise<unknown>;
+  /** A file open through a mount is not changed under its reader. */
+  isOpen(ino: number): boolean;
+  /** Called for each change held back because the file is open. */
+  postponed(ino: number): void;
+}
+
+export interface PullStats {
+  /** Directories whose listing was fetched. */
+  dirs: number;
+  /** Entries written from their side (new or changed). */
+  copied: number;
+  deleted: number;
+  conflicts: number;
+  postponed: number;
+}
+
+interface Pending {
+  ino: number;
+  path: string;
+  ours: Vector;
+  theirs: Vector;
+  theirsGone: boolean;
+}
+
+export async function pull(opts: PullOptions): Promise<PullStats> {
+  const stats: PullStats = { dirs: 1, copied: 0, deleted: 0, conflicts: 0, postponed: 0 };
+  const { tree } = opts;
+  const root = readListing(opts.replicas, await opts.list('/'));
+  const ours = raise(tree.syncVector(tree.root), SELF, tree.epoch());
+  if (root.m.size > 0 && le(root.m, ours)) {
+    tree.transaction(() => tree.joinSync(tree.root, root.s));
+    return stats;
+  }
+  await new Walk(opts, stats).dir({ ino: tree.root, path: '/', ours, theirs: root.s, theirsGone: false }, root);
+  return stats;
+}
+
+const childPath = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+function contentKey(x: { kind: string; size: number; data: Buffer | null; manifest: Buffer | null; target: string | null }): string | undefined {
+  if (x.kind === 'file') return `f${x.size}:${(x.manifest ?? x.data ?? Buffer.alloc(0)).toString('base64')}`;
+  if (x.kind === 'symlink') return `l:${x.target}`;
+  return undefined;
+}
+
+function versionOf(e: Entry, s: Vector = e.s): SyncedVersion {
+  const kind = e.kind as Kind;
+  const data = kind === 'file' && !e.manifest ? (e.data ?? Buffer.alloc(0)) : null;
+  const target = kind === 'symlink' ? (e.target ?? '') : null;
+  const size = data ? data.length : target !== null ? Buffer.byteLength(target) : kind === 'file' ? e.size : 0;
+  return { kind, mode: e.mode, size, mtime: e.mtime, data, manifest: kind === 'file' ? e.manifest : null, target, m: e.m, s, c: e.c };
+}
+
+/** Their side of a name they deleted without a trace: what their directory had seen. */
+function deletion(name: string, seen: Vector): Entry {
+  return { name, kind: 'deleted', mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, m: seen, s: seen, c: new Map() };
+}
+
+class Walk {
+  /** Open conflicts with this volume: only then can a sync settle one. */
+  private readonly anyOpen: boolean;
+
+  constructor(
+    private readonly opts: PullOptions,
+    private readonly stats: PullStats,
+  ) {
+    this.anyOpen = !!opts.db.prepare('SELECT 1 FROM conflicts WHERE volume = ? AND resolved_at IS NULL LIMIT 1').get(opts.volume);
+  }
+
+  /** Merges one directory (theirs is null when they deleted it); true when all of it settled. */
+  async dir(at: Pending, theirs: Listing | null): Promise<boolean> {
+    const { tree } = this.opts;
+    const pending: Pending[] = [];
+    let settled = tree.transaction(() => this.decide(at, theirs, pending));
+    for (const sub of pending) {
+      let listing: Listing | null = null;
+      if (!sub.theirsGone) {
+        try {
+          listing = readListing(this.opts.replicas, await this.opts.list(sub.path));
+          this.stats.dirs++;
+        } catch (err) {
+          // Renamed or deleted there since their parent was listed: the next sync sees it.
+          if (!isBazilError(err, 'NOT_FOUND') && !isBazilError(err, 'NOT_A_DIRECTORY')) throw err;
+          settled = false;
+          continue;
+        }
+        sub.theirs = listing.s;
+      }
+      settled = (await this.dir(sub, listing)) && settled;
+    }
+    if (settled) {
+      tree.transaction(() => {
+        const node = tree.get(at.ino);
+        if (at.theirsGone && tree.children(at.ino).length === 0 && node.parent !== node.ino) {
+          tree.deleteSynced(node, at.theirs, at.theirs); // all they had deleted went, and nothing else was in it
+        } else {
+          tree.joinSync(at.ino, at.theirs);
+        }
+      });
+    }
+    return settled;
+  }
+
+  /** Decides and applies every name of one directory; subdirectories to walk go to pending. */
+  private decide(at: Pending, theirs: Listing | null, pending: Pending[]): boolean {
+    const { tree } = this.opts;
+    const children = new Map(tree.children(at.ino).map((n) => [n.name, n]));
+    const tombs = new Map(tree.tombstones(at.ino).map((t) => [t.name, t]));
+    const names = new Set([...children.keys(), ...tombs.keys(), ...(theirs?.entries.keys() ?? [])]);
+    let settled = true;
+    for (const name of names) {
+      const node = children.get(name);
+      const tomb = node ? undefined : tombs.get(name);
+      const ours: Version | undefined = node
+        ? { kind: node.kind, m: modOf(node), s: join(at.ours, decode(node.s)), c: createdOf(node), content: contentKey(node) }
+        : tomb && { kind: 'deleted', m: tomb.m, s: join(at.ours, tomb.s), c: tomb.c };
+      const e = theirs?.entries.get(name);
+      const theirsV: Version | undefined = e && { kind: e.kind, m: e.m, s: e.s, c: e.c, content: contentKey(e) };
+      const d = reconcile(ours, theirsV, at.ours, at.theirs);
+      const path = childPath(at.path, name);
+      if (process.env.BAZIL_DEBUG && path.startsWith(process.env.BAZIL_DEBUG)) process.stderr.write(`DEBUG ${path} ours=${JSON.stringify(ours && { ...ours, m: [...ours.m], s: [...ours.s], c: [...ours.c] })} theirs=${JSON.stringify(theirsV && { ...theirsV, m: [...theirsV.m], s: [...theirsV.s], c: [...theirsV.c] })} dirs=${JSON.stringify([[...at.ours], [...at.theirs]])} -> ${JSON.stringify(d)}\n`);
+      switch (d.do) {
+        case 'nothing':
+          if (e && node) this.settle(path);
+          if (e && e.kind !== 'deleted' && !node && !tomb) tree.keepDeleted(at.ino, name, e.kind, at.ours, e.c);
+          break;
+        case 'same':
+          tree.mergeSynced(node!, e!.m, e!.s);
+          this.settle(path);
+          break;
+        case 'take':
+          settled = this.take(at, name, node, e, pending) && settled;
+          break;
+        case 'merge': {
+          let dir = node;
+          if (d.create) {
+            if (node) throw new Error(`reconcile asked to create ${path}, which exists`);
+            dir = tree.insertSynced(at.ino, name, versionOf(e!, d.ours));
+            this.stats.copied++;
+          }
+          pending.push({ ino: dir!.ino, path, ours: d.ours, theirs: d.theirs, theirsGone: d.theirsGone });
+          break;
+        }
+        case 'conflict':
+          this.conflict(path, e!, false);
+          settled = false;
+          break;
+        case 'restore':
+          tree.insertSynced(at.ino, name, versionOf(e!));
+          this.stats.copied++;
+          this.conflict(path, e!, true);
+          break;
+        case 'keep':
+          this.conflict(path, e ?? deletion(name, at.theirs), false);
+          settled = false;
+          break;
+      }
+    }
+    return settled;
+  }
+
+  /** Theirs replaces ours: their version, or their deletion. */
+  private take(at: Pending, name: string, node: Node | undefined, e: Entry | undefined, pending: Pending[]): boolean {
+    const { tree } = this.opts;
+    const path = childPath(at.path, name);
+    if (!e || e.kind === 'deleted') {
+      const settled = !node || this.remove(node, e?.m ?? at.theirs, e?.s ?? at.theirs);
+      if (settled) this.settle(path);
+      return settled;
+    }
+    if (node && node.kind === e.kind && e.kind !== 'dir') {
+      if (this.busy(node)) return false;
+      tree.replaceSynced(node, versionOf(e));
+    } else {
+      if (node && !this.remove(node, e.m, e.s)) return false;
+      const made = tree.insertSynced(at.ino, name, versionOf(e, e.kind === 'dir' ? new Map() : e.s));
+      if (e.kind === 'dir') pending.push({ ino: made.ino, path, ours: new Map(), theirs: e.s, theirsGone: false });
+    }
+    this.stats.copied++;
+    this.settle(path);
+    return true;
+  }
+
+  /** Deletes a node and everything under it for their deletion; what is open stays, and false says so. */
+  private remove(node: Node, m: Vector, s: Vector): boolean {
+    const { tree } = this.opts;
+    if (node.kind === 'dir') {
+      let all = true;
+      for (const child of tree.children(node.ino)) all = this.remove(child, m, s) && all;
+      if (!all) return false;
+    } else if (this.busy(node)) {
+      return false;
+    }
+    tree.deleteSynced(node, m, s);
+    this.stats.deleted++;
+    return true;
+  }
+
+  private busy(node: Node): boolean {
+    if (!this.opts.isOpen(node.ino)) return false;
+    this.stats.postponed++;
+    this.opts.postponed(node.ino);
+    return true;
+  }
+
+  private conflict(path: string, theirs: Entry, localDeleted: boolean): void {
+    recordConflict(this.opts.db, this.opts.volume, path, this.opts.peer, theirs, localDeleted);
+    this.stats.conflicts++;
+  }
+
+  private settle(path: string): void {
+    if (this.anyOpen) settleConflicts(this.opts.db, this.opts.volume, path, this.opts.peer);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * What to do with one name of a directory when pulling a peer's version of
+ * it into ours: the vector time pair rules (Cox & Josephson, "File
+ * synchronization with vector time pairs"). A pure function of the two
+ * versions' vectors, so it can be tested exhaustively.
+ *
+ * m: the modification vector (a directory's covers its whole subtree);
+ * s: the sync vector, what that replica has seen (effective, with its own
+ *    entry at its current epoch);
+ * c: the creation vector.
+ * A version that is absent (no entry, no tombstone) is judged by its
+ * directory's s: if that covers the other side's creation, it was seen and
+ * deleted.
+ */
+import { le, type Vector } from '../clock/vector.js';
+
+export type VersionKind = 'file' | 'dir' | 'symlink' | 'deleted';
+
+export interface Version {
+  kind: VersionKind;
+  m: Vector;
+  s: Vector;
+  c: Vector;
+  /** Identifies the content (files and symlinks): equal content, equal key. */
+  content?: string;
+}
+
+export type Decision =
+  /** Ours already covers theirs. */
+  | { do: 'nothing' }
+  /** Theirs supersedes ours: copy it (their deletion deletes ours). */
+  | { do: 'take' }
+  /** Both changed to the same content: only the clocks merge. */
+  | { do: 'same' }
+  /**
+   * Directories: decide each entry inside. create: make ours first; ours/theirs:
+   * the two directories' s; theirsGone: they deleted it (nothing of theirs inside).
+   */
+  | { do: 'merge'; create: boolean; ours: Vector; theirs: Vector; theirsGone: boolean }
+  /** Both changed: ours stays, theirs is recorded. */
+  | { do: 'conflict' }
+  /** We deleted it, they changed it: theirs is restored, and the conflict recorded. */
+  | { do: 'restore' }
+  /** We changed it, they deleted it: ours stays, their deletion is recorded. */
+  | { do: 'keep' };
+
+const NOTHING: Decision = { do: 'nothing' };
+
+/**
+ * ours/theirs: the two versions, undefined when absent without a tombstone.
+ * oursDir/theirsDir: the directories' s, for absent versions.
+ */
+export function reconcile(ours: Version | undefined, theirs: Version | undefined, oursDir: Vector, theirsDir: Vector): Decision {
+  const oursLive = ours && ours.kind !== 'deleted';
+  const theirsLive = theirs && theirs.kind !== 'deleted';
+  if (!theirsLive && !oursLive) return NOTHING;
+
+  if (!theirs) {
+    // They have no trace of it: unseen there, or seen and deleted.
+    if (!le(ours!.c, theirsDir)) return NOTHING;
+    return changedSince(ours!, theirsDir);
+  }
+  if (!ours) {
+    if (!le(theirs.c, oursDir)) return takeNew(theirs);
+    // We saw it created and kept no trace: deleted here.
+    return le(theirs.m, oursDir) ? NOTHING : restore(theirs, oursDir);
+  }
+  if (ours.kind === 'deleted') return deletedHere(theirs, ours);
+  if (theirs.kind === 'deleted') return deletedThere(ours, theirs);
+
+  if (ours.kind === 'dir' && theirs.kind === 'dir') {
+    return le(theirs.m, ours.s) ? NOTHING : { do: 'merge', create: false, ours: ours.s, theirs: theirs.s, theirsGone: false };
+  }
+  if (le(theirs.m, ours.s)) return NOTHING;
+  if (le(ours.m, theirs.s)) return { do: 'take' };
+  if (ours.kind === theirs.kind && ours.content !== undefined && ours.content === theirs.content) return { do: 'same' };
+  return { do: 'conflict' };
+}
+
+/** A live version of theirs we never saw: copy it (a directory with everything in it). */
+function takeNew(theirs: Version): Decision {
+  return theirs.kind === 'dir' ? { do: 'merge', create: true, ours: new Map(), theirs: theirs.s, theirsGone: false } : { do: 'take' };
+}
+
+/** Ours is deleted (tomb), theirs live. */
+function deletedHere(theirs: Version, tomb: Version): Decision {
+  if (le(theirs.m, tomb.s)) return NOTHING;
+  if (le(tomb.m, theirs.s)) return takeNew(theirs); // they saw our deletion, and made it again since
+  return restore(theirs, tomb.s);
+}
+
+/**
+ * Deleted here, changed there: nothing may be lost, so theirs comes back. A
+ * directory comes back with what changed in it, not with what we deleted.
+ */
+function restore(theirs: Version, seen: Vector): Decision {
+  if (theirs.kind === 'dir') return { do: 'merge', create: true, ours: seen, theirs: theirs.s, theirsGone: false };
+  return { do: 'restore' };
+}
+
+/** Ours live, theirs deleted (tomb). */
+function deletedThere(ours: Version, tomb: Version): Decision {
+  if (le(tomb.m, ours.s)) return NOTHING;
+  return changedSince(ours, tomb.s);
+}
+
+/** They deleted what they had seen as `seen`: the deletion wins unless ours changed since. */
+function changedSince(ours: Version, seen: Vector): Decision {
+  if (le(ours.m, seen)) return { do: 'take' };
+  // Changed here after they deleted it: keep ours; in a directory, keep what changed.
+  if (ours.kind === 'dir') return { do: 'merge', create: false, ours: ours.s, theirs: seen, theirsGone: true };
+  return { do: 'keep' };
+}

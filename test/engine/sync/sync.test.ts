@@ -1,0 +1,209 @@
+/** The sync's rules between replicas in one process (no network, no mount): what each kind of change does. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rep } from './harness.js';
+
+test('a new file, a change, and a sync that finds nothing new', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  a.write('/greeting', 'hello, world\n');
+  let stats = await b.pullFrom(a);
+  assert.equal(b.read('/greeting'), 'hello, world\n');
+  assert.equal(stats.copied, 1);
+  a.write('/greeting', 'hello, again\n');
+  stats = await b.pullFrom(a);
+  assert.equal(b.read('/greeting'), 'hello, again\n');
+  assert.equal(stats.copied, 1);
+  stats = await b.pullFrom(a);
+  assert.deepEqual(stats, { dirs: 1, copied: 0, deleted: 0, conflicts: 0, postponed: 0 }, 'nothing new: one listing, no walk');
+  // And back: a has seen everything b has.
+  stats = await a.pullFrom(b);
+  assert.equal(stats.copied + stats.deleted + stats.conflicts, 0);
+  assert.equal(stats.dirs, 1);
+});
+
+test('subdirectories, deletions and renames converge, and an unchanged subtree is skipped', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  a.mkdir('/d');
+  a.mkdir('/d/e');
+  a.write('/d/e/f', 'deep');
+  a.mkdir('/other');
+  for (let i = 0; i < 20; i++) a.write(`/other/${i}`, `x${i}`);
+  await b.pullFrom(a);
+  assert.deepEqual(b.listing(), a.listing());
+
+  a.write('/d/e/g', 'new');
+  const stats = await b.pullFrom(a);
+  assert.equal(stats.dirs, 3, 'listed /, /d, /d/e; /other was skipped');
+  assert.deepEqual(b.listing(), a.listing());
+
+  a.rm('/d/e/f');
+  a.mv('/d/e/g', '/d/g2');
+  a.mv('/other', '/moved');
+  a.rm('/moved/3');
+  await b.pullFrom(a);
+  assert.deepEqual(b.listing(), a.listing());
+  assert.ok(!b.has('/other') && b.has('/moved/19') && !b.has('/moved/3'));
+
+  // Changes made on b flow back, deletions included.
+  b.rm('/d');
+  b.write('/moved/new', 'from b');
+  await a.pullFrom(b);
+  assert.deepEqual(a.listing(), b.listing());
+  assert.ok(!a.has('/d'));
+});
+
+test('a file changed on both sides is a conflict: each keeps its own, and every resolution converges', async (t) => {
+  for (const choice of ['mine', 'theirs', 'both'] as const) {
+    const a = Rep.make(t, `a-${choice}`);
+    const b = Rep.make(t, `b-${choice}`);
+    a.write('/notes.txt', 'v1');
+    await b.pullFrom(a);
+    a.write('/notes.txt', 'from a');
+    b.write('/notes.txt', 'from b');
+    const stats = await b.pullFrom(a);
+    assert.equal(stats.conflicts, 1);
+    assert.equal(b.read('/notes.txt'), 'from b', 'the local version stays in place');
+    const [c] = b.conflicts();
+    assert.equal(c.path, '/notes.txt');
+    assert.equal(c.peer, a.key.toString('hex'));
+    assert.equal(c.theirs.data?.toString(), 'from a');
+    // Syncing again does not duplicate it.
+    await b.pullFrom(a);
+    assert.equal(b.conflicts().length, 1);
+
+    const r = b.resolve('/notes.txt', choice);
+    assert.equal(b.conflicts().length, 0);
+    await a.pullFrom(b);
+    await b.pullFrom(a);
+    assert.deepEqual(a.listing(), b.listing(), `converged after --${choice}`);
+    const expected = { mine: 'from b', theirs: 'from a', both: 'from b' }[choice];
+    assert.equal(a.read('/notes.txt'), expected);
+    if (choice === 'both') {
+      assert.equal(r.savedAs, `/notes.conflict-${a.key.toString('hex').slice(0, 8)}.txt`);
+      assert.equal(a.read(r.savedAs!), 'from a');
+    }
+    assert.equal(a.conflicts().length, 0, 'a never saw a conflict: b resolved first');
+    assert.equal(b.conflicts(true)[0].resolution, choice, 'the resolution is kept on record');
+  }
+});
+
+test('both sides pull before either resolves: resolving on one side settles the other', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  a.write('/f', 'v1');
+  await b.pullFrom(a);
+  a.write('/f', 'A');
+  b.write('/f', 'B');
+  await b.pullFrom(a);
+  await a.pullFrom(b);
+  assert.equal(a.conflicts().length, 1);
+  assert.equal(b.conflicts().length, 1);
+  a.resolve('/f', 'both');
+  await b.pullFrom(a);
+  assert.equal(b.conflicts().length, 0, "b's record is settled by a's resolution");
+  await a.pullFrom(b);
+  assert.deepEqual(a.listing(), b.listing());
+  assert.equal(b.read('/f'), 'A');
+});
+
+test('delete versus edit: the edit survives on both sides, and the conflict is listed', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  a.mkdir('/d');
+  a.write('/d/f', 'v1');
+  a.write('/g', 'v1');
+  await b.pullFrom(a);
+  a.rm('/g');
+  b.write('/g', 'edited on b');
+  a.rm('/d');
+  b.write('/d/f', 'edited in d on b');
+  b.write('/d/new', 'new on b');
+
+  await b.pullFrom(a); // b: edited here, deleted there -> kept, listed
+  assert.equal(b.read('/g'), 'edited on b');
+  assert.equal(b.read('/d/f'), 'edited in d on b');
+  assert.deepEqual(b.conflicts().map((c) => [c.path, c.theirs.kind]).sort(), [['/d/f', 'deleted'], ['/g', 'deleted']]);
+
+  await a.pullFrom(b); // a: deleted here, edited there -> restored, listed
+  assert.equal(a.read('/g'), 'edited on b');
+  assert.equal(a.read('/d/f'), 'edited in d on b');
+  assert.equal(a.read('/d/new'), 'new on b');
+  assert.ok(a.conflicts().some((c) => c.path === '/g' && c.localDeleted));
+
+  // b agrees with the deletion after all.
+  b.resolve('/g', 'theirs');
+  await a.pullFrom(b);
+  assert.ok(!a.has('/g'));
+  await b.pullFrom(a);
+  assert.deepEqual(a.listing(), b.listing());
+});
+
+test('an untouched file deleted on one side is deleted on the other; an edited one in a deleted directory is not', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  a.mkdir('/d');
+  a.write('/d/keep', 'x');
+  a.write('/d/drop', 'y');
+  await b.pullFrom(a);
+  b.rm('/d/drop');
+  await a.pullFrom(b);
+  assert.ok(!a.has('/d/drop') && a.has('/d/keep'));
+  b.rm('/d');
+  await a.pullFrom(b);
+  assert.ok(!a.has('/d'), 'the whole directory goes');
+  assert.equal(a.conflicts().length, 0);
+});
+
+test('a file open here is not changed by a sync; the change lands once it is closed', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  a.write('/f', 'v1');
+  a.write('/gone', 'x');
+  await b.pullFrom(a);
+  a.write('/f', 'v2');
+  a.rm('/gone');
+  b.open.add(b.node('/f').ino);
+  b.open.add(b.node('/gone').ino);
+  let stats = await b.pullFrom(a);
+  assert.equal(stats.postponed, 2);
+  assert.equal(b.read('/f'), 'v1');
+  assert.ok(b.has('/gone'));
+  assert.equal(b.postponed.length, 2);
+  b.open.clear();
+  stats = await b.pullFrom(a);
+  assert.equal(b.read('/f'), 'v2');
+  assert.ok(!b.has('/gone'));
+  assert.equal(stats.postponed, 0);
+});
+
+test('three peers in a chain converge: a -> b -> c, and back', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  a.mkdir('/x');
+  a.write('/x/1', 'one');
+  await b.pullFrom(a);
+  await c.pullFrom(b);
+  assert.deepEqual(c.listing(), a.listing());
+  c.write('/x/1', 'changed on c');
+  c.write('/x/2', 'two');
+  await b.pullFrom(c);
+  await a.pullFrom(b);
+  assert.deepEqual(a.listing(), c.listing());
+  assert.equal(a.conflicts().length + b.conflicts().length + c.conflicts().length, 0);
+  // a now syncs straight from c: nothing new.
+  const stats = await a.pullFrom(c);
+  assert.equal(stats.copied + stats.conflicts, 0);
+});
+
+test('the same change made on both sides is not a conflict', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  a.write('/same', 'identical');
+  b.write('/same', 'identical');
+  await b.pullFrom(a);
+  await a.pullFrom(b);
+  assert.equal(a.conflicts().length + b.conflicts().length, 0);
+});
