@@ -3,9 +3,10 @@ import type { Command } from './command.js';
 import { createCommands } from './create.js';
 import { debugCommands } from './debug.js';
 import { peerCommands } from './peer.js';
+import { syncCommands } from './sync.js';
 import { serverCommands } from './server.js';
 import { sharingCommands } from './sharing.js';
 import { statusCommands } from './status.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...debugCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...syncCommands, ...debugCommands];

@@ -38,7 +38,7 @@ async function waitForExit(pid: number): Promise<void> {
   }
 }
 
-async function run(dataDir: string, addr: string | undefined): Promise<void> {
+async function run(dataDir: string, addr: string | undefined, manualSync: boolean): Promise<void> {
   // Handlers first: a signal that comes while the server starts stops it cleanly too.
   let server: RunningServer | undefined;
   let signals = 0;
@@ -51,7 +51,7 @@ async function run(dataDir: string, addr: string | undefined): Promise<void> {
   try {
     // Loaded here, not at the top: only `server run` needs the server and its FUSE code.
     const { startServer } = await import('../server/server.js');
-    server = await startServer({ dataDir, addr, log });
+    server = await startServer({ dataDir, addr, manualSync, log });
     if (signals > 0) void server.stop();
     else process.stdout.write(`bazil: Listening on ${server.info.peerAddress}\n`);
     await server.stopped;
@@ -67,15 +67,20 @@ export const serverCommands: Command[] = [
   {
     path: ['server', 'run'],
     summary: 'Run the bazil server for the data dir (in the foreground; stop it with Ctrl-C or `bazil server stop`)',
-    usage: '[-addr=HOST:PORT]',
+    usage: '[-addr=HOST:PORT] [--manual-sync]',
     details:
       'The server holds the data dir, serves its mounts and listens for peers. One runs per data dir.\n' +
       'While it runs, other bazil commands go through it. It prints `bazil: Listening on HOST:PORT` once ready;\n' +
-      'by default it listens on [::]:34211, or on any free port when 34211 is taken.',
-    options: [{ name: 'addr', type: 'string', value: 'HOST:PORT', help: 'where to listen for peers (port 0: any free port) (default: [::]:34211, else any free port)' }],
+      'by default it listens on [::]:34211, or on any free port when 34211 is taken.\n' +
+      'Volumes sync on their own with the peers they sync with (announcing changes, pulling when told, and\n' +
+      'catching up every 30 s); with --manual-sync only `bazil volume sync` pulls.',
+    options: [
+      { name: 'addr', type: 'string', value: 'HOST:PORT', help: 'where to listen for peers (port 0: any free port) (default: [::]:34211, else any free port)' },
+      { name: 'manual-sync', type: 'boolean', help: 'sync only when `bazil volume sync` asks' },
+    ],
     examples: ['bazil server run &', 'bazil server run -addr=127.0.0.1:0', 'bazil -data-dir=path/to/black server run -addr=[::]:34212'],
     args: [0, 0],
-    run: ({ dataDir, flags }) => run(dataDir, flags.addr as string | undefined),
+    run: ({ dataDir, flags }) => run(dataDir, flags.addr as string | undefined, flags.manualSync === true),
   },
   {
     path: ['server', 'ping'],

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { openDb, type Db } from './db/open.js';
 import { BazilError, isErrno } from './errors.js';
 import { DataDirLock } from './lock.js';
-import { identityFromSeed, newSeed } from './peer/identity.js';
+import { identityFromSeed, newSeed, type Identity } from './peer/identity.js';
 import { addSharingKey, DEFAULT_SHARING_KEY, sharingKeySecret } from './store/sharing.js';
 import { ContentStore } from './store/content.js';
 import { getVolume } from './tree/volumes.js';
@@ -131,6 +131,13 @@ export class DataDir {
     const row = this.db.prepare('SELECT public_key FROM identity WHERE id = 1').get() as { public_key: Buffer } | undefined;
     if (!row) throw new BazilError('CORRUPT', `the database in ${this.path} has no identity`);
     return row.public_key;
+  }
+
+  /** This data dir's identity, with its signing key: for the peer handshake only. */
+  identity(): Identity {
+    const row = this.db.prepare('SELECT seed FROM identity WHERE id = 1').get() as { seed: Buffer } | undefined;
+    if (!row) throw new BazilError('CORRUPT', `the database in ${this.path} has no identity`);
+    return identityFromSeed(row.seed);
   }
 
   /** The local chunk store (the `local` storage). */

@@ -5,9 +5,12 @@ import Fuse from 'fuse-native';
  * fuse-native builds libfuse's -o options from a fixed list; these are the
  * ones it lacks. big_writes with max_write lets a write(2) reach us in 128 KiB
  * requests instead of 4 KiB pages; a larger read-ahead keeps several reads in
- * flight for a sequential reader.
+ * flight for a sequential reader. The kernel keeps no attributes or names
+ * cached (timeouts 0, which fuse-native cannot pass): a sync changes the tree
+ * underneath it, and a stat right after must see the change; auto_cache then
+ * drops a file's cached pages when it is opened after such a change.
  */
-const EXTRA_OPTIONS = ['big_writes', 'max_write=131072', 'max_readahead=1048576'];
+const EXTRA_OPTIONS = ['big_writes', 'max_write=131072', 'max_readahead=1048576', 'attr_timeout=0', 'entry_timeout=0'];
 
 class BazilFuse extends Fuse {
   protected override _fuseOptions(): string {

@@ -66,6 +66,8 @@ export interface VolumeFsOptions {
   dataDir: string;
   /** Takes a snapshot (after committing open files): mkdir .snap/NAME. */
   takeSnapshot(name: string): Promise<void>;
+  /** Told when a file's last handle is closed (a sync may be waiting for it). */
+  closed?(ino: number): void;
   log(line: string): void;
 }
 
@@ -81,6 +83,11 @@ export class VolumeFs {
   constructor(private readonly opts: VolumeFsOptions) {
     this.tree = opts.tree;
     this.store = opts.store;
+  }
+
+  /** True while a file is open through the mount: a sync must not change it under its readers. */
+  isOpen(ino: number): boolean {
+    return this.files.has(ino);
   }
 
   /** Commits every open file's writes; for snapshots and unmount. */
@@ -151,6 +158,7 @@ export class VolumeFs {
       if (file.refs === 0) {
         this.files.delete(file.ino);
         await file.close();
+        this.opts.closed?.(file.ino);
       }
     }
   }

@@ -12,6 +12,12 @@
  *   volume.unmount        {target: volume name or absolute path} -> MountInfo
  *   volume.snapshot       {volume, name}                  -> SnapshotInfo
  *   volume.snapshot.list  {volume}                        -> SnapshotInfo[]
+ *   volume.connect        {peer, volume, name?, sharing}  -> VolumeInfo (a volume that lives on a peer)
+ *   volume.sync           {volume, peer}                  -> PullStats
+ *   conflicts.list        {volume?, all?}                 -> ConflictInfo[]
+ *   conflicts.resolve     {path: in a mount, or VOLUME:/path, choice: mine|theirs|both} -> {where, savedAs?}
+ *   peer.add, peer.list, peer.location.set, peer.storage.allow, peer.volume.allow,
+ *   volume.storage.add    see peer-methods.ts
  */
 export type { MountInfo } from './mounts.js';
 export type { SnapshotInfo } from '../engine/tree/snapshots.js';
@@ -29,4 +35,22 @@ export interface VolumeInfo {
   sharingKey: string;
   /** Absolute paths where the volume is mounted (none when the server does not run). */
   mounts: string[];
+}
+
+export type { PullStats } from '../engine/sync/pull.js';
+
+export interface ConflictInfo {
+  volume: string;
+  /** From the volume's root. */
+  path: string;
+  /** Where the user sees it: the path in the mount, or VOLUME:/path. */
+  where: string;
+  /** The peer the other version came from (hex key). */
+  peer: string;
+  /** Their version, in words. */
+  theirs: string;
+  /** Deleted here, changed there: theirs was restored in place. */
+  localDeleted: boolean;
+  createdAt: number;
+  resolution: string | null;
 }

@@ -9,10 +9,17 @@ import { createVolume, listVolumes } from '../engine/tree/volumes.js';
 import type { ServerInfo, VolumeInfo } from './api.js';
 import type { Mounts } from './mounts.js';
 import { peerMethods } from './peer-methods.js';
+import type { OpenVolumes } from './open-volumes.js';
+import type { PeerNetwork } from './peer-network.js';
+import type { SyncScheduler } from './sync-scheduler.js';
+import { syncMethods } from './sync-methods.js';
 
 export interface MethodContext {
   dataDir: DataDir;
   mounts: Mounts;
+  volumes: OpenVolumes;
+  scheduler: SyncScheduler;
+  network: PeerNetwork;
   info: ServerInfo;
   /** Shuts the server down after the current answer is sent. */
   requestStop(): void;
@@ -21,7 +28,7 @@ export interface MethodContext {
 
 type Params = Record<string, unknown>;
 
-function text(params: Params, name: string, fallback?: string): string {
+export function text(params: Params, name: string, fallback?: string): string {
   const value = params[name] ?? fallback;
   if (typeof value !== 'string' || value === '') throw new BazilError('INVALID_ARGUMENT', `the request needs "${name}", a non-empty string`);
   return value;
@@ -95,5 +102,6 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
     ['volume.snapshot', (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name'))],
     ['volume.snapshot.list', (p) => listSnapshots(db, text(p, 'volume'))],
     ...peerMethods({ db, log: ctx.log }),
+    ...syncMethods(ctx),
   ]);
 }

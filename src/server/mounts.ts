@@ -6,10 +6,10 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataDir } from '../engine/datadir.js';
+import type { OpenVolumes } from './open-volumes.js';
 import { BazilError, isErrno } from '../engine/errors.js';
 import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/snapshots.js';
-import { Tree } from '../engine/tree/tree.js';
-import { volumeRowId } from '../engine/tree/volumes.js';
+import type { Tree } from '../engine/tree/tree.js';
 import { mountOps, type Mounted } from '../fuse/mount.js';
 import { VolumeFs } from '../fuse/volume-fs.js';
 
@@ -27,23 +27,45 @@ interface Mount extends MountInfo {
 
 export class Mounts {
   private readonly mounts = new Map<string, Mount>();
+  /** Callbacks waiting for a file to be closed, by volume and inode. */
+  private readonly waiting = new Map<string, (() => void)[]>();
 
   constructor(
     private readonly dataDir: DataDir,
+    private readonly volumes: OpenVolumes,
     private readonly log: (line: string) => void,
   ) {}
 
+  /** True while the file is open through the volume's mount. */
+  isOpen(volume: string, ino: number): boolean {
+    return this.mounts.get(volume)?.fs.isOpen(ino) ?? false;
+  }
+
+  /** Calls fn when the file's last handle is closed (or at once if it is not open). */
+  whenClosed(volume: string, ino: number, fn: () => void): void {
+    if (!this.isOpen(volume, ino)) return fn();
+    const key = `${volume}:${ino}`;
+    this.waiting.set(key, [...(this.waiting.get(key) ?? []), fn]);
+  }
+
+  private closed(volume: string, ino: number): void {
+    const key = `${volume}:${ino}`;
+    const fns = this.waiting.get(key);
+    this.waiting.delete(key);
+    for (const fn of fns ?? []) fn();
+  }
+
   /** Mounts a volume on an existing directory (absolute path). */
   async mount(volume: string, dir: string): Promise<MountInfo> {
-    const id = volumeRowId(this.dataDir.db, volume);
+    const v = this.volumes.get(volume);
+    const id = v.rowId;
     const taken = this.mounts.get(volume);
     if (taken) throw new BazilError('ALREADY_EXISTS', `volume ${volume} is already mounted at ${taken.dir}; unmount it first with \`bazil volume unmount ${volume}\``);
     for (const m of this.mounts.values()) {
       if (m.dir === dir) throw new BazilError('ALREADY_EXISTS', `volume ${m.volume} is already mounted at ${dir}; pick another directory`);
     }
     checkMountPoint(dir);
-    const store = this.dataDir.volumeContent(volume);
-    const tree = new Tree(this.dataDir.db, id);
+    const { store, tree } = v;
     const fs = new VolumeFs({
       tree,
       store,
@@ -51,6 +73,7 @@ export class Mounts {
       tmpDir: join(this.dataDir.path, 'tmp'),
       dataDir: this.dataDir.path,
       takeSnapshot: async (name) => void (await this.snapshot(volume, name)),
+      closed: (ino) => this.closed(volume, ino),
       log: (line) => this.log(`${volume}: ${line}`),
     });
     let fuse: Mounted;
@@ -71,6 +94,8 @@ export class Mounts {
     await m.fs.commitAll(true);
     await m.fuse.unmount();
     this.mounts.delete(m.volume);
+    // Nothing is open any more: what waited for a close can go ahead.
+    for (const key of [...this.waiting.keys()]) if (key.startsWith(`${m.volume}:`)) this.closed(m.volume, Number(key.slice(m.volume.length + 1)));
     this.log(`unmounted ${m.volume} from ${m.dir}`);
     return { volume: m.volume, dir: m.dir };
   }
@@ -83,8 +108,8 @@ export class Mounts {
   async snapshot(volume: string, name: string): Promise<SnapshotInfo> {
     const m = this.mounts.get(volume);
     if (m) await m.fs.commitAll();
-    const tree = m?.tree ?? new Tree(this.dataDir.db, volumeRowId(this.dataDir.db, volume));
-    const info = await takeSnapshot(tree, this.dataDir.volumeContent(volume), this.dataDir.db, name);
+    const v = this.volumes.get(volume);
+    const info = await takeSnapshot(v.tree, v.store, this.dataDir.db, name);
     this.log(`took snapshot ${name} of ${volume}`);
     return info;
   }

@@ -3,7 +3,7 @@
  * address is [::]:34211); when it is taken, any free port will do. An address
  * given explicitly with -addr is used as it is, or refused with a clear error.
  */
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { BazilError, isErrno } from '../engine/errors.js';
 
@@ -33,12 +33,10 @@ export function formatAddr(host: string, port: number): string {
 }
 
 /** Listens on addr, or on the default: [::]:34211, else any free port (on IPv4 when the host has no IPv6). */
-export async function listenPeers(addr?: string): Promise<PeerListener> {
+export async function listenPeers(addr: string | undefined, onSocket: (socket: Socket) => void): Promise<PeerListener> {
   const server = createServer((socket) => {
-    // The peer protocol is not built yet (a later issue): a peer that connects
-    // is disconnected at once.
-    socket.on('error', () => {});
-    socket.destroy();
+    socket.on('error', () => {}); // a peer that resets is the connection's business, not the server's
+    onSocket(socket);
   });
   if (addr !== undefined) {
     const { host, port } = parseAddr(addr);

@@ -3,7 +3,7 @@
  * range of a manifest back. It chunks, hashes, encrypts and dedups; where the
  * encrypted objects live is the ObjectStore's business.
  */
-import { BazilError } from '../errors.js';
+import { BazilError, isBazilError } from '../errors.js';
 import { Chunker, DEFAULT_CHUNK_PARAMS, gearTable, type ChunkParams } from './chunker.js';
 import { ConvergentKey, sha256Async, toHex } from './convergent.js';
 import { LruCache } from './lru.js';
@@ -24,6 +24,16 @@ export interface ContentStoreOptions {
   fanout?: FanoutParams;
   /** Bytes of decrypted chunks kept for repeated reads. */
   cacheBytes?: number;
+  /** Where to fetch objects missing from the local store (peers), asked in order. */
+  sources?: () => ObjectSource[];
+}
+
+/** Somewhere else that may hold an object: a peer's store. */
+export interface ObjectSource {
+  /** For messages: peer 1a2b3c4d... */
+  name: string;
+  /** The object's bytes; NOT_FOUND when it has none. */
+  get(id: Uint8Array): Promise<Buffer>;
 }
 
 export interface WriteStats {
@@ -56,6 +66,7 @@ export class ContentStore {
   private readonly chunkCache: LruCache<Buffer>;
   private readonly nodeCache = new LruCache<ManifestNode>(256);
   private readonly loading = new Map<string, Promise<Buffer>>();
+  private readonly sources: () => ObjectSource[];
 
   constructor(
     readonly objects: ObjectStore,
@@ -67,6 +78,7 @@ export class ContentStore {
     this.chunkParams = options.chunk ?? DEFAULT_CHUNK_PARAMS;
     this.fanout = options.fanout ?? DEFAULT_FANOUT;
     this.chunkCache = new LruCache<Buffer>(options.cacheBytes ?? 32 << 20, (b) => b.length);
+    this.sources = options.sources ?? (() => []);
   }
 
   /** Where the chunk with plaintext hash h is stored (for tools and tests). */
@@ -89,7 +101,7 @@ export class ContentStore {
     // Readers and read-ahead asking for the same chunk share one fetch.
     let loading = this.loading.get(hex);
     if (!loading) {
-      loading = (async () => this.key.open(await this.objects.get(this.key.objectId(h)), h))();
+      loading = this.load(h);
       this.loading.set(hex, loading);
       loading.then(
         (plain) => {
@@ -100,6 +112,36 @@ export class ContentStore {
       );
     }
     return loading;
+  }
+
+  /**
+   * A chunk from the local store, else from the first source that has it. A
+   * fetched object is verified before it is kept locally: a source can make a
+   * read fail, never store bad bytes here.
+   */
+  private async load(h: Buffer): Promise<Buffer> {
+    const id = this.key.objectId(h);
+    try {
+      return await this.key.open(await this.objects.get(id), h);
+    } catch (err) {
+      if (!isBazilError(err, 'NOT_FOUND')) throw err;
+      const sources = this.sources();
+      if (sources.length === 0) throw err;
+      const failures: string[] = [];
+      for (const source of sources) {
+        let sealed: Buffer;
+        try {
+          sealed = await source.get(id);
+        } catch (e) {
+          failures.push(`${source.name}: ${(e as Error).message}`);
+          continue;
+        }
+        const plain = await this.key.open(sealed, h); // CORRUPT if the source sent other bytes
+        await this.objects.put(id, async () => [sealed]);
+        return plain;
+      }
+      throw new BazilError('NOT_FOUND', `object ${toHex(id)} is not in the local store, and no peer could provide it (${failures.join('; ')})`);
+    }
   }
 
   /**

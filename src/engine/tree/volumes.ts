@@ -2,7 +2,7 @@
  * Volumes: named file trees, each encrypted under one sharing key. A volume also
  * has a random 32-byte id that stays the same on every peer that connects to it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 import { checkName } from '../names.js';
@@ -22,14 +22,17 @@ interface VolumeRow {
 
 const fromRow = (r: VolumeRow): Volume => ({ name: r.name, volumeId: r.volume_id, sharingKey: r.sharing_key });
 
-export function createVolume(db: Db, name: string, sharingKey: string): Volume {
+/** Creates a volume; with volumeId, a local copy of a volume that exists on a peer (bazil volume connect). */
+export function createVolume(db: Db, name: string, sharingKey: string, volumeId: Buffer = randomBytes(32)): Volume {
   checkName('volume', name);
   return db.transaction(() => {
     sharingKeySecret(db, sharingKey); // NOT_FOUND with the next step when the key is unknown
     if (db.prepare('SELECT 1 FROM volumes WHERE name = ?').get(name)) {
       throw new BazilError('ALREADY_EXISTS', `a volume named "${name}" already exists; pick another name (see \`bazil volume list\`)`);
     }
-    const volumeId = randomBytes(32);
+    if (db.prepare('SELECT 1 FROM volumes WHERE volume_id = ?').get(volumeId)) {
+      throw new BazilError('ALREADY_EXISTS', `this volume is already here, under another name; see \`bazil volume list\``);
+    }
     db.prepare('INSERT INTO volumes (name, volume_id, sharing_key, created_at) VALUES (?, ?, ?, ?)').run(
       name,
       volumeId,
@@ -58,4 +61,18 @@ export function volumeRowId(db: Db, name: string): number {
   const row = db.prepare('SELECT id FROM volumes WHERE name = ?').get(name) as { id: number } | undefined;
   if (!row) throw noSuchVolume(name);
   return row.id;
+}
+
+/** A volume by the id it has on every peer. */
+export function volumeById(db: Db, volumeId: Buffer): (Volume & { rowId: number }) | undefined {
+  const row = db.prepare('SELECT id, name, volume_id, sharing_key FROM volumes WHERE volume_id = ?').get(volumeId) as (VolumeRow & { id: number }) | undefined;
+  return row && { ...fromRow(row), rowId: row.id };
+}
+
+/**
+ * Proof that two peers hold the same sharing key for a volume, without
+ * revealing the key: an HMAC of the volume id under it.
+ */
+export function sharingKeyCheck(secret: Buffer, volumeId: Buffer): Buffer {
+  return createHmac('sha256', secret).update('bazil sharing key check\0').update(volumeId).digest();
 }

@@ -1,0 +1,104 @@
+/** Commands that sync volumes with peers, and settle what the sync could not: conflicts. */
+import { resolve } from 'node:path';
+import type { ConflictInfo, PullStats, VolumeInfo } from '../server/api.js';
+import { BazilError } from '../engine/errors.js';
+import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
+import type { Command } from './command.js';
+import { withServer } from './use-datadir.js';
+
+const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server run &`.';
+
+/** A conflict's place as typed: VOLUME:/path stays, anything else is a path (in a mount). */
+const conflictPath = (arg: string) => (/^[^/:]+:\//.test(arg) ? arg : resolve(arg));
+
+export const syncCommands: Command[] = [
+  {
+    path: ['volume', 'connect'],
+    summary: 'Make a local copy of a volume that lives on a peer, and sync it from there',
+    usage: '[-sharing=NAME] PUBKEY VOLUME [LOCALNAME]',
+    details:
+      'The peer must know this data dir (bazil peer add) and allow it the volume (bazil peer volume allow);\n' +
+      'this side needs the peer\'s location (bazil peer location set) and the volume\'s sharing key (bazil sharing add).\n' +
+      'The volume is called LOCALNAME here (default: its name there). Its files show after the first sync;\n' +
+      `to read their content from the peer, add it as storage: bazil volume storage add VOLUME peerkey:PUBKEY. ${NEEDS_SERVER}`,
+    options: [{ name: 'sharing', type: 'string', value: 'NAME', help: 'the sharing key the volume is encrypted with', default: DEFAULT_SHARING_KEY }],
+    examples: ['bazil volume connect -sharing=friends $WHITE myfiles', 'bazil volume connect -sharing=friends $WHITE myfiles work-files'],
+    args: [2, 3],
+    async run({ dataDir, args, flags }) {
+      const [peer, volume, name] = args;
+      const v = await withServer(dataDir, (server) => server.call<VolumeInfo>('volume.connect', { peer, volume, name, sharing: flags.sharing }));
+      process.stdout.write(`Connected volume ${v.name} to ${volume} on peer ${peer.slice(0, 16)}...\n`);
+      process.stderr.write(
+        `Next: \`bazil volume storage add -sharing=${v.sharingKey} ${v.name} peerkey:${peer}\` to read its content from there, then \`bazil volume mount ${v.name} DIR\`.\n`,
+      );
+    },
+  },
+  {
+    path: ['volume', 'sync'],
+    summary: "Pull a peer's changes to a volume now (metadata only: content comes when read)",
+    usage: 'VOLUME PUBKEY',
+    details:
+      'Brings in what changed on the peer: new, changed, renamed and deleted files and directories.\n' +
+      'A file changed on both sides becomes a conflict (see `bazil conflicts list`); a file open here is\n' +
+      `updated when it is closed. Servers that know each other's location also sync on their own. ${NEEDS_SERVER}`,
+    examples: ['bazil volume sync myfiles $WHITE'],
+    args: [2, 2],
+    async run({ dataDir, args }) {
+      const [volume, peer] = args;
+      const s = await withServer(dataDir, (server) => server.call<PullStats>('volume.sync', { volume, peer }));
+      const changes = s.copied + s.deleted;
+      process.stdout.write(
+        changes || s.conflicts || s.postponed
+          ? `Synced ${volume}: ${s.copied} new or changed, ${s.deleted} deleted, ${s.conflicts} conflicts${s.postponed ? `, ${s.postponed} waiting for open files to close` : ''}.\n`
+          : `${volume} is up to date with that peer.\n`,
+      );
+      if (s.conflicts) process.stderr.write('See them with `bazil conflicts list`; settle each with `bazil conflicts resolve PATH --mine|--theirs|--both`.\n');
+    },
+  },
+  {
+    path: ['conflicts', 'list'],
+    summary: 'List conflicts: files changed both here and on a peer',
+    usage: '[--all] [VOLUME]',
+    details:
+      'One line per conflict: WHERE (the path in the mount, or VOLUME:/path when not mounted), peer=KEY, and\n' +
+      'theirs=WHAT their version is. The version here stays in place until you resolve it.\n' +
+      `With --all, resolved ones too, with how. ${NEEDS_SERVER}`,
+    options: [{ name: 'all', type: 'boolean', help: 'also list resolved conflicts' }],
+    examples: ['bazil conflicts list', 'bazil conflicts list myfiles', 'bazil conflicts list --all'],
+    args: [0, 1],
+    async run({ dataDir, args, flags }) {
+      const list = await withServer(dataDir, (server) => server.call<ConflictInfo[]>('conflicts.list', { volume: args[0], all: flags.all === true }));
+      if (list.length === 0) process.stderr.write(flags.all ? 'No conflicts, ever.\n' : 'No open conflicts.\n');
+      for (const c of list) {
+        const fields = [c.where, `peer=${c.peer}`, `theirs=${c.theirs}`];
+        if (c.localDeleted) fields.push('deleted here, restored from theirs');
+        if (c.resolution) fields.push(`resolved=${c.resolution}`);
+        process.stdout.write(`${fields.join('\t')}\n`);
+      }
+    },
+  },
+  {
+    path: ['conflicts', 'resolve'],
+    summary: 'Resolve a conflict: keep mine, take theirs, or keep both',
+    usage: 'PATH --mine|--theirs|--both',
+    details:
+      'PATH is the file in a mount (or VOLUME:/path). --mine keeps the version here; --theirs takes the\n' +
+      "peer's; --both keeps mine in place and saves theirs beside it as NAME.conflict-PEER.EXT. The\n" +
+      `outcome syncs to the peers like any change. ${NEEDS_SERVER}`,
+    options: [
+      { name: 'mine', type: 'boolean', help: 'keep the version here' },
+      { name: 'theirs', type: 'boolean', help: "take the peer's version" },
+      { name: 'both', type: 'boolean', help: "keep mine, and save theirs beside it" },
+    ],
+    examples: ['bazil conflicts resolve mnt/notes.txt --both', 'bazil conflicts resolve myfiles:/notes.txt --mine'],
+    args: [1, 1],
+    async run({ dataDir, args, flags }) {
+      const chosen = (['mine', 'theirs', 'both'] as const).filter((c) => flags[c] === true);
+      if (chosen.length !== 1) throw new BazilError('INVALID_ARGUMENT', 'choose one of --mine, --theirs or --both');
+      const r = await withServer(dataDir, (server) =>
+        server.call<{ where: string; savedAs?: string }>('conflicts.resolve', { path: conflictPath(args[0]), choice: chosen[0] }),
+      );
+      process.stdout.write(`Resolved ${r.where} (${chosen[0]})${r.savedAs ? `; theirs is at ${r.savedAs}` : ''}.\n`);
+    },
+  },
+];

@@ -1,0 +1,180 @@
+/**
+ * When volumes sync. A pull runs when asked (`bazil volume sync`), and, unless
+ * the server runs with manual sync, on its own:
+ *  - a local change (through a mount, or applied from a peer) is announced,
+ *    after a short pause that gathers a burst of changes, to every peer the
+ *    volume syncs with that we can reach; they pull from us;
+ *  - a peer's announcement makes us pull from it;
+ *  - at start and every POLL_MS, we pull from each peer the volume syncs with,
+ *    which catches up on what was missed while either side was away.
+ * Pulls of one volume from one peer never overlap: a request while one runs
+ * makes it run once more after.
+ */
+import type { Db } from '../engine/db/open.js';
+import { isBazilError } from '../engine/errors.js';
+import { shortKey } from '../engine/peer/handshake.js';
+import { volumeSyncPeers } from '../engine/peer/peers.js';
+import { pull, type PullStats } from '../engine/sync/pull.js';
+import type { Replicas } from '../engine/sync/replicas.js';
+import type { OpenVolume } from './open-volumes.js';
+import type { PeerNetwork } from './peer-network.js';
+
+/** Changes are announced this long after the last of a burst. */
+const ANNOUNCE_AFTER_MS = 300;
+/** How often to pull from every peer a volume syncs with, as a catch-up. */
+const POLL_MS = 30_000;
+
+export interface SchedulerOptions {
+  db: Db;
+  network: PeerNetwork;
+  replicas: Replicas;
+  /** Sync on its own (announce, pull when told, poll); false: only when asked. */
+  auto: boolean;
+  isOpen(v: OpenVolume, ino: number): boolean;
+  /** Calls fn once the file is no longer open. */
+  whenClosed(v: OpenVolume, ino: number, fn: () => void): void;
+  volumes(): OpenVolume[];
+  log(line: string): void;
+}
+
+interface Flight {
+  running: Promise<PullStats>;
+  /** The pull that runs after this one, for those who asked while it ran. */
+  next?: Promise<PullStats>;
+}
+
+export class SyncScheduler {
+  private readonly flights = new Map<string, Flight>();
+  private readonly announceTimers = new Map<number, NodeJS.Timeout>();
+  /** Last failure logged per volume and peer, so a peer that is away is not logged every time. */
+  private readonly failing = new Map<string, string>();
+  private poller?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly opts: SchedulerOptions) {}
+
+  /** Starts syncing on its own (unless manual). */
+  start(): void {
+    if (!this.opts.auto) return;
+    const catchUp = () => {
+      for (const v of this.opts.volumes()) for (const peer of volumeSyncPeers(this.opts.db, v.rowId)) this.background(v, peer);
+    };
+    catchUp();
+    this.poller = setInterval(catchUp, POLL_MS);
+    this.poller.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.poller);
+    for (const t of this.announceTimers.values()) clearTimeout(t);
+  }
+
+  /** Watches a volume's tree: a change is announced to its peers. */
+  watch(v: OpenVolume): void {
+    v.tree.onChange(() => {
+      if (!this.opts.auto || this.stopped) return;
+      clearTimeout(this.announceTimers.get(v.rowId));
+      this.announceTimers.set(
+        v.rowId,
+        setTimeout(() => {
+          this.announceTimers.delete(v.rowId);
+          void this.announce(v);
+        }, ANNOUNCE_AFTER_MS),
+      );
+    });
+  }
+
+  /** A peer announced a change. */
+  changed(v: OpenVolume, peer: Buffer): void {
+    if (this.opts.auto && !this.stopped) this.background(v, peer);
+  }
+
+  private async announce(v: OpenVolume): Promise<void> {
+    const hex = v.volumeId.toString('hex');
+    for (const peer of this.peersToTell(v)) {
+      try {
+        const conn = this.opts.network.connected(peer) ?? (await this.opts.network.connection(peer));
+        await conn.call('sync.changed', { volume: hex }, undefined, 10_000);
+        this.recovered(v, peer);
+      } catch (err) {
+        this.failed(v, peer, 'tell of changes', err);
+      }
+    }
+  }
+
+  /** Peers that may pull this volume from us, or that it was connected from: those we can reach. */
+  private peersToTell(v: OpenVolume): Buffer[] {
+    const rows = this.opts.db
+      .prepare('SELECT peer FROM peer_volumes WHERE volume = ? UNION SELECT peer FROM volume_peers WHERE volume = ?')
+      .pluck()
+      .all(v.rowId, v.rowId) as Buffer[];
+    const reachable = new Set(volumeSyncPeers(this.opts.db, v.rowId).map((k) => k.toString('hex')));
+    return rows.filter((k) => reachable.has(k.toString('hex')) || this.opts.network.connected(k));
+  }
+
+  private background(v: OpenVolume, peer: Buffer): void {
+    this.pull(v, peer).then(
+      () => this.recovered(v, peer),
+      (err) => this.failed(v, peer, 'pull', err),
+    );
+  }
+
+  /** Pulls v from peer now, or right after the pull already running (several asking then share one). */
+  pull(v: OpenVolume, peer: Buffer): Promise<PullStats> {
+    const key = `${v.rowId}:${peer.toString('hex')}`;
+    const current = this.flights.get(key);
+    if (current) {
+      current.next ??= current.running.then(
+        () => this.fly(key, v, peer),
+        () => this.fly(key, v, peer),
+      );
+      return current.next;
+    }
+    return this.fly(key, v, peer);
+  }
+
+  private fly(key: string, v: OpenVolume, peer: Buffer): Promise<PullStats> {
+    const f: Flight = { running: this.pullOnce(v, peer) };
+    this.flights.set(key, f);
+    const land = () => {
+      if (this.flights.get(key) === f) this.flights.delete(key);
+    };
+    f.running.then(land, land);
+    return f.running;
+  }
+
+  private async pullOnce(v: OpenVolume, peer: Buffer): Promise<PullStats> {
+    const conn = await this.opts.network.connection(peer);
+    const volume = v.volumeId.toString('hex');
+    const stats = await pull({
+      tree: v.tree,
+      db: this.opts.db,
+      volume: v.rowId,
+      replicas: this.opts.replicas,
+      peer,
+      list: async (path) => (await conn.call('sync.list', { volume, path }, undefined, 60_000)).result,
+      isOpen: (ino) => this.opts.isOpen(v, ino),
+      postponed: (ino) => this.opts.whenClosed(v, ino, () => this.background(v, peer)),
+    });
+    if (stats.copied || stats.deleted || stats.conflicts || stats.postponed) {
+      const parts = [`${stats.copied} copied`, `${stats.deleted} deleted`, `${stats.conflicts} conflicts`];
+      if (stats.postponed) parts.push(`${stats.postponed} waiting for open files to close`);
+      this.opts.log(`synced ${v.name} from ${shortKey(peer)}: ${parts.join(', ')}`);
+    }
+    return stats;
+  }
+
+  private failed(v: OpenVolume, peer: Buffer, what: string, err: unknown): void {
+    const key = `${v.rowId}:${peer.toString('hex')}:${what}`;
+    const message = (err as Error)?.message ?? String(err);
+    if (this.failing.get(key) === message || this.stopped) return;
+    this.failing.set(key, message);
+    const code = isBazilError(err) ? '' : ' (unexpected)';
+    this.opts.log(`could not ${what} ${v.name} with ${shortKey(peer)}${code}: ${message}`);
+  }
+
+  private recovered(v: OpenVolume, peer: Buffer): void {
+    for (const what of ['pull', 'tell of changes']) this.failing.delete(`${v.rowId}:${peer.toString('hex')}:${what}`);
+  }
+}
