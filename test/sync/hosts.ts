@@ -29,17 +29,13 @@ export interface Host {
   addr(): string;
 }
 
-let wrapperDir: string | undefined;
-
 /** A directory with a `bazil` script that runs this build. */
-function wrapper(t: TestContext): string {
-  if (!wrapperDir) {
-    wrapperDir = join(tempDir(t, 'bzbin-'), 'bin');
-    mkdirSync(wrapperDir);
-    writeFileSync(join(wrapperDir, 'bazil'), `#!/bin/sh\nexec "${process.execPath}" "${BAZIL}" "$@"\n`);
-    chmodSync(join(wrapperDir, 'bazil'), 0o755);
-  }
-  return wrapperDir;
+function wrapper(root: string): string {
+  const dir = join(root, 'bin');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'bazil'), `#!/bin/sh\nexec "${process.execPath}" "${BAZIL}" "$@"\n`);
+  chmodSync(join(dir, 'bazil'), 0o755);
+  return dir;
 }
 
 export async function makeHost(t: TestContext, name: string): Promise<Host> {
@@ -49,7 +45,7 @@ export async function makeHost(t: TestContext, name: string): Promise<Host> {
   const root = tempDir(t, `bz-${name}-`);
   const dataDir = join(root, 'data');
   mnt = join(root, 'mnt');
-  const bin = wrapper(t);
+  const bin = wrapper(root);
   const h: Host = {
     name,
     root,
