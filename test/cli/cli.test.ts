@@ -134,7 +134,8 @@ test('volume create with the seed spelling, an unknown sharing key, and volume l
 
 test('debug cas put and get round-trip a file and byte ranges', async (t) => {
   const dir = await created(t);
-  assert.equal((await bazil([`-data-dir=${dir}`, 'volume', 'create', 'v'])).code, 0);
+  const made = await bazil([`-data-dir=${dir}`, 'volume', 'create', 'v']);
+  assert.equal(made.code, 0, made.stderr);
   const data = pseudoRandom('cas', 3 << 20);
   const file = join(tempDir(t), 'in.bin');
   writeFileSync(file, data);
