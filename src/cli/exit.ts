@@ -10,6 +10,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   CORRUPT: 6,
   UNAUTHORIZED: 7,
   CONFLICT: 8,
+  UNAVAILABLE: 10,
   NOT_EMPTY: 9,
   NOT_A_DIRECTORY: 9,
   IS_A_DIRECTORY: 9,

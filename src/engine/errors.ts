@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'LOCKED'
   | 'INTERNAL'
+  /** Content that is elsewhere (on a peer) and cannot be had now. */
+  | 'UNAVAILABLE'
   // File system errors, each one errno at the FUSE edge.
   | 'NOT_EMPTY'
   | 'NOT_A_DIRECTORY'

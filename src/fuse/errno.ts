@@ -13,6 +13,7 @@ const ERRNO: Record<ErrorCode, number> = {
   UNAUTHORIZED: E.EACCES,
   LOCKED: E.EBUSY,
   INTERNAL: E.EIO,
+  UNAVAILABLE: E.EIO,
   NOT_EMPTY: E.ENOTEMPTY,
   NOT_A_DIRECTORY: E.ENOTDIR,
   IS_A_DIRECTORY: E.EISDIR,
@@ -22,7 +23,7 @@ const ERRNO: Record<ErrorCode, number> = {
 
 /** The negative errno for err; `expected` is false when it is worth a log line. */
 export function errnoOf(err: unknown): { errno: number; expected: boolean } {
-  if (isBazilError(err)) return { errno: -ERRNO[err.code], expected: !['CORRUPT', 'INTERNAL'].includes(err.code) };
+  if (isBazilError(err)) return { errno: -ERRNO[err.code], expected: !['CORRUPT', 'INTERNAL', 'UNAVAILABLE', 'UNAUTHORIZED'].includes(err.code) };
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code && code in E) return { errno: -E[code as keyof typeof E], expected: false };
   return { errno: -E.EIO, expected: false };

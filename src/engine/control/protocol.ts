@@ -73,6 +73,7 @@ const CODES: Record<ErrorCode, true> = {
   IS_A_DIRECTORY: true,
   NAME_TOO_LONG: true,
   READ_ONLY: true,
+  UNAVAILABLE: true,
 };
 
 /** What a client is told about a failure: a BazilError as it is, anything else as INTERNAL. */

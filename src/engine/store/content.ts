@@ -128,11 +128,13 @@ export class ContentStore {
       const sources = this.sources();
       if (sources.length === 0) throw err;
       const failures: string[] = [];
+      let refused = false;
       for (const source of sources) {
         let sealed: Buffer;
         try {
           sealed = await source.get(id);
         } catch (e) {
+          refused ||= isBazilError(e, 'UNAUTHORIZED');
           failures.push(`${source.name}: ${(e as Error).message}`);
           continue;
         }
@@ -140,7 +142,9 @@ export class ContentStore {
         await this.objects.put(id, async () => [sealed]);
         return plain;
       }
-      throw new BazilError('NOT_FOUND', `object ${toHex(id)} is not in the local store, and no peer could provide it (${failures.join('; ')})`);
+      // The file exists; its content cannot be had now: not "no such file" (ENOENT), but
+      // "not allowed" (EACCES) when a peer refused, else unavailable (EIO).
+      throw new BazilError(refused ? 'UNAUTHORIZED' : 'UNAVAILABLE', `object ${toHex(id)} is not in the local store, and no peer could provide it (${failures.join('; ')})`);
     }
   }
 
