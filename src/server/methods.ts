@@ -8,6 +8,7 @@ import { listSnapshots } from '../engine/tree/snapshots.js';
 import { createVolume, listVolumes } from '../engine/tree/volumes.js';
 import type { ServerInfo, VolumeInfo } from './api.js';
 import type { Mounts } from './mounts.js';
+import { absolutePath, base64Bytes, text } from './params.js';
 import { peerMethods } from './peer-methods.js';
 import type { OpenVolumes } from './open-volumes.js';
 import type { PeerNetwork } from './peer-network.js';
@@ -24,28 +25,6 @@ export interface MethodContext {
   /** Shuts the server down after the current answer is sent. */
   requestStop(): void;
   log(line: string): void;
-}
-
-type Params = Record<string, unknown>;
-
-export function text(params: Params, name: string, fallback?: string): string {
-  const value = params[name] ?? fallback;
-  if (typeof value !== 'string' || value === '') throw new BazilError('INVALID_ARGUMENT', `the request needs "${name}", a non-empty string`);
-  return value;
-}
-
-function absolutePath(params: Params, name: string): string {
-  const path = text(params, name);
-  if (!isAbsolute(path)) throw new BazilError('INVALID_ARGUMENT', `"${name}" must be an absolute path, got ${path}`);
-  return path;
-}
-
-function base64Bytes(params: Params, name: string): Buffer {
-  const value = text(params, name);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
-    throw new BazilError('INVALID_ARGUMENT', `"${name}" must be base64`);
-  }
-  return Buffer.from(value, 'base64');
 }
 
 export function serverMethods(ctx: MethodContext): Map<string, Method> {

@@ -11,7 +11,6 @@
  */
 import type { Method } from '../engine/control/server.js';
 import type { Db } from '../engine/db/open.js';
-import { BazilError } from '../engine/errors.js';
 import {
   addPeer,
   addVolumeStorage,
@@ -22,14 +21,7 @@ import {
   setPeerLocation,
 } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
-
-type Params = Record<string, unknown>;
-
-function text(params: Params, name: string, fallback?: string): string {
-  const value = params[name] ?? fallback;
-  if (typeof value !== 'string' || value === '') throw new BazilError('INVALID_ARGUMENT', `the request needs "${name}", a non-empty string`);
-  return value;
-}
+import { text, type Params } from './params.js';
 
 export function peerMethods(ctx: { db: Db; log(line: string): void }): [string, Method][] {
   const { db } = ctx;

@@ -13,7 +13,8 @@ import { listConflicts } from '../engine/sync/conflicts.js';
 import { resolveConflict, type Choice } from '../engine/sync/resolve.js';
 import { createVolume, listVolumes, sharingKeyCheck } from '../engine/tree/volumes.js';
 import type { ConflictInfo, VolumeInfo } from './api.js';
-import { text, type MethodContext } from './methods.js';
+import type { MethodContext } from './methods.js';
+import { text } from './params.js';
 
 const CHOICES = new Set(['mine', 'theirs', 'both']);
 
