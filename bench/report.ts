@@ -10,6 +10,8 @@ export interface Row {
 }
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+/** Two decimals, or two significant digits for a ratio far below 1 (which would show as 0.00). */
+const ratio = (x: number) => (x >= 0.1 || x === 0 ? x.toFixed(2) : x.toPrecision(2));
 
 export function printRows(title: string, rows: Row[]): void {
   console.log(`\n${title}`);
@@ -17,7 +19,7 @@ export function printRows(title: string, rows: Row[]): void {
   const rw = Math.max(0, ...rows.map((r) => r.reference?.name.length ?? 0));
   for (const r of rows) {
     const ref = r.reference
-      ? `${r.reference.name.padEnd(rw)} ${fmt(r.reference.value).padStart(7)} ${r.unit.padEnd(5)} ratio ${(r.value / r.reference.value).toFixed(2)}`
+      ? `${r.reference.name.padEnd(rw)} ${fmt(r.reference.value).padStart(7)} ${r.unit.padEnd(5)} ratio ${ratio(r.value / r.reference.value)}`
       : ''.padEnd(rw + 26);
     const met = r.target ? (r.target.higher ? r.value >= r.target.value : r.value < r.target.value) : undefined;
     const target = r.target ? `  target ${r.target.higher ? '>=' : '<'} ${r.target.value} ${r.unit}: ${met ? 'met' : 'NOT MET'}` : '';

@@ -2,13 +2,17 @@
  * `npm run bench`: every figure beside a reference measured in the same run.
  * BAZIL_BENCH_DIR picks the disk (default: a temp dir); BAZIL_BENCH_MIB scales the
  * 1 GiB store and FUSE runs down for a quick look; BAZIL_BENCH_ROUNDS sets the rounds (3);
- * BAZIL_BENCH_FILES the small files (10000); BAZIL_BENCH_STORE=0 or BAZIL_BENCH_FUSE=0 skips a part.
+ * BAZIL_BENCH_FILES the small files (10000); BAZIL_BENCH_STORE=0, BAZIL_BENCH_FUSE=0 or
+ * BAZIL_BENCH_SYNC=0 skips a part. The sync bench (two servers, beside rsync) takes
+ * BAZIL_BENCH_SYNC_MIB (else BAZIL_BENCH_MIB), BAZIL_BENCH_SYNC_FILES (else BAZIL_BENCH_FILES),
+ * BAZIL_BENCH_SYNC_ROUNDS (1), and BAZIL_BENCH_SYNC_AUTO=0 to skip its run with automatic sync.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchFuse } from './fuse.js';
 import { benchDedup, benchStore } from './store.js';
+import { benchSync } from './sync.js';
 
 const base = mkdtempSync(join(process.env.BAZIL_BENCH_DIR || tmpdir(), 'bazil-bench-'));
 const mib = Number(process.env.BAZIL_BENCH_MIB || 1024);
@@ -19,6 +23,14 @@ try {
     await benchDedup(base);
   }
   if (process.env.BAZIL_BENCH_FUSE !== '0') await benchFuse(base, mib * 2 ** 20, Number(process.env.BAZIL_BENCH_FILES || 10000), Number(process.env.BAZIL_BENCH_ROUNDS || 3));
+  if (process.env.BAZIL_BENCH_SYNC !== '0') {
+    await benchSync(base, {
+      mib: Number(process.env.BAZIL_BENCH_SYNC_MIB || process.env.BAZIL_BENCH_MIB || 1024),
+      files: Number(process.env.BAZIL_BENCH_SYNC_FILES || process.env.BAZIL_BENCH_FILES || 10000),
+      rounds: Number(process.env.BAZIL_BENCH_SYNC_ROUNDS || 1),
+      auto: process.env.BAZIL_BENCH_SYNC_AUTO !== '0',
+    });
+  }
 } finally {
   rmSync(base, { recursive: true, force: true });
 }
