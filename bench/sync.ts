@@ -23,7 +23,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -123,16 +123,31 @@ function machineCpu(): { busy: number; all: number } {
   return { busy: (all - f[3] - f[4]) / TICK, all: all / TICK }; // idle and iowait are not busy
 }
 
-/** CPU seconds a process has used (user + system). */
-function processCpu(pid: number | undefined): number {
+/** CPU seconds a process has used (user + system), with its children that have ended when asked. */
+function processCpu(pid: number | 'self' | undefined, children = false): number {
   if (pid === undefined) return 0;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICK;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return (f[11] + f[12] + (children ? f[13] + f[14] : 0)) / TICK;
   } catch {
     return 0;
   }
+}
+
+/** This bench's long-running children (servers, sshd): their CPU is not in our children's totals until they end. */
+const longRunning = new Set<number>();
+
+/**
+ * CPU seconds used by this bench so far: this process, every child that ended
+ * (the writers, readers, rsync, ssh, the CLI…, through the shells that ran
+ * them), and the servers and sshd still running. What the machine spent beyond
+ * this was someone else's, or the kernel's own threads (writeback).
+ */
+function benchCpu(): number {
+  let sum = processCpu('self', true);
+  for (const pid of longRunning) sum += processCpu(pid, true);
+  return sum;
 }
 
 function isMounted(dir: string): boolean {
@@ -205,6 +220,7 @@ class Host {
     const args = [BAZIL, `-data-dir=${this.dataDir}`, 'server', 'run', '-addr=127.0.0.1:0', ...(manualSync ? ['--manual-sync'] : [])];
     const child = spawn(process.execPath, args, { env: { ...process.env, BAZIL_DATA_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    if (child.pid) longRunning.add(child.pid);
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
     this.cleanup.add(`stop the server of ${this.name}`, () => this.stop(exited));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.log = (this.log + s).slice(-8000)));
@@ -242,6 +258,7 @@ class Host {
       await exited;
       clearTimeout(timer);
     }
+    longRunning.delete(child.pid!);
     if (isMounted(this.mnt)) await sh(`fusermount -uz ${q(this.mnt)}`);
   }
 
@@ -323,10 +340,12 @@ async function startSshd(dir: string, cleanup: Cleanup): Promise<Ssh | string> {
     ].join('\n'),
   );
   const child = spawn(sshd, ['-f', config, '-D', '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (child.pid) longRunning.add(child.pid);
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   cleanup.add('stop the private sshd', async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
+    longRunning.delete(child.pid!);
   });
   let log = '';
   const ready = await new Promise<string | true>((resolve) => {
@@ -357,11 +376,19 @@ interface Run {
   transfer: number;
   read: number;
   total: number;
-  /** CPU seconds during the run: the whole machine (all cores), and each Bazil server. */
-  cpu: { machine: number; available: number; servers?: [number, number] };
+  /** CPU seconds during the run: the whole machine (all cores), this bench's processes, and each Bazil server. */
+  cpu: { machine: number; available: number; bench: number; servers?: [number, number] };
 }
 
 type Target = 'plain' | 'rsync-local' | 'rsync-ssh' | 'bazil' | 'bazil-auto';
+
+/** Per directory of a source tree, the file copyTree writes last there (it goes in name order), as a relative path. */
+function lastWritten(src: string, rel = ''): string[] {
+  const entries = readdirSync(join(src, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const files = entries.filter((e) => e.isFile());
+  const here = files.length ? [join(rel, files[files.length - 1].name)] : [];
+  return [...here, ...entries.filter((e) => e.isDirectory()).flatMap((e) => lastWritten(src, join(rel, e.name)))];
+}
 
 /** A tree of random files: `count` of `size` bytes, in directories of `perDir` (none when perDir is 0). */
 function makeSource(dir: string, count: number, size: number, perDir: number): void {
@@ -445,6 +472,7 @@ async function measure(root: string, opts: SyncBenchOptions, cleanup: Cleanup): 
     const count = kind === 'big' ? bigCount : opts.files;
     await freshCaches(src);
     const m0 = machineCpu();
+    const b0 = benchCpu();
     const s0 = servers?.map((h) => h.cpu());
     const t0 = process.hrtime.bigint();
     const at = () => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -455,7 +483,7 @@ async function measure(root: string, opts: SyncBenchOptions, cleanup: Cleanup): 
     await readTree(paths.read);
     const t3 = at();
     const m1 = machineCpu();
-    const cpu: Run['cpu'] = { machine: m1.busy - m0.busy, available: m1.all - m0.all };
+    const cpu: Run['cpu'] = { machine: m1.busy - m0.busy, available: m1.all - m0.all, bench: benchCpu() - b0 };
     if (servers && s0) cpu.servers = [servers[0].cpu() - s0[0], servers[1].cpu() - s0[1]];
     const seen = await countFiles(paths.read);
     if (seen !== count) throw new Error(`${target}: ${seen} files read on the other side, not ${count}`);
@@ -486,15 +514,18 @@ async function measure(root: string, opts: SyncBenchOptions, cleanup: Cleanup): 
       }
       if (kind === 'small' && auto && round === 0) {
         const [c, d] = auto;
-        // The servers sync on their own: wait (polling) until all files are listed on the other side.
-        const count = opts.files;
+        // The servers sync on their own: wait until the file written last in each directory is there on
+        // the other side. A directory comes over in one transaction, as the writer's side listed it, so
+        // then everything written before it is there too (the read phase lists them all, and the count
+        // is checked after). Polling this costs a few lookups per directory, where a `find` of the whole
+        // tree would cost seconds and slow the sync it waits for.
+        const lastOfEach = lastWritten(srcSmall).map((f) => q(join(d.mnt, name, f)));
+        const check = `for f in ${lastOfEach.join(' ')}; do [ -e "$f" ] || exit 1; done`;
         await endToEnd(kind, 'bazil-auto', { write: join(c.mnt, name), read: join(d.mnt, name) }, async () => {
           const deadline = Date.now() + 600_000;
-          for (;;) {
-            const n = await countFiles(join(d.mnt, name)).catch(() => 0); // not there yet
-            if (n === count) return;
-            if (Date.now() > deadline) throw new Error(`automatic sync: ${n} of ${count} files after 10 minutes\n${c.tail()}\n${d.tail()}`);
-            await new Promise((r) => setTimeout(r, 100));
+          while (!(await sh(check).then(() => true, () => false))) {
+            if (Date.now() > deadline) throw new Error(`automatic sync: not all there after 10 minutes\n${c.tail()}\n${d.tail()}`);
+            await new Promise((r) => setTimeout(r, 50));
           }
         }, auto);
       }
@@ -560,9 +591,9 @@ function report(r: {
   const skipped = (t: Target) => (t === 'rsync-ssh' && r.skipSsh ? `  (${label[t]}: skipped, ${r.skipSsh})` : '');
   const note = `median of ${r.rounds}${r.canDrop ? '' : '; page cache NOT dropped: not root'}`;
   const cores = cpus().length;
-  const load = loadavg()[0];
   console.log(
-    `\nSync bench: load average (1 min) ${r.loadAtStart.toFixed(2)} at its start, ${load.toFixed(2)} at its end${Math.max(r.loadAtStart, load) > 0.5 ? ' — other processes were running: the figures may be low' : ''}`,
+    `\nSync bench: load average (1 min) ${r.loadAtStart.toFixed(2)} when it started${r.loadAtStart > 0.7 ? ' (the machine was not idle)' : ''}; ` +
+      'the CPU lines under each part say what else ran during each run',
   );
 
   // (a) end to end, MB/s, then its phases in seconds.
@@ -622,7 +653,11 @@ function report(r: {
     for (const [t, xs] of Object.entries(r.runs[kind]) as [Target, Run[]][]) {
       const { cpu, total } = xs[0];
       const servers = cpu.servers ? `; bazil servers: ${cpu.servers[0].toFixed(1)} s on the writing side, ${cpu.servers[1].toFixed(1)} s on the reading side` : '';
-      console.log(`    ${label[t].padEnd(22)} ${total.toFixed(1).padStart(6)} s long, machine busy ${cpu.machine.toFixed(1).padStart(6)} of ${cpu.available.toFixed(1)} CPU s${servers}`);
+      const others = Math.max(0, cpu.machine - cpu.bench);
+      console.log(
+        `    ${label[t].padEnd(22)} ${total.toFixed(1).padStart(6)} s long; machine busy ${cpu.machine.toFixed(1).padStart(5)} of ${cpu.available.toFixed(1).padStart(5)} CPU s, ` +
+          `this bench ${cpu.bench.toFixed(1).padStart(5)}, the rest ${others.toFixed(1).padStart(4)} (kernel threads, other processes)${servers}`,
+      );
     }
   }
 }
