@@ -149,14 +149,14 @@ class Walk {
       const theirsV: Version | undefined = e && { kind: e.kind, m: e.m, s: e.s, c: e.c, content: contentKey(e) };
       const d = reconcile(ours, theirsV, at.ours, at.theirs);
       const path = childPath(at.path, name);
-      if (process.env.BAZIL_DEBUG && path.startsWith(process.env.BAZIL_DEBUG)) process.stderr.write(`DEBUG ${path} ours=${JSON.stringify(ours && { ...ours, m: [...ours.m], s: [...ours.s], c: [...ours.c] })} theirs=${JSON.stringify(theirsV && { ...theirsV, m: [...theirsV.m], s: [...theirsV.s], c: [...theirsV.c] })} dirs=${JSON.stringify([[...at.ours], [...at.theirs]])} -> ${JSON.stringify(d)}\n`);
       switch (d.do) {
         case 'nothing':
           if (e && node) this.settle(path);
           if (e && e.kind !== 'deleted' && !node && !tomb) tree.keepDeleted(at.ino, name, e.kind, at.ours, e.c);
           break;
         case 'same':
-          tree.mergeSynced(node!, e!.m, e!.s);
+          if (node) tree.mergeSynced(node, e!.m, e!.s);
+          else tree.keepSyncedDeletion(at.ino, name, e!.m, e!.s, e!.c);
           this.settle(path);
           break;
         case 'take':
@@ -195,6 +195,7 @@ class Walk {
     const { tree } = this.opts;
     const path = childPath(at.path, name);
     if (!e || e.kind === 'deleted') {
+      if (!node && e) tree.keepSyncedDeletion(at.ino, name, e.m, e.s, e.c);
       const settled = !node || this.remove(node, e?.m ?? at.theirs, e?.s ?? at.theirs);
       if (settled) this.settle(path);
       return settled;

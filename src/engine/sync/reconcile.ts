@@ -30,7 +30,7 @@ export type Decision =
   | { do: 'nothing' }
   /** Theirs supersedes ours: copy it (their deletion deletes ours). */
   | { do: 'take' }
-  /** Both changed to the same content: only the clocks merge. */
+  /** Both changed to the same content, or both deleted it: only the clocks merge. */
   | { do: 'same' }
   /**
    * Directories: decide each entry inside. create: make ours first; ours/theirs:
@@ -53,7 +53,7 @@ const NOTHING: Decision = { do: 'nothing' };
 export function reconcile(ours: Version | undefined, theirs: Version | undefined, oursDir: Vector, theirsDir: Vector): Decision {
   const oursLive = ours && ours.kind !== 'deleted';
   const theirsLive = theirs && theirs.kind !== 'deleted';
-  if (!theirsLive && !oursLive) return NOTHING;
+  if (!theirsLive && !oursLive) return bothDeleted(ours, theirs, oursDir);
 
   if (!theirs) {
     // They have no trace of it: unseen there, or seen and deleted.
@@ -75,6 +75,23 @@ export function reconcile(ours: Version | undefined, theirs: Version | undefined
   if (le(ours.m, theirs.s)) return { do: 'take' };
   if (ours.kind === theirs.kind && ours.content !== undefined && ours.content === theirs.content) return { do: 'same' };
   return { do: 'conflict' };
+}
+
+/**
+ * Deleted on both sides, or deleted there and without a trace here. Their
+ * deletion still carries knowledge: its s says which versions it superseded.
+ * Dropping it (or the part of it our s lacks) would leave this name judged
+ * by the directory's s alone, which may claim the deleter's epoch without
+ * what the deletion had seen: a version it superseded, arriving later from a
+ * third replica, would then be taken as new, and would get, from the
+ * directory, an s that covers the deletion. So their tombstone is kept
+ * ('take' for a name we have no trace of) or merged into ours ('same').
+ */
+function bothDeleted(ours: Version | undefined, theirs: Version | undefined, oursDir: Vector): Decision {
+  if (!theirs) return NOTHING;
+  const known = ours ? ours.s : oursDir;
+  if (le(theirs.m, known) && le(theirs.s, known)) return NOTHING;
+  return ours ? { do: 'same' } : { do: 'take' };
 }
 
 /** A live version of theirs we never saw: copy it (a directory with everything in it). */

@@ -505,6 +505,18 @@ export class Tree {
     this.coverUp(parent, stamp);
   }
 
+  /**
+   * Keeps a peer's deletion of a name that is not live here: a new tombstone
+   * with their vectors, or theirs merged into ours (both deleted it).
+   */
+  keepSyncedDeletion(parent: number, name: string, m: Vector, s: Vector, c: Vector): void {
+    const tomb = this.tombstone(parent, name);
+    const kind = tomb ? KIND_CODES[tomb.kind] : KIND_CODES.file; // a peer's tombstone does not say
+    const merged = tomb ? join(tomb.m, m) : m;
+    this.stmts.putTomb.run(this.volumeId, parent, name, kind, encode(merged), storedSync(tomb ? join(tomb.s, s) : s), encode(tomb ? tomb.c : c));
+    this.coverUp(parent, merged);
+  }
+
   /** Deletes a node by a local decision (resolving a conflict for theirs' deletion). */
   deleteHere(node: Node): void {
     if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${node.name}" is not empty`);

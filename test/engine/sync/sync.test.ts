@@ -207,3 +207,25 @@ test('the same change made on both sides is not a conflict', async (t) => {
   await a.pullFrom(b);
   assert.equal(a.conflicts().length + b.conflicts().length, 0);
 });
+
+test('a deletion pulled where the name had no trace is kept: a version it superseded, arriving from a third peer, stays deleted', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  c.write('/g', 'v1');
+  await b.pullFrom(c);
+  // A conflict on /g keeps b's root from taking in c's s, so b's tombstone
+  // for /f knows more of c than b's root does.
+  c.write('/g', 'from c');
+  b.write('/g', 'from b');
+  c.write('/f', 'made on c');
+  await b.pullFrom(c);
+  assert.equal(b.conflicts().length, 1);
+  b.rm('/f');
+  await a.pullFrom(b); // a never had /f: b's deletion is all a knows of it
+  await a.pullFrom(c); // c's /f is what b deleted
+  await a.pullFrom(b);
+  assert.ok(!a.has('/f'), "c's /f was deleted on b after b saw it");
+  await b.pullFrom(a);
+  assert.ok(!b.has('/f'));
+});
