@@ -51,6 +51,8 @@ interface Pending {
   ours: Vector;
   theirs: Vector;
   theirsGone: boolean;
+  /** The directory was deleted on one side and changed on the other: the deletion's m. */
+  deleted?: Vector;
 }
 
 export async function pull(opts: PullOptions): Promise<PullStats> {
@@ -122,8 +124,14 @@ class Walk {
     if (settled) {
       tree.transaction(() => {
         const node = tree.get(at.ino);
-        if (at.theirsGone && tree.children(at.ino).length === 0 && node.parent !== node.ino) {
-          tree.deleteSynced(node, at.theirs, at.theirs); // all they had deleted went, and nothing else was in it
+        if (at.deleted && tree.children(at.ino).length === 0 && node.parent !== node.ino) {
+          // Deleted on one side, changed on the other, and nothing live came
+          // of the change: the deletion stands, whichever side deleted it.
+          // Both sides must come to this, or each would keep the outcome it
+          // reached (an empty directory here, none there) with an s that
+          // covers the other's. The deletion's m covers both versions, so a
+          // replica holding either one takes it.
+          tree.deleteSynced(node, join(at.deleted, modOf(node)), at.theirs);
         } else {
           tree.joinSync(at.ino, at.theirs);
         }
@@ -169,7 +177,7 @@ class Walk {
             dir = tree.insertSynced(at.ino, name, versionOf(e!, d.ours));
             this.stats.copied++;
           }
-          pending.push({ ino: dir!.ino, path, ours: d.ours, theirs: d.theirs, theirsGone: d.theirsGone });
+          pending.push({ ino: dir!.ino, path, ours: d.ours, theirs: d.theirs, theirsGone: d.theirsGone, deleted: d.deleted });
           break;
         }
         case 'conflict':

@@ -35,8 +35,10 @@ export type Decision =
   /**
    * Directories: decide each entry inside. create: make ours first; ours/theirs:
    * the two directories' s; theirsGone: they deleted it (nothing of theirs inside).
+   * deleted: one side deleted the directory, the other changed it; this is the
+   * deletion's m. The directory stays only if something live is kept in it.
    */
-  | { do: 'merge'; create: boolean; ours: Vector; theirs: Vector; theirsGone: boolean }
+  | { do: 'merge'; create: boolean; ours: Vector; theirs: Vector; theirsGone: boolean; deleted?: Vector }
   /** Both changed: ours stays, theirs is recorded. */
   | { do: 'conflict' }
   /** We deleted it, they changed it: theirs is restored, and the conflict recorded. */
@@ -58,12 +60,12 @@ export function reconcile(ours: Version | undefined, theirs: Version | undefined
   if (!theirs) {
     // They have no trace of it: unseen there, or seen and deleted.
     if (!le(ours!.c, theirsDir)) return NOTHING;
-    return changedSince(ours!, theirsDir);
+    return changedSince(ours!, theirsDir, theirsDir);
   }
   if (!ours) {
     if (!le(theirs.c, oursDir)) return takeNew(theirs);
     // We saw it created and kept no trace: deleted here.
-    return le(theirs.m, oursDir) ? NOTHING : restore(theirs, oursDir);
+    return le(theirs.m, oursDir) ? NOTHING : restore(theirs, oursDir, oursDir);
   }
   if (ours.kind === 'deleted') return deletedHere(theirs, ours);
   if (theirs.kind === 'deleted') return deletedThere(ours, theirs);
@@ -103,28 +105,29 @@ function takeNew(theirs: Version): Decision {
 function deletedHere(theirs: Version, tomb: Version): Decision {
   if (le(theirs.m, tomb.s)) return NOTHING;
   if (le(tomb.m, theirs.s)) return takeNew(theirs); // they saw our deletion, and made it again since
-  return restore(theirs, tomb.s);
+  return restore(theirs, tomb.s, tomb.m);
 }
 
 /**
- * Deleted here, changed there: nothing may be lost, so theirs comes back. A
- * directory comes back with what changed in it, not with what we deleted.
+ * Deleted here (deletion m `deleted`, having seen `seen`), changed there:
+ * nothing may be lost, so theirs comes back. A directory comes back with what
+ * changed in it, not with what we deleted.
  */
-function restore(theirs: Version, seen: Vector): Decision {
-  if (theirs.kind === 'dir') return { do: 'merge', create: true, ours: seen, theirs: theirs.s, theirsGone: false };
+function restore(theirs: Version, seen: Vector, deleted: Vector): Decision {
+  if (theirs.kind === 'dir') return { do: 'merge', create: true, ours: seen, theirs: theirs.s, theirsGone: false, deleted };
   return { do: 'restore' };
 }
 
 /** Ours live, theirs deleted (tomb). */
 function deletedThere(ours: Version, tomb: Version): Decision {
   if (le(tomb.m, ours.s)) return NOTHING;
-  return changedSince(ours, tomb.s);
+  return changedSince(ours, tomb.s, tomb.m);
 }
 
-/** They deleted what they had seen as `seen`: the deletion wins unless ours changed since. */
-function changedSince(ours: Version, seen: Vector): Decision {
+/** They deleted (deletion m `deleted`) what they had seen as `seen`: the deletion wins unless ours changed since. */
+function changedSince(ours: Version, seen: Vector, deleted: Vector): Decision {
   if (le(ours.m, seen)) return { do: 'take' };
   // Changed here after they deleted it: keep ours; in a directory, keep what changed.
-  if (ours.kind === 'dir') return { do: 'merge', create: false, ours: ours.s, theirs: seen, theirsGone: true };
+  if (ours.kind === 'dir') return { do: 'merge', create: false, ours: ours.s, theirs: seen, theirsGone: true, deleted };
   return { do: 'keep' };
 }

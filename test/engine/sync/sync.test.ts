@@ -229,3 +229,23 @@ test('a deletion pulled where the name had no trace is kept: a version it supers
   await b.pullFrom(a);
   assert.ok(!b.has('/f'));
 });
+
+test('a directory deleted on one side and emptied on the other ends deleted everywhere, whichever way the sync runs', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  a.mkdir('/d');
+  a.write('/d/x', 'x');
+  await b.pullFrom(a);
+  await c.pullFrom(a);
+  c.rm('/d');
+  b.rm('/d/x'); // a change in /d, but nothing that needs /d kept
+  await a.pullFrom(c); // a deletes /d
+  await a.pullFrom(b); // a: deleted here, changed there
+  await b.pullFrom(c); // b: changed here, deleted there
+  for (let round = 0; round < 2; round++) {
+    for (const [x, y] of [[a, b], [b, a], [a, c], [c, a], [b, c], [c, b]]) await x.pullFrom(y);
+  }
+  assert.deepEqual([a.has('/d'), b.has('/d'), c.has('/d')], [false, false, false]);
+  assert.equal(a.conflicts().length + b.conflicts().length + c.conflicts().length, 0);
+});
