@@ -76,12 +76,12 @@ function contentKey(x: { kind: string; size: number; data: Buffer | null; manife
   return undefined;
 }
 
-function versionOf(e: Entry, s: Vector = e.s): SyncedVersion {
+function versionOf(e: Entry, s: Vector = e.s, m: Vector = e.m): SyncedVersion {
   const kind = e.kind as Kind;
   const data = kind === 'file' && !e.manifest ? (e.data ?? Buffer.alloc(0)) : null;
   const target = kind === 'symlink' ? (e.target ?? '') : null;
   const size = data ? data.length : target !== null ? Buffer.byteLength(target) : kind === 'file' ? e.size : 0;
-  return { kind, mode: e.mode, size, mtime: e.mtime, data, manifest: kind === 'file' ? e.manifest : null, target, m: e.m, s, c: e.c };
+  return { kind, mode: e.mode, size, mtime: e.mtime, data, manifest: kind === 'file' ? e.manifest : null, target, m, s, c: e.c };
 }
 
 /** Their side of a name they deleted without a trace: what their directory had seen. */
@@ -133,6 +133,10 @@ class Walk {
           // replica holding either one takes it.
           tree.deleteSynced(node, join(at.deleted, modOf(node)), at.theirs);
         } else {
+          // What survives has seen the deletion: its m covers it, or a replica
+          // that has seen our m would skip it, take our s, and keep what the
+          // deletion removed.
+          if (at.deleted) tree.coverUp(at.ino, at.deleted);
           tree.joinSync(at.ino, at.theirs);
         }
       });
@@ -174,7 +178,10 @@ class Walk {
           let dir = node;
           if (d.create) {
             if (node) throw new Error(`reconcile asked to create ${path}, which exists`);
-            dir = tree.insertSynced(at.ino, name, versionOf(e!, d.ours));
+            // Restored over our deletion: its m covers the deletion at once (what
+            // the deletion removed and theirs lacks stays deleted, without a
+            // tombstone of its own), even if the walk below does not settle.
+            dir = tree.insertSynced(at.ino, name, versionOf(e!, d.ours, d.deleted ? join(e!.m, d.deleted) : e!.m));
             this.stats.copied++;
           }
           pending.push({ ino: dir!.ino, path, ours: d.ours, theirs: d.theirs, theirsGone: d.theirsGone, deleted: d.deleted });

@@ -249,3 +249,48 @@ test('a directory deleted on one side and emptied on the other ends deleted ever
   assert.deepEqual([a.has('/d'), b.has('/d'), c.has('/d')], [false, false, false]);
   assert.equal(a.conflicts().length + b.conflicts().length + c.conflicts().length, 0);
 });
+
+/** Syncs every pair both ways, twice: with nothing new anywhere, all should agree. */
+async function syncAll(...reps: Rep[]): Promise<void> {
+  for (let round = 0; round < 2; round++) for (const x of reps) for (const y of reps) if (x !== y) await x.pullFrom(y);
+}
+
+test('a directory restored over our deletion still deletes what we deleted in it, at replicas that have seen the restored version', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  a.mkdir('/d');
+  await b.pullFrom(a);
+  await c.pullFrom(a);
+  a.write('/d/sub', 'made on a');
+  await c.pullFrom(a);
+  b.write('/d/new', 'made on b');
+  a.rm('/d'); // /d/sub with it
+  await a.pullFrom(b); // /d comes back for b's change, without /d/sub
+  assert.ok(a.has('/d/new') && !a.has('/d/sub'));
+  await c.pullFrom(b); // c has seen everything a's restored /d came from
+  await syncAll(a, b, c);
+  assert.deepEqual([a.has('/d/sub'), b.has('/d/sub'), c.has('/d/sub')], [false, false, false]);
+  assert.deepEqual(c.listing(), a.listing());
+  assert.deepEqual(b.listing(), a.listing());
+});
+
+test('a directory kept for our change after a peer deleted it still deletes what the peer deleted, at replicas that have seen ours', async (t) => {
+  const d = Rep.make(t, 'd'); // deletes /dir
+  const w = Rep.make(t, 'w'); // changes /dir
+  const x = Rep.make(t, 'x');
+  d.mkdir('/dir');
+  await w.pullFrom(d);
+  await x.pullFrom(d);
+  d.write('/dir/y', 'made on d');
+  await x.pullFrom(d);
+  w.write('/dir/z', 'made on w');
+  await x.pullFrom(w); // x has seen w's change
+  d.rm('/dir');
+  await w.pullFrom(d); // w keeps /dir for z: d had never seen it
+  assert.ok(w.has('/dir/z'));
+  await syncAll(d, w, x);
+  assert.deepEqual([d.has('/dir/y'), w.has('/dir/y'), x.has('/dir/y')], [false, false, false]);
+  assert.deepEqual(w.listing(), d.listing());
+  assert.deepEqual(x.listing(), d.listing());
+});
