@@ -10,7 +10,7 @@
  * never overwritten by a stale decision. A directory's s takes in theirs only
  * when everything in it was settled (no conflict left open, nothing postponed).
  */
-import { SELF, decode, join, le, raise, type Vector } from '../clock/vector.js';
+import { EMPTY, SELF, decode, join, le, raise, type Vector } from '../clock/vector.js';
 import type { Db } from '../db/open.js';
 import { isBazilError } from '../errors.js';
 import { createdOf, modOf, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
@@ -154,10 +154,12 @@ class Walk {
     for (const name of names) {
       const node = children.get(name);
       const tomb = node ? undefined : tombs.get(name);
+      const e = theirs?.entries.get(name);
       const ours: Version | undefined = node
         ? { kind: node.kind, m: modOf(node), s: join(at.ours, decode(node.s)), c: createdOf(node), content: contentKey(node) }
-        : tomb && { kind: 'deleted', m: tomb.m, s: join(at.ours, tomb.s), c: tomb.c };
-      const e = theirs?.entries.get(name);
+        : tomb
+          ? { kind: 'deleted', m: tomb.m, s: join(at.ours, tomb.s), c: tomb.c }
+          : this.deletedWithDir(at, e);
       const theirsV: Version | undefined = e && { kind: e.kind, m: e.m, s: e.s, c: e.c, content: contentKey(e) };
       const d = reconcile(ours, theirsV, at.ours, at.theirs);
       const path = childPath(at.path, name);
@@ -168,7 +170,7 @@ class Walk {
           break;
         case 'same':
           if (node) tree.mergeSynced(node, e!.m, e!.s);
-          else tree.keepSyncedDeletion(at.ino, name, e!.m, e!.s, e!.c);
+          else tree.keepSyncedDeletion(at.ino, name, join(ours?.m ?? EMPTY, e!.m), join(ours?.s ?? EMPTY, e!.s), e!.c);
           this.settle(path);
           break;
         case 'take':
@@ -203,6 +205,19 @@ class Walk {
       }
     }
     return settled;
+  }
+
+  /**
+   * In a directory restored over our deletion, a name we have no trace of
+   * but whose creation we had seen went with the directory, whose tombstone
+   * stood for it: it was deleted then, not earlier. Judged by the directory's
+   * s alone, a deletion of theirs it had seen would look newer than ours and
+   * be kept with their m, which a version we deleted with the directory (and
+   * that a peer still holds) is covered by.
+   */
+  private deletedWithDir(at: Pending, e: Entry | undefined): Version | undefined {
+    if (!at.deleted || at.theirsGone || !e || !le(e.c, at.ours)) return undefined;
+    return { kind: 'deleted', m: at.deleted, s: at.ours, c: e.c };
   }
 
   /** Theirs replaces ours: their version, or their deletion. */

@@ -294,3 +294,26 @@ test('a directory kept for our change after a peer deleted it still deletes what
   assert.deepEqual(w.listing(), d.listing());
   assert.deepEqual(x.listing(), d.listing());
 });
+
+test('in a directory restored over our deletion, what we deleted with it stays deleted even where a peer had deleted it earlier', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  a.mkdir('/d');
+  a.write('/d/f', 'v1');
+  await b.pullFrom(a);
+  await c.pullFrom(a);
+  b.rm('/d/f');
+  await c.pullFrom(b); // c's tombstone for /d/f: b's deletion of v1
+  c.write('/d/h', 'made on c');
+  a.write('/d/f', 'v2');
+  await b.pullFrom(a); // v2 comes back to b over its deletion
+  assert.equal(b.read('/d/f'), 'v2');
+  a.rm('/d'); // v2 deleted with /d
+  await a.pullFrom(c); // /d comes back for /d/h, with c's old tombstone for /d/f
+  assert.ok(a.has('/d/h') && !a.has('/d/f'));
+  await syncAll(a, b, c);
+  assert.deepEqual([a.has('/d/f'), b.has('/d/f'), c.has('/d/f')], [false, false, false]);
+  assert.deepEqual(b.listing(), a.listing());
+  assert.deepEqual(c.listing(), a.listing());
+});
