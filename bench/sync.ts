@@ -648,10 +648,10 @@ function report(r: {
       }
     }
     printRows(`  phases of (${kind === 'big' ? 'a' : 'b'}), seconds (lower is better; a ratio above 1 is slower)`, rows);
-    // Where the CPU went in the first round: a machine busy for much more than the processes named here had company.
-    console.log(`  CPU seconds used during each run (first round; ${cores} cores, so ${cores} CPU s per second of the run):`);
+    // Where the CPU went in the median run: a machine busy for much more than this bench had company.
+    console.log(`  CPU seconds used during the run of median length (${cores} cores, so ${cores} CPU s per second of the run):`);
     for (const [t, xs] of Object.entries(r.runs[kind]) as [Target, Run[]][]) {
-      const { cpu, total } = xs[0];
+      const { cpu, total } = [...xs].sort((x, y) => x.total - y.total)[(xs.length - 1) >> 1];
       const servers = cpu.servers ? `; bazil servers: ${cpu.servers[0].toFixed(1)} s on the writing side, ${cpu.servers[1].toFixed(1)} s on the reading side` : '';
       const others = Math.max(0, cpu.machine - cpu.bench);
       console.log(
