@@ -170,7 +170,8 @@ class Walk {
           break;
         case 'same':
           if (node) tree.mergeSynced(node, e!.m, e!.s);
-          else tree.keepSyncedDeletion(at.ino, name, join(ours?.m ?? EMPTY, e!.m), join(ours?.s ?? EMPTY, e!.s), e!.c);
+          // A deletion: theirs (none, when they have no trace) merges into ours.
+          else tree.keepSyncedDeletion(at.ino, name, join(ours?.m ?? EMPTY, e?.m ?? at.theirs), join(ours?.s ?? EMPTY, e?.s ?? at.theirs), e?.c ?? ours!.c);
           this.settle(path);
           break;
         case 'take':

@@ -55,7 +55,7 @@ const NOTHING: Decision = { do: 'nothing' };
 export function reconcile(ours: Version | undefined, theirs: Version | undefined, oursDir: Vector, theirsDir: Vector): Decision {
   const oursLive = ours && ours.kind !== 'deleted';
   const theirsLive = theirs && theirs.kind !== 'deleted';
-  if (!theirsLive && !oursLive) return bothDeleted(ours, theirs, oursDir);
+  if (!theirsLive && !oursLive) return bothDeleted(ours, theirs, oursDir, theirsDir);
 
   if (!theirs) {
     // They have no trace of it: unseen there, or seen and deleted.
@@ -80,8 +80,9 @@ export function reconcile(ours: Version | undefined, theirs: Version | undefined
 }
 
 /**
- * Deleted on both sides, or deleted there and without a trace here. Their
- * deletion still carries knowledge: its s says which versions it superseded.
+ * Deleted on both sides (there perhaps without a trace), or deleted there and
+ * without a trace here. Their deletion still carries knowledge: its s says
+ * which versions it superseded.
  * Dropping it (or the part of it our s lacks) would leave this name judged
  * by the directory's s alone, which may claim the deleter's epoch without
  * what the deletion had seen: a version it superseded, arriving later from a
@@ -89,8 +90,17 @@ export function reconcile(ours: Version | undefined, theirs: Version | undefined
  * directory, an s that covers the deletion. So their tombstone is kept
  * ('take' for a name we have no trace of) or merged into ours ('same').
  */
-function bothDeleted(ours: Version | undefined, theirs: Version | undefined, oursDir: Vector): Decision {
-  if (!theirs) return NOTHING;
+function bothDeleted(ours: Version | undefined, theirs: Version | undefined, oursDir: Vector, theirsDir: Vector): Decision {
+  if (!theirs) {
+    // No trace there: if they saw it made, they deleted it too, and their
+    // directory's s covers that deletion (the one m we can give it). Our
+    // tombstone then merges theirs: the directory's s, joined at the end of
+    // the walk, would otherwise make our tombstone's s claim their deletion
+    // while its m lacks it, and a replica that had seen our m but not their
+    // deletion would keep what they deleted.
+    if (!ours || !le(ours.c, theirsDir)) return NOTHING;
+    theirs = { kind: 'deleted', m: theirsDir, s: theirsDir, c: ours.c };
+  }
   const known = ours ? ours.s : oursDir;
   if (le(theirs.m, known) && le(theirs.s, known)) return NOTHING;
   return ours ? { do: 'same' } : { do: 'take' };

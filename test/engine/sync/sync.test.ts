@@ -317,3 +317,26 @@ test('in a directory restored over our deletion, what we deleted with it stays d
   assert.deepEqual(b.listing(), a.listing());
   assert.deepEqual(c.listing(), a.listing());
 });
+
+test("a tombstone takes in a peer's later deletion of the same name, made with its directory", async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  a.mkdir('/d');
+  a.write('/d/x', 'v0');
+  await b.pullFrom(a);
+  await c.pullFrom(a);
+  a.rm('/d/x');
+  await c.pullFrom(a);
+  b.write('/d/x', 'v1');
+  await c.pullFrom(b); // v1 comes back to c over a's deletion
+  assert.equal(c.read('/d/x'), 'v1');
+  b.rm('/d'); // b deletes v1 with /d
+  a.write('/d/y', 'keeps /d on a');
+  await a.pullFrom(b); // a's tombstone for /d/x: now also b's deletion
+  await c.pullFrom(a);
+  await syncAll(a, b, c);
+  assert.deepEqual([a.has('/d/x'), b.has('/d/x'), c.has('/d/x')], [false, false, false]);
+  assert.deepEqual(b.listing(), a.listing());
+  assert.deepEqual(c.listing(), a.listing());
+});
