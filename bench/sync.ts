@@ -171,10 +171,13 @@ function freePort(): Promise<number> {
 /** Things to undo, last first, whether the bench finished or failed. */
 class Cleanup {
   private readonly steps: { what: string; fn: () => Promise<unknown> | unknown }[] = [];
+  private done = false;
   add(what: string, fn: () => Promise<unknown> | unknown): void {
     this.steps.push({ what, fn });
+    if (this.done) void this.run(); // something started after an interruption: undo it at once
   }
   async run(): Promise<void> {
+    this.done = true;
     while (this.steps.length) {
       const { what, fn } = this.steps.pop()!;
       try {
@@ -411,14 +414,17 @@ export async function benchSync(base: string, opts: SyncBenchOptions): Promise<v
     if (left.length) throw new Error(`still mounted, left in place: ${left.join(', ')}`);
     rmSync(root, { recursive: true, force: true });
   });
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`sync bench: ${signal}, cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
+  // Interrupted: stop waiting for the run, clean up here, and let the caller's own cleanup run too.
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const interrupted = new Promise<never>((_, reject) => {
+    onSignal = (signal) => reject(new Error(`sync bench: interrupted by ${signal}`));
+  });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    await measure(root, opts, cleanup);
+    const running = measure(root, opts, cleanup);
+    running.catch(() => {}); // after an interruption its failure is no news
+    await Promise.race([running, interrupted]);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
