@@ -5,12 +5,17 @@ import Fuse from 'fuse-native';
  * fuse-native builds libfuse's -o options from a fixed list; these are the
  * ones it lacks. big_writes with max_write lets a write(2) reach us in 128 KiB
  * requests instead of 4 KiB pages; a larger read-ahead keeps several reads in
- * flight for a sequential reader. The kernel keeps no attributes or names
- * cached (timeouts 0, which fuse-native cannot pass): a sync changes the tree
- * underneath it, and a stat right after must see the change; auto_cache then
- * drops a file's cached pages when it is opened after such a change.
+ * flight for a sequential reader.
+ *
+ * A sync changes the tree underneath the kernel. entry_timeout=0: names are
+ * never cached, so a name a sync added, removed or renamed is seen at once
+ * (fuse-native cannot pass 0, hence here). ac_attr_timeout=0 makes every open
+ * ask for the file's attributes, so auto_cache drops its cached pages when
+ * they changed: what is read after a sync is the new content. Attributes stay
+ * cached for the usual second: asking on every access cost a third of the
+ * small-file rate, for a stat that may lag a sync by up to a second.
  */
-const EXTRA_OPTIONS = ['big_writes', 'max_write=131072', 'max_readahead=1048576', 'attr_timeout=0', 'entry_timeout=0'];
+const EXTRA_OPTIONS = ['big_writes', 'max_write=131072', 'max_readahead=1048576', 'attr_timeout=1', 'entry_timeout=0', 'ac_attr_timeout=0'];
 
 class BazilFuse extends Fuse {
   protected override _fuseOptions(): string {

@@ -143,3 +143,15 @@ test('three peers in a chain, a -> b -> c, converge both ways', { skip }, async 
   for (const h of [a, b, c]) assert.equal(await h.ok('cat mnt/x/1 mnt/x/2'), 'changed on c\ntwo\n', h.name);
   for (const h of [a, b, c]) assert.equal(await h.ok('bazil conflicts list'), '');
 });
+
+test('what a sync changes shows at once, even where the kernel had just read the old version', { skip }, async (t) => {
+  const [a, b] = await pair(t, '--manual-sync');
+  await a.ok('echo short >mnt/f && echo gone >mnt/g');
+  await sync(b, a);
+  // Read (and stat) both on b, so the kernel holds their pages, sizes and names.
+  assert.equal(await b.ok('cat mnt/f mnt/g && stat -c %s mnt/f >/dev/null'), 'short\ngone\n');
+  await a.ok('echo "a much longer line than before" >mnt/f && rm mnt/g && echo new >mnt/h');
+  await sync(b, a);
+  assert.equal(await b.ok('cat mnt/f; stat -c %s mnt/f; ls mnt'), 'a much longer line than before\n31\nf\nh\n');
+  assert.notEqual((await b.sh('cat mnt/g')).code, 0);
+});
