@@ -53,6 +53,8 @@ interface Pending {
   theirsGone: boolean;
   /** The directory was deleted on one side and changed on the other: the deletion's m. */
   deleted?: Vector;
+  /** In (or under) a directory restored over our deletion: that deletion's m. */
+  restoring?: Vector;
 }
 
 export async function pull(opts: PullOptions): Promise<PullStats> {
@@ -184,10 +186,11 @@ class Walk {
             // Restored over our deletion: its m covers the deletion at once (what
             // the deletion removed and theirs lacks stays deleted, without a
             // tombstone of its own), even if the walk below does not settle.
-            dir = tree.insertSynced(at.ino, name, versionOf(e!, d.ours, d.deleted ? join(e!.m, d.deleted) : e!.m));
+            dir = tree.insertSynced(at.ino, name, versionOf(e!, d.ours, join(this.restoredM(at, e!), d.deleted ?? EMPTY)));
             this.stats.copied++;
           }
-          pending.push({ ino: dir!.ino, path, ours: d.ours, theirs: d.theirs, theirsGone: d.theirsGone, deleted: d.deleted });
+          const restoring = d.create && d.deleted ? join(at.restoring ?? EMPTY, d.deleted) : at.restoring;
+          pending.push({ ino: dir!.ino, path, ours: d.ours, theirs: d.theirs, theirsGone: d.theirsGone, deleted: d.deleted, restoring });
           break;
         }
         case 'conflict':
@@ -221,6 +224,19 @@ class Walk {
     return { kind: 'deleted', m: at.deleted, s: at.ours, c: e.c };
   }
 
+  /**
+   * A version taken as new in a directory restored over our deletion: new by
+   * the directory's s, which is the least of what we had seen in it, so we
+   * may well have had a version of it, and deleted it with the directory. If
+   * theirs had not seen that deletion, its m takes the deletion's in: our s
+   * has all our own changes, so with their m alone, a replica still holding
+   * a version of ours from before the deletion would judge ours older and
+   * keep it, and we would judge it seen and keep theirs.
+   */
+  private restoredM(at: Pending, e: Entry): Vector {
+    return at.restoring && !le(at.restoring, e.s) ? join(e.m, at.restoring) : e.m;
+  }
+
   /** Theirs replaces ours: their version, or their deletion. */
   private take(at: Pending, name: string, node: Node | undefined, e: Entry | undefined, pending: Pending[]): boolean {
     const { tree } = this.opts;
@@ -233,11 +249,11 @@ class Walk {
     }
     if (node && node.kind === e.kind && e.kind !== 'dir') {
       if (this.busy(node)) return false;
-      tree.replaceSynced(node, versionOf(e));
+      tree.replaceSynced(node, versionOf(e, e.s, this.restoredM(at, e)));
     } else {
       if (node && !this.remove(node, e.m, e.s)) return false;
-      const made = tree.insertSynced(at.ino, name, versionOf(e, e.kind === 'dir' ? new Map() : e.s));
-      if (e.kind === 'dir') pending.push({ ino: made.ino, path, ours: new Map(), theirs: e.s, theirsGone: false });
+      const made = tree.insertSynced(at.ino, name, versionOf(e, e.kind === 'dir' ? new Map() : e.s, this.restoredM(at, e)));
+      if (e.kind === 'dir') pending.push({ ino: made.ino, path, ours: new Map(), theirs: e.s, theirsGone: false, restoring: at.restoring });
     }
     this.stats.copied++;
     this.settle(path);

@@ -340,3 +340,27 @@ test("a tombstone takes in a peer's later deletion of the same name, made with i
   assert.deepEqual(b.listing(), a.listing());
   assert.deepEqual(c.listing(), a.listing());
 });
+
+test('a directory moved away and restored for a peer change converges: what comes back supersedes what was moved', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  b.mkdir('/d');
+  b.write('/d/g', 'g0');
+  await c.pullFrom(b);
+  b.write('/d/g', 'g1');
+  b.write('/d/f', 'b1');
+  c.open.add(c.node('/d/g').ino);
+  await c.pullFrom(b); // /d/f comes, /d/g waits: /d is not settled, its s stays behind /d/f's
+  c.open.clear();
+  c.write('/d/f', 'c1');
+  await a.pullFrom(c); // a has c's /d/f
+  c.mv('/d', '/e'); // c1 goes with it; /d's tombstone has /d's s, which lacks b1
+  b.write('/d/h', 'new on b');
+  await c.pullFrom(b); // /d comes back for /d/h; b1 looks new there
+  await syncAll(a, b, c);
+  assert.deepEqual(b.listing(), a.listing());
+  assert.deepEqual(c.listing(), a.listing());
+  assert.equal(a.read('/e/f'), 'c1');
+  assert.equal(a.read('/d/h'), 'new on b');
+});
