@@ -169,6 +169,13 @@ class Walk {
         case 'nothing':
           if (e && node) this.settle(path);
           if (e && e.kind !== 'deleted' && !node && !tomb) tree.keepDeleted(at.ino, name, e.kind, at.ours, e.c);
+          // Kept in a directory they deleted, as new to them by their
+          // deletion's s. That s is the least of what they had seen in the
+          // directory: they may have seen this too, and more in it (deleted
+          // with the rest). Our s must not take theirs in over what we keep,
+          // or it would claim what we never had: the directory stays
+          // unsettled until they take ours back.
+          if (node && at.theirsGone) settled = false;
           break;
         case 'same':
           if (node) tree.mergeSynced(node, e!.m, e!.s);

@@ -364,3 +364,28 @@ test('a directory moved away and restored for a peer change converges: what come
   assert.equal(a.read('/e/f'), 'c1');
   assert.equal(a.read('/d/h'), 'new on b');
 });
+
+test('what we keep in a directory a peer deleted, as new to it, does not take in what the peer had seen there', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  b.mkdir('/d');
+  b.write('/d/g', 'g0');
+  await a.pullFrom(b);
+  await c.pullFrom(b);
+  b.rm('/d/g');
+  b.mkdir('/d/x');
+  a.open.add(a.node('/d/g').ino);
+  await a.pullFrom(b); // /d/x comes, /d/g's deletion waits: a's /d is not settled, its s lacks b's changes
+  a.open.clear();
+  a.write('/d/x/f', 'made on a');
+  await c.pullFrom(a); // c's /d: a's s, which has /d/x/f but lacks b's making /d/x
+  c.mv('/d', '/e');
+  await b.pullFrom(c); // /d/x is new by c's deletion: b keeps it, but has not seen /d/x/f
+  await b.pullFrom(a);
+  assert.equal(b.read('/d/x/f'), 'made on a');
+  await syncAll(a, b, c);
+  assert.deepEqual(b.listing(), a.listing());
+  assert.deepEqual(c.listing(), a.listing());
+});
+
