@@ -205,7 +205,7 @@ class Walk {
           settled = false;
           break;
         case 'restore':
-          tree.insertSynced(at.ino, name, versionOf(e!));
+          tree.insertSynced(at.ino, name, versionOf(e!, e!.s, this.restoredM(at, e!)));
           this.stats.copied++;
           this.conflict(path, e!, true);
           break;
@@ -232,13 +232,14 @@ class Walk {
   }
 
   /**
-   * A version taken as new in a directory restored over our deletion: new by
-   * the directory's s, which is the least of what we had seen in it, so we
-   * may well have had a version of it, and deleted it with the directory. If
-   * theirs had not seen that deletion, its m takes the deletion's in: our s
-   * has all our own changes, so with their m alone, a replica still holding
-   * a version of ours from before the deletion would judge ours older and
-   * keep it, and we would judge it seen and keep theirs.
+   * A version taken (as new, or restored as changed since) in a directory
+   * restored over our deletion: judged by the directory's s, which is the
+   * least of what we had seen in it, so we may well have had a later version
+   * of it, or deleted it, before the directory went. If theirs had not seen
+   * that deletion, its m takes the deletion's in: our s has all our own
+   * changes, so with their m alone, a replica still holding a version (or a
+   * deletion) of ours from before would judge ours older and keep its own,
+   * and we would judge its own seen and keep theirs.
    */
   private restoredM(at: Pending, e: Entry): Vector {
     return at.restoring && !le(at.restoring, e.s) ? join(e.m, at.restoring) : e.m;

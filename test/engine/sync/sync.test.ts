@@ -389,3 +389,27 @@ test('what we keep in a directory a peer deleted, as new to it, does not take in
   assert.deepEqual(c.listing(), a.listing());
 });
 
+test('a version restored in a directory restored over our deletion supersedes what we had deleted before', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  a.mkdir('/d');
+  a.write('/d/g', 'g0');
+  a.write('/d/f', 'f0');
+  await b.pullFrom(a);
+  await c.pullFrom(a);
+  c.write('/d/f', 'c1');
+  c.write('/d/g', 'g1');
+  a.open.add(a.node('/d/g').ino);
+  await a.pullFrom(c); // c1 comes, g1 waits: a's /d is not settled, its s lacks c's changes
+  a.open.clear();
+  a.rm('/d/f'); // having seen c1
+  await b.pullFrom(a);
+  assert.ok(!b.has('/d/f'));
+  a.mv('/d', '/e'); // /d's tombstone has /d's s: c1 looks unseen
+  c.write('/d/h', 'new on c');
+  await a.pullFrom(c); // /d comes back, and c1 with it, as deleted here and changed there
+  await syncAll(a, b, c);
+  assert.deepEqual(b.listing(), a.listing());
+  assert.deepEqual(c.listing(), a.listing());
+});
