@@ -205,7 +205,10 @@ class Walk {
           settled = false;
           break;
         case 'restore':
-          tree.insertSynced(at.ino, name, versionOf(e!, e!.s, this.restoredM(at, e!)));
+          // Its m covers our deletion as well as theirs: otherwise our s (which
+          // has our deletion) would claim it superseded, and a replica that
+          // took our deletion would judge theirs seen, and we its deletion.
+          tree.insertSynced(at.ino, name, versionOf(e!, e!.s, join(this.restoredM(at, e!), d.deleted)));
           this.stats.copied++;
           this.conflict(path, e!, true);
           break;

@@ -41,8 +41,11 @@ export type Decision =
   | { do: 'merge'; create: boolean; ours: Vector; theirs: Vector; theirsGone: boolean; deleted?: Vector }
   /** Both changed: ours stays, theirs is recorded. */
   | { do: 'conflict' }
-  /** We deleted it, they changed it: theirs is restored, and the conflict recorded. */
-  | { do: 'restore' }
+  /**
+   * We deleted it (deletion m `deleted`), they changed it: theirs is restored,
+   * over both (its m covers our deletion too), and the conflict recorded.
+   */
+  | { do: 'restore'; deleted: Vector }
   /** We changed it, they deleted it: ours stays, their deletion is recorded. */
   | { do: 'keep' };
 
@@ -125,7 +128,7 @@ function deletedHere(theirs: Version, tomb: Version): Decision {
  */
 function restore(theirs: Version, seen: Vector, deleted: Vector): Decision {
   if (theirs.kind === 'dir') return { do: 'merge', create: true, ours: seen, theirs: theirs.s, theirsGone: false, deleted };
-  return { do: 'restore' };
+  return { do: 'restore', deleted };
 }
 
 /** Ours live, theirs deleted (tomb). */

@@ -413,3 +413,28 @@ test('a version restored in a directory restored over our deletion supersedes wh
   assert.deepEqual(b.listing(), a.listing());
   assert.deepEqual(c.listing(), a.listing());
 });
+
+test('a version restored over our deletion supersedes that deletion, so a later deletion of it that had not seen ours does not win unseen', async (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  const c = Rep.make(t, 'c');
+  b.mkdir('/d');
+  b.write('/d/f', 'v0');
+  b.write('/d/k', 'k0');
+  await a.pullFrom(b);
+  await c.pullFrom(b);
+  c.rm('/d/f');
+  c.write('/d/n', 'new on c'); // keeps c's /d when a's deletion of it comes
+  a.rm('/d');
+  await c.pullFrom(a); // c's tombstone for /d/f takes in a's deletion
+  b.write('/d/f', 'v1');
+  await a.pullFrom(b); // /d comes back to a, and v1 with it
+  await c.pullFrom(b); // deleted here, changed there: v1 comes back to c
+  b.rm('/d/f'); // having seen v1, not the deletions on a and c
+  await c.pullFrom(b);
+  await b.pullFrom(a);
+  await a.pullFrom(c);
+  await syncAll(a, b, c);
+  assert.deepEqual(b.listing(), a.listing());
+  assert.deepEqual(c.listing(), a.listing());
+});
