@@ -18,13 +18,22 @@ import type { Identity } from './identity.js';
 import { ByteQueue, FrameOpener, FrameSealer, lengthPrefix, MAX_SEALED, TAG_LENGTH } from './frames.js';
 import { clientHandshake, DEFAULT_HANDSHAKE_TIMEOUT_MS, serverHandshake, shortKey, type Session } from './handshake.js';
 
-export type PeerHandler = (req: { peer: Buffer; method: string; params: Record<string, unknown>; body?: Buffer }) => Promise<{ result: unknown; body?: Buffer }>;
+/** binding: the connection's channel binding (Session.binding), for proofs tied to this connection. */
+export type PeerHandler = (req: {
+  peer: Buffer;
+  binding: Buffer;
+  method: string;
+  params: Record<string, unknown>;
+  body?: Buffer;
+}) => Promise<{ result: unknown; body?: Buffer }>;
 
 export interface PeerConnection {
   /** The other side's Ed25519 public key, proven by the handshake. */
   readonly remoteKey: Buffer;
   /** host:port as seen. */
   readonly remoteAddress: string;
+  /** The same 32 bytes on both ends, unique to this connection (Session.binding). */
+  readonly binding: Buffer;
   call<T = unknown>(method: string, params?: Record<string, unknown>, body?: Buffer, timeoutMs?: number): Promise<{ result: T; body?: Buffer }>;
   close(): void;
   /** Settles (never rejects) when the connection is gone, whichever side ended it. */
@@ -126,6 +135,7 @@ type Message =
 
 class Connection implements PeerConnection {
   readonly remoteKey: Buffer;
+  readonly binding: Buffer;
   readonly closed: Promise<void>;
   private readonly sealer: FrameSealer;
   private readonly opener: FrameOpener;
@@ -143,6 +153,7 @@ class Connection implements PeerConnection {
     private readonly log: (line: string) => void,
   ) {
     this.remoteKey = session.remoteKey;
+    this.binding = session.binding;
     this.sealer = session.sealer;
     this.opener = session.opener;
     this.queue = session.queue;
@@ -219,7 +230,7 @@ class Connection implements PeerConnection {
     let body: Buffer | undefined;
     try {
       if (!this.handle) throw new BazilError('INVALID_ARGUMENT', `this side of the connection answers no requests (asked for "${req.method}")`);
-      const out = await this.handle({ peer: this.remoteKey, method: req.method, params: req.params, ...(req.body ? { body: req.body } : {}) });
+      const out = await this.handle({ peer: this.remoteKey, binding: this.binding, method: req.method, params: req.params, ...(req.body ? { body: req.body } : {}) });
       header = { id: req.id, result: out.result ?? null }; // undefined would vanish from the JSON
       body = out.body;
     } catch (err) {

@@ -25,6 +25,7 @@ import { ByteQueue, encodeRecord, FrameOpener, FrameSealer, TAG_LENGTH } from '.
 export const MAGIC = Buffer.from('BZP1');
 const DOMAIN = 'bazil peer handshake v1';
 const KEY_INFO = 'bazil peer session keys v1';
+const BINDING_INFO = 'bazil peer channel binding v1';
 /** Every handshake message is small; anything longer is not a bazil peer. */
 export const MAX_HANDSHAKE_RECORD = 1024;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -38,6 +39,12 @@ export interface Session {
   opener: FrameOpener;
   /** Bytes already read past the handshake; the socket is paused until they are taken over. */
   queue: ByteQueue;
+  /**
+   * 32 bytes both ends derive from this handshake's transcript and no other
+   * connection shares: a proof made over it (a MAC under a volume's key, say)
+   * cannot be replayed on another connection.
+   */
+  binding: Buffer;
 }
 
 /** A key as people read it in messages: its first 16 hex characters. */
@@ -92,6 +99,7 @@ export async function clientHandshake(socket: Socket, opts: ClientHandshakeOptio
     socket.write(encodeRecord(Buffer.concat([identity.publicKey, sigC])));
     t.add(sigC);
     const keys = sessionKeys(eph.privateKey, serverEph, t.digest());
+    const binding = channelBinding(t.digest());
     const sealer = new FrameSealer(keys.clientToServer);
     const opener = new FrameOpener(keys.serverToClient);
 
@@ -101,7 +109,7 @@ export async function clientHandshake(socket: Socket, opts: ClientHandshakeOptio
       const err = errorFromWire(verdict);
       throw new BazilError(err.code, `peer ${shortKey(serverKey)} at ${where} refused the connection: ${err.message}`);
     }
-    return { remoteKey: serverKey, sealer, opener, queue: reader.handOver() };
+    return { remoteKey: serverKey, sealer, opener, queue: reader.handOver(), binding };
   });
 }
 
@@ -146,6 +154,7 @@ export async function serverHandshake(socket: Socket, opts: ServerHandshakeOptio
     }
     t.add(sigC);
     const keys = sessionKeys(eph.privateKey, clientEph, t.digest());
+    const binding = channelBinding(t.digest());
     const sealer = new FrameSealer(keys.serverToClient);
     const opener = new FrameOpener(keys.clientToServer);
 
@@ -156,7 +165,7 @@ export async function serverHandshake(socket: Socket, opts: ServerHandshakeOptio
       throw new BazilError('UNAUTHORIZED', `refused a peer connection from ${hex} at ${where}: unknown key; add it with \`bazil peer add ${hex}\``);
     }
     socket.write(Buffer.concat(sealer.seal([Buffer.from(JSON.stringify({ ok: true }))])));
-    return { remoteKey: clientKey, sealer, opener, queue: reader.handOver() };
+    return { remoteKey: clientKey, sealer, opener, queue: reader.handOver(), binding };
   });
 }
 
@@ -198,6 +207,11 @@ function sessionKeys(privateKey: KeyObject, peerRaw: Buffer, salt: Buffer): { cl
   }
   const okm = Buffer.from(hkdfSync('sha256', shared, salt, KEY_INFO, 2 * KEY));
   return { clientToServer: okm.subarray(0, KEY), serverToClient: okm.subarray(KEY) };
+}
+
+/** Public, unlike the session keys: it only names this connection. */
+function channelBinding(transcript: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', transcript, Buffer.alloc(0), BINDING_INFO, KEY));
 }
 
 /** A running SHA-256 over the domain string and the handshake so far. */

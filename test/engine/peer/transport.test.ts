@@ -37,7 +37,7 @@ class Log {
   }
 }
 
-const handle: PeerHandler = async ({ method, params, body }) => {
+const handle: PeerHandler = async ({ method, params, body, binding }) => {
   switch (method) {
     case 'echo':
       return { result: params, ...(body ? { body: Buffer.from(body).reverse() } : {}) };
@@ -46,6 +46,8 @@ const handle: PeerHandler = async ({ method, params, body }) => {
       return { result: params.tag };
     case 'fail':
       throw new BazilError('CONFLICT', 'the two versions disagree; pick one');
+    case 'binding':
+      return { result: binding.toString('hex') };
     case 'crash':
       throw new Error('secret detail at /home/someone/.bazil');
     default:
@@ -110,6 +112,20 @@ async function handshaken(): Promise<{ socket: Socket; session: Awaited<ReturnTy
   socket.on('error', () => {});
   return { socket, session };
 }
+
+test('both ends share a channel binding that no other connection has', async () => {
+  const a = await dial();
+  const b = await dial();
+  try {
+    const seenA = (await a.call<string>('binding')).result;
+    assert.equal(a.binding.length, 32);
+    assert.equal(seenA, a.binding.toString('hex'));
+    assert.notEqual((await b.call<string>('binding')).result, seenA);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
 
 test('a call carries params and a 4 MiB body both ways', async () => {
   const conn = await dial();
