@@ -22,6 +22,8 @@ declare module 'fuse-native' {
     unmount(cb: (err: Error | null) => void): void;
     protected _fuseOptions(): string;
     static unmount(mnt: string, cb: (err: Error | null) => void): void;
+    /** True when the native binding was built from the source patched by patches/ (see package.json). */
+    static readonly BAZIL_PATCH: boolean;
   }
   export type { Callback };
 }

@@ -1,5 +1,6 @@
 /** Mounting a set of operations on a directory with fuse-native. */
 import Fuse from 'fuse-native';
+import { BazilError } from '../engine/errors.js';
 
 /**
  * fuse-native builds libfuse's -o options from a fixed list; these are the
@@ -29,6 +30,11 @@ export interface Mounted {
 }
 
 export function mountOps(dir: string, ops: Record<string, (...args: any[]) => void>, name: string): Promise<Mounted> {
+  // Unpatched, fuse-native would mangle names that are not UTF-8 and set wrong times.
+  if (!Fuse.BAZIL_PATCH) {
+    const hint = 'run `npm install` again (its postinstall applies patches/ and rebuilds fuse-native)';
+    return Promise.reject(new BazilError('INTERNAL', `fuse-native was not built from its patched source: ${hint}`));
+  }
   const fuse = new BazilFuse(dir, ops, {
     force: true, // a mount left by a killed server is cleared first
     timeout: false, // a commit on close may take longer than fuse-native's 15 s default

@@ -15,21 +15,24 @@ import type { ContentStore } from '../engine/store/content.js';
 import { OpenFile, baseOf, readBase } from '../engine/tree/open-file.js';
 import type { SnapEntry, SnapshotReader } from '../engine/tree/snapshots.js';
 import { NAME_MAX, checkNameLength, type Kind, type Node, type Tree } from '../engine/tree/tree.js';
+import { nsOf, timeOfNs } from '../engine/tree/times.js';
 import { ERRNO, errnoOf } from './errno.js';
 
 export const SNAP_DIR = '.snap';
 
 const TYPE_BITS: Record<Kind, number> = { file: constants.S_IFREG, dir: constants.S_IFDIR, symlink: constants.S_IFLNK };
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_RDWR;
-/** utimens gets UTIME_NOW and UTIME_OMIT (tv_sec 0, tv_nsec near 2^30) as this many milliseconds. */
-const UTIME_SPECIAL_MS = 1073;
 
-interface Stat {
+/** Times in nanoseconds since the epoch (the patched fuse-native passes them on whole). */
+interface Times {
+  atime: bigint;
+  mtime: bigint;
+  ctime: bigint;
+}
+
+interface Stat extends Times {
   mode: number;
   size: number;
-  mtime: number;
-  atime: number;
-  ctime: number;
   nlink: number;
   uid: number;
   gid: number;
@@ -71,6 +74,18 @@ export interface VolumeFsOptions {
   log(line: string): void;
 }
 
+/**
+ * A node's times. An open file with writes not yet committed has its own
+ * mtime (whole milliseconds); the recorded nanoseconds go with the recorded one.
+ */
+function nodeTimes(node: Node, openMtime = node.mtime): Times {
+  return {
+    atime: nsOf(node.atime, node.atimeNs),
+    mtime: nsOf(openMtime, openMtime === node.mtime ? node.mtimeNs : 0),
+    ctime: nsOf(node.ctime),
+  };
+}
+
 export class VolumeFs {
   private readonly tree: Tree;
   private readonly store: ContentStore;
@@ -95,13 +110,11 @@ export class VolumeFs {
     for (const file of this.files.values()) await file.commit(durable);
   }
 
-  private stat(kind: Kind, mode: number, size: number, mtime: number, ctime: number, nlink: number): Stat {
+  private stat(kind: Kind, mode: number, size: number, times: Times, nlink: number): Stat {
     return {
       mode: TYPE_BITS[kind] | mode,
       size,
-      mtime,
-      atime: mtime,
-      ctime,
+      ...times,
       nlink,
       uid: this.uid,
       gid: this.gid,
@@ -113,12 +126,13 @@ export class VolumeFs {
   private nodeStat(node: Node): Stat {
     const open = this.files.get(node.ino);
     const nlink = node.kind === 'dir' ? 2 + this.tree.subdirCount(node.ino) : 1;
-    return this.stat(node.kind, node.mode, open ? open.size : node.size, open ? open.mtime : node.mtime, node.ctime, nlink);
+    return this.stat(node.kind, node.mode, open ? open.size : node.size, nodeTimes(node, open?.mtime), nlink);
   }
 
   private snapStat(e: SnapEntry): Stat {
     // The modes as they were, so cp -p restores them; writes fail with EROFS.
-    return this.stat(e.kind, e.mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, e.mtime, e.mtime, e.kind === 'dir' ? 2 : 1);
+    const t = nsOf(e.mtime);
+    return this.stat(e.kind, e.mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, { atime: t, mtime: t, ctime: t }, e.kind === 'dir' ? 2 : 1);
   }
 
   private async snapEntry(p: { name: string; rest: string[] }): Promise<SnapEntry> {
@@ -186,8 +200,7 @@ export class VolumeFs {
   async getattr(path: string): Promise<Stat> {
     const p = place(path);
     if (p.at === 'snapdir') {
-      const root = this.tree.get(this.tree.root);
-      return this.stat('dir', 0o555, 0, root.mtime, root.ctime, 2);
+      return this.stat('dir', 0o555, 0, nodeTimes(this.tree.get(this.tree.root)), 2);
     }
     if (p.at === 'snap') return this.snapStat(await this.snapEntry(p));
     return this.nodeStat(this.tree.resolve(path));
@@ -317,12 +330,14 @@ export class VolumeFs {
     this.tree.setMode(this.tree.resolve(path).ino, mode);
   }
 
-  async utimens(path: string, mtime: number): Promise<void> {
+  /** Each time in nanoseconds since the epoch, or null to leave it (UTIME_OMIT). */
+  async utimens(path: string, atime: bigint | null, mtime: bigint | null): Promise<void> {
     this.writable(path);
-    if (mtime === UTIME_SPECIAL_MS) mtime = Date.now();
     const node = this.tree.resolve(path);
-    this.tree.setMtime(node.ino, mtime);
-    this.files.get(node.ino)?.setMtime(mtime);
+    const m = mtime === null ? null : timeOfNs(mtime);
+    this.tree.setTimes(node.ino, atime === null ? null : timeOfNs(atime), m);
+    // An open file's commit records its own mtime: make it this one.
+    if (m) this.files.get(node.ino)?.setMtime(m.ms);
   }
 
   async statfs(): Promise<Record<string, number>> {
@@ -368,9 +383,7 @@ export class VolumeFs {
       symlink: reply('symlink', (target: string, path: string) => this.symlink(target, path)),
       readlink: reply('readlink', (path: string) => this.readlink(path), one),
       chmod: reply('chmod', (path: string, mode: number) => this.chmod(path, mode)),
-      // fuse-native passes the access time for both times (its binding repeats
-      // one argument), and `touch -d` and tar set both alike; see the README.
-      utimens: reply('utimens', (path: string, atime: number) => this.utimens(path, atime)),
+      utimens: reply('utimens', (path: string, atime: bigint | null, mtime: bigint | null) => this.utimens(path, atime, mtime)),
       // One owner: the server's user. chown is accepted and changes nothing, as
       // on file systems without ownership, so tar and cp -p work.
       chown: reply('chown', async (path: string) => {

@@ -129,5 +129,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX conflicts_open ON conflicts (volume, path) WHERE resolved_at IS NULL;
   `,
+  // 4: times to the nanosecond, and the access time.
+  `
+  ALTER TABLE nodes ADD COLUMN mtime_ns INTEGER NOT NULL DEFAULT 0; -- nanoseconds past mtime's millisecond
+  ALTER TABLE nodes ADD COLUMN atime INTEGER;                       -- milliseconds; NULL: never set, reads as mtime
+  ALTER TABLE nodes ADD COLUMN atime_ns INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 

@@ -15,6 +15,8 @@ export interface WireEntry {
   mode?: number;
   size?: number;
   mtime?: number;
+  /** Nanoseconds past mtime's millisecond; absent: 0. */
+  mtimeNs?: number;
   /** base64 */
   data?: string;
   /** base64 of the encoded manifest root */
@@ -61,6 +63,7 @@ function content(n: Node): Partial<WireEntry> {
     mode: n.mode,
     size: n.size,
     mtime: n.mtime,
+    ...(n.mtimeNs ? { mtimeNs: n.mtimeNs } : {}),
     ...(n.data ? { data: n.data.toString('base64') } : {}),
     ...(n.manifest ? { manifest: n.manifest.toString('base64') } : {}),
     ...(n.target !== null ? { target: n.target } : {}),
@@ -80,6 +83,7 @@ export interface Entry {
   mode: number;
   size: number;
   mtime: number;
+  mtimeNs?: number;
   data: Buffer | null;
   manifest: Buffer | null;
   target: string | null;
@@ -109,6 +113,7 @@ export function readListing(replicas: Replicas, wire: unknown): Listing {
       mode: num(e.mode) & 0o7777,
       size: num(e.size),
       mtime: num(e.mtime),
+      mtimeNs: num(e.mtimeNs) < 1_000_000 ? num(e.mtimeNs) : 0,
       data: typeof e.data === 'string' ? Buffer.from(e.data, 'base64') : null,
       manifest: typeof e.manifest === 'string' ? Buffer.from(e.manifest, 'base64') : null,
       target: typeof e.target === 'string' ? e.target : null,

@@ -83,7 +83,7 @@ function versionOf(e: Entry, s: Vector = e.s, m: Vector = e.m): SyncedVersion {
   const data = kind === 'file' && !e.manifest ? (e.data ?? Buffer.alloc(0)) : null;
   const target = kind === 'symlink' ? (e.target ?? '') : null;
   const size = data ? data.length : target !== null ? Buffer.byteLength(target) : kind === 'file' ? e.size : 0;
-  return { kind, mode: e.mode, size, mtime: e.mtime, data, manifest: kind === 'file' ? e.manifest : null, target, m, s, c: e.c };
+  return { kind, mode: e.mode, size, mtime: e.mtime, mtimeNs: e.mtimeNs, data, manifest: kind === 'file' ? e.manifest : null, target, m, s, c: e.c };
 }
 
 /** Their side of a name they deleted without a trace: what their directory had seen. */

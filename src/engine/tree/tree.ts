@@ -7,6 +7,7 @@
 import { SELF, decode, encode, equal, join, without, type Vector } from '../clock/vector.js';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
+import type { Time } from './times.js';
 
 export type Kind = 'file' | 'dir' | 'symlink';
 
@@ -20,6 +21,11 @@ export interface Node {
   size: number;
   /** Milliseconds since the epoch. */
   mtime: number;
+  /** Nanoseconds past mtime's millisecond (times set with utimens keep them). */
+  mtimeNs: number;
+  /** The access time as utimens last set it (reads do not change it); until then, mtime. */
+  atime: number;
+  atimeNs: number;
   ctime: number;
   /** A small file's bytes, kept inline. */
   data: Buffer | null;
@@ -48,6 +54,8 @@ export interface SyncedVersion {
   mode: number;
   size: number;
   mtime: number;
+  /** Nanoseconds past mtime's millisecond. */
+  mtimeNs?: number;
   data: Buffer | null;
   manifest: Buffer | null;
   target: string | null;
@@ -82,7 +90,8 @@ interface Row extends Omit<Node, 'kind'> {
   kind: number;
 }
 
-const COLUMNS = 'ino, parent, name, kind, mode, size, mtime, ctime, data, manifest, target, m, s, c';
+const COLUMNS =
+  'ino, parent, name, kind, mode, size, mtime, mtime_ns AS mtimeNs, coalesce(atime, mtime) AS atime, iif(atime IS NULL, mtime_ns, atime_ns) AS atimeNs, ctime, data, manifest, target, m, s, c';
 
 interface TombRow {
   parent: number;
@@ -129,9 +138,9 @@ export class Tree {
         'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       insertSynced: db.prepare(
-        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, manifest, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, mtime_ns, ctime, data, manifest, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      replaceSynced: db.prepare('UPDATE nodes SET mode = ?, size = ?, mtime = ?, ctime = ?, data = ?, manifest = ?, target = ?, m = ?, s = ?, c = ? WHERE ino = ?'),
+      replaceSynced: db.prepare('UPDATE nodes SET mode = ?, size = ?, mtime = ?, mtime_ns = ?, ctime = ?, data = ?, manifest = ?, target = ?, m = ?, s = ?, c = ? WHERE ino = ?'),
       setM: db.prepare('UPDATE nodes SET m = ? WHERE ino = ?'),
       setS: db.prepare('UPDATE nodes SET s = ? WHERE ino = ?'),
       setMC: db.prepare('UPDATE nodes SET m = ?, c = ?, s = ? WHERE ino = ?'),
@@ -144,10 +153,12 @@ export class Tree {
       dropTombsIn: db.prepare('DELETE FROM tombstones WHERE parent = ?'),
       remove: db.prepare('DELETE FROM nodes WHERE ino = ?'),
       move: db.prepare('UPDATE nodes SET parent = ?, name = ?, ctime = ? WHERE ino = ?'),
-      touchDir: db.prepare('UPDATE nodes SET mtime = ?, ctime = ? WHERE ino = ?'),
+      touchDir: db.prepare('UPDATE nodes SET mtime = ?, mtime_ns = 0, ctime = ? WHERE ino = ?'),
       setMode: db.prepare('UPDATE nodes SET mode = ?, ctime = ? WHERE ino = ?'),
-      setMtime: db.prepare('UPDATE nodes SET mtime = ?, ctime = ? WHERE ino = ?'),
-      setContent: db.prepare('UPDATE nodes SET size = ?, data = ?, manifest = ?, mtime = ?, ctime = ? WHERE ino = ?'),
+      setTimes: db.prepare('UPDATE nodes SET mtime = ?, mtime_ns = ?, atime = ?, atime_ns = ?, ctime = ? WHERE ino = ?'),
+      // The same millisecond as recorded keeps its nanoseconds: utimens set
+      // both on a file still open, whose commit then records that time.
+      setContent: db.prepare('UPDATE nodes SET size = ?, data = ?, manifest = ?, mtime_ns = iif(mtime = ?, mtime_ns, 0), mtime = ?, ctime = ? WHERE ino = ?'),
       touchRoot: db.prepare('UPDATE nodes SET ctime = ctime WHERE ino = ?'),
       all: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE volume = ?`),
       syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
@@ -347,17 +358,24 @@ export class Tree {
     });
   }
 
-  setMtime(ino: number, mtime: number): void {
+  /**
+   * utimens(2): sets each time given (null leaves it as it is). The access
+   * time does not sync: only a new mtime is a change that peers see.
+   */
+  setTimes(ino: number, atime: Time | null, mtime: Time | null): void {
     this.transaction(() => {
-      this.changed(this.stmts.setMtime.run(mtime, Date.now(), ino), ino);
-      this.stamp(ino);
+      const node = this.get(ino);
+      const a = atime ?? { ms: node.atime, ns: node.atimeNs };
+      const m = mtime ?? { ms: node.mtime, ns: node.mtimeNs };
+      this.stmts.setTimes.run(m.ms, m.ns, a.ms, a.ns, Date.now(), ino);
+      if (m.ms !== node.mtime || m.ns !== node.mtimeNs) this.stamp(ino);
     });
   }
 
   /** Records a file's new content; durable for fsync(2). */
   setContent(ino: number, content: Content, mtime: number, durable = false): void {
     this.transaction(() => {
-      const r = this.stmts.setContent.run(content.size, content.data ?? null, content.manifest ?? null, mtime, Date.now(), ino);
+      const r = this.stmts.setContent.run(content.size, content.data ?? null, content.manifest ?? null, mtime, mtime, Date.now(), ino);
       this.changed(r, ino);
       this.stamp(ino);
     }, durable);
@@ -457,7 +475,7 @@ export class Tree {
     const seen = tomb ? join(tomb.s, v.s) : v.s;
     const now = Date.now();
     const ino = Number(
-      this.stmts.insertSynced.run(this.volumeId, parent, name, KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, now, v.data, v.manifest, v.target, encode(v.m), storedSync(seen), encode(v.c))
+      this.stmts.insertSynced.run(this.volumeId, parent, name, KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, now, v.data, v.manifest, v.target, encode(v.m), storedSync(seen), encode(v.c))
         .lastInsertRowid,
     );
     this.coverUp(parent, v.m);
@@ -468,7 +486,7 @@ export class Tree {
   replaceSynced(node: Node, v: SyncedVersion): void {
     const seen = join(decode(node.s), v.s);
     const m = node.kind === 'dir' ? join(modOf(node), v.m) : v.m;
-    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, Date.now(), v.data, v.manifest, v.target, encode(m), storedSync(seen), encode(v.c), node.ino);
+    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, v.target, encode(m), storedSync(seen), encode(v.c), node.ino);
     this.coverUp(node.parent, v.m);
   }
 
