@@ -65,6 +65,12 @@ const isStoredPiece = (p: Piece): p is Stored => (p as Stored).entry !== undefin
 
 /** Holes are cut into entries of at most this many bytes, so a span never nears 2^53. */
 const HOLE_MAX = 2 ** 48;
+/**
+ * Shorter holes are stored as zeros: a hole ends a chunk, and many small ones
+ * (posix_fallocate's fallback writes a byte per block) would make many tiny
+ * chunks where zeros make a few that dedup to one object.
+ */
+export const HOLE_MIN = 64 * 1024;
 
 export interface WriteStats {
   /** File bytes read from the source, holes excluded. */
@@ -220,6 +226,13 @@ export class ContentStore {
     // Consecutive holes make one entry, added when data (or the end) follows.
     let hole = 0;
     const endHole = async () => {
+      if (hole > 0 && hole < HOLE_MIN) {
+        await pushData(Buffer.alloc(hole));
+        hole = 0;
+        return;
+      }
+      if (hole > 0) for (const chunk of chunker.finish()) await addChunk(chunk); // data before a hole ends a chunk
+      size += hole;
       for (; hole > 0; hole -= Math.min(hole, HOLE_MAX)) {
         const e = holeEntry(Math.min(hole, HOLE_MAX));
         await addEntry({ h: Promise.resolve(e.h), span: e.span, stored: 0 });
@@ -229,10 +242,7 @@ export class ContentStore {
     try {
       for await (const piece of source) {
         if (isHolePiece(piece)) {
-          if (piece.hole === 0) continue;
-          for (const chunk of chunker.finish()) await addChunk(chunk); // data before a hole ends a chunk
           hole += piece.hole;
-          size += piece.hole;
           continue;
         }
         await endHole();
@@ -246,8 +256,8 @@ export class ContentStore {
         } else await pushData(Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
         onProgress?.(stats.bytes);
       }
-      for (const chunk of chunker.finish()) await addChunk(chunk);
       await endHole();
+      for (const chunk of chunker.finish()) await addChunk(chunk);
       while (pending.length > 0) await settleOldest();
     } catch (err) {
       // Let the puts under way finish, so nothing is still writing when we return.

@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ContentStore, type Piece } from '../../../src/engine/store/content.js';
+import { ContentStore, HOLE_MIN, type Piece } from '../../../src/engine/store/content.js';
 import { LocalObjectStore } from '../../../src/engine/store/objects.js';
 import { decodeNode, encodeNode, encodedSizes, holeEntry, manifestSize, manifestStored } from '../../../src/engine/store/manifest.js';
 import { isBazilError } from '../../../src/engine/errors.js';
@@ -55,16 +55,23 @@ test('a file without holes keeps the BZM1 encoding; holes make BZM2, which decod
   const s = store(t);
   const plain = (await s.writeFile([pseudoRandom('p', 1000)])).manifest;
   assert.equal(encodeNode(plain).subarray(0, 4).toString(), 'BZM1');
-  const sparse = (await s.writeFile([{ hole: 10 }, pseudoRandom('p', 1000), { hole: 1 }])).manifest;
+  const sparse = (await s.writeFile([{ hole: HOLE_MIN }, pseudoRandom('p', 1000), { hole: HOLE_MIN + 1 }])).manifest;
   const bytes = encodeNode(sparse);
   assert.equal(bytes.subarray(0, 4).toString(), 'BZM2');
   assert.deepEqual(decodeNode(bytes, 'x'), sparse);
-  assert.equal(manifestSize(sparse), 1011);
+  assert.equal(manifestSize(sparse), 2 * HOLE_MIN + 1001);
   // An empty file and an all-hole file.
   assert.equal((await s.writeFile([])).size, 0);
-  const holes = (await s.writeFile([{ hole: 5 }, { hole: 6 }])).manifest;
-  assert.deepEqual(holes, { level: 0, entries: [holeEntry(11)] });
-  assert.ok((await s.reader(holes).read(0, 100)).equals(Buffer.alloc(11)));
+  const holes = (await s.writeFile([{ hole: HOLE_MIN }, { hole: 6 }])).manifest;
+  assert.deepEqual(holes, { level: 0, entries: [holeEntry(HOLE_MIN + 6)] });
+  assert.ok((await s.reader(holes).read(0, 1 << 20)).equals(Buffer.alloc(HOLE_MIN + 6)));
+  // Short holes are zeros: a byte every 4 KiB (posix_fallocate's fallback) makes no tiny chunks.
+  const dotted: Piece[] = [];
+  for (let i = 0; i < 1000; i++) dotted.push(Buffer.alloc(1), { hole: 4095 });
+  const { manifest: zeros, stats } = await s.writeFile(dotted);
+  assert.equal(manifestSize(zeros), 4096 * 1000);
+  assert.equal(manifestStored(zeros), 4096 * 1000);
+  assert.ok(stats.chunks <= 2, `${stats.chunks} chunks`);
 });
 
 test('BZM2 nodes that claim impossible stored counts are CORRUPT', () => {

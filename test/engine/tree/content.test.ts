@@ -91,7 +91,7 @@ test('a 1 TiB sparse file: truncate, a few writes, commit; only the written byte
   assert.equal(node.size, TiB);
   const sizes = encodedSizes(node.manifest!, 'sparse');
   assert.equal(sizes.size, TiB);
-  assert.ok(sizes.stored <= 20_000, `stored ${sizes.stored}`);
+  assert.ok(sizes.stored <= 100_000, `stored ${sizes.stored}`);
   const again = open(ino);
   assert.equal(again.size, TiB);
   for (const w of writes) assert.ok((await readStale(again, w.at, w.data.length)).buf.equals(w.data));
