@@ -122,7 +122,7 @@ export class OpenFile {
     return end - offset;
   }
 
-  /** Bytes stored or waiting to be, holes not counted: for st_blocks. */
+  /** About how many bytes are stored or waiting to be, holes not counted: for st_blocks. */
   get stored(): number {
     if (this.ingest) return this.size;
     const base = this.base.kind === 'inline' ? this.base.data.length : this.base.reader.stored;
