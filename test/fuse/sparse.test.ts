@@ -125,8 +125,8 @@ describe('file content through a mount', { skip }, () => {
     await v.ok('sleep 2');
     const stop = await v.cli('server', 'stop');
     assert.match(stop, /Stopped/);
-    const { code } = await v.server.exited;
-    assert.equal(code, 0);
+    const { code, signal } = await v.server.exited;
+    assert.equal(code, 0, `the server exited with ${code ?? signal}:\n${v.server.stdout()}${v.server.stderr()}`);
     child.kill('SIGKILL');
   });
 });
