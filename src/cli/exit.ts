@@ -16,4 +16,5 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   IS_A_DIRECTORY: 9,
   NAME_TOO_LONG: 9,
   READ_ONLY: 9,
+  FILE_TOO_BIG: 9,
 };

@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'NOT_A_DIRECTORY'
   | 'IS_A_DIRECTORY'
   | 'NAME_TOO_LONG'
-  | 'READ_ONLY';
+  | 'READ_ONLY'
+  /** A file would grow past the largest size Bazil stores (EFBIG). */
+  | 'FILE_TOO_BIG';
 
 export class BazilError extends Error {
   readonly code: ErrorCode;

@@ -19,6 +19,7 @@ const ERRNO: Record<ErrorCode, number> = {
   IS_A_DIRECTORY: E.EISDIR,
   NAME_TOO_LONG: E.ENAMETOOLONG,
   READ_ONLY: E.EROFS,
+  FILE_TOO_BIG: E.EFBIG,
 };
 
 /** The negative errno for err; `expected` is false when it is worth a log line. */

@@ -12,7 +12,7 @@ import { statfs } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { BazilError } from '../engine/errors.js';
 import type { ContentStore } from '../engine/store/content.js';
-import { OpenFile, baseOf, readBase } from '../engine/tree/open-file.js';
+import { OpenFile, baseOf, baseSize, contentSizes, readBase } from '../engine/tree/open-file.js';
 import type { SnapEntry, SnapshotReader } from '../engine/tree/snapshots.js';
 import { NAME_MAX, checkNameLength, type Kind, type Node, type Tree } from '../engine/tree/tree.js';
 import { nsOf, timeOfNs } from '../engine/tree/times.js';
@@ -110,7 +110,8 @@ export class VolumeFs {
     for (const file of this.files.values()) await file.commit(durable);
   }
 
-  private stat(kind: Kind, mode: number, size: number, times: Times, nlink: number): Stat {
+  /** `stored`: the bytes a file's content keeps (holes are not); st_blocks counts those. */
+  private stat(kind: Kind, mode: number, size: number, times: Times, nlink: number, stored = size): Stat {
     return {
       mode: TYPE_BITS[kind] | mode,
       size,
@@ -118,7 +119,7 @@ export class VolumeFs {
       nlink,
       uid: this.uid,
       gid: this.gid,
-      blocks: Math.ceil(size / 512),
+      blocks: Math.ceil(stored / 512),
       blksize: 4096,
     };
   }
@@ -126,13 +127,21 @@ export class VolumeFs {
   private nodeStat(node: Node): Stat {
     const open = this.files.get(node.ino);
     const nlink = node.kind === 'dir' ? 2 + this.tree.subdirCount(node.ino) : 1;
-    return this.stat(node.kind, node.mode, open ? open.size : node.size, nodeTimes(node, open?.mtime), nlink);
+    if (node.kind !== 'file') return this.stat(node.kind, node.mode, node.size, nodeTimes(node), nlink);
+    if (open) return this.stat('file', node.mode, open.size, nodeTimes(node, open.mtime), nlink, open.stored);
+    const { size, stored } = contentSizes(node, `the manifest of inode ${node.ino}`);
+    return this.stat('file', node.mode, size, nodeTimes(node), nlink, stored);
   }
 
   private snapStat(e: SnapEntry): Stat {
     // The modes as they were, so cp -p restores them; writes fail with EROFS.
     const t = nsOf(e.mtime);
-    return this.stat(e.kind, e.mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, { atime: t, mtime: t, ctime: t }, e.kind === 'dir' ? 2 : 1);
+    const times = { atime: t, mtime: t, ctime: t };
+    if (e.kind === 'file') {
+      const { size, stored } = contentSizes(e, `the manifest of snapshot file "${e.name}"`);
+      return this.stat('file', e.mode, size, times, 1, stored);
+    }
+    return this.stat(e.kind, e.mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, times, e.kind === 'dir' ? 2 : 1);
   }
 
   private async snapEntry(p: { name: string; rest: string[] }): Promise<SnapEntry> {
@@ -223,8 +232,9 @@ export class VolumeFs {
       const e = await this.snapEntry(p);
       if (e.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `${path} is a directory`);
       const base = baseOf(this.store, { ino: 0, data: e.data ?? null, manifest: e.manifest ?? null });
+      const size = baseSize(base); // the content's, not the listed size: see contentSizes
       const read = async (buf: Buffer, length: number, offset: number) => {
-        const end = Math.min(offset + length, e.size);
+        const end = Math.min(offset + length, size);
         if (offset >= end) return 0;
         await readBase(base, buf, 0, offset, end);
         return end - offset;

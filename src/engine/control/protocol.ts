@@ -73,6 +73,7 @@ const CODES: Record<ErrorCode, true> = {
   IS_A_DIRECTORY: true,
   NAME_TOO_LONG: true,
   READ_ONLY: true,
+  FILE_TOO_BIG: true,
   UNAVAILABLE: true,
 };
 

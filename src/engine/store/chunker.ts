@@ -70,6 +70,11 @@ export class Chunker {
     this.maskL = topBits(bits - 2);
   }
 
+  /** True at a cut point: nothing of a chunk is pending (at the start, or just after a cut). */
+  get atCut(): boolean {
+    return this.size === 0;
+  }
+
   push(data: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let off = 0;

@@ -12,7 +12,12 @@ import {
   ManifestBuilder,
   decodeNode,
   encodeNode,
+  holeEntry,
+  isHole,
   manifestSize,
+  manifestStored,
+  nodeEntry,
+  storedOf,
   type FanoutParams,
   type ManifestEntry,
   type ManifestNode,
@@ -36,8 +41,39 @@ export interface ObjectSource {
   get(id: Uint8Array): Promise<Buffer>;
 }
 
+/** A run of zero bytes that are not stored: a hole, as in a sparse file. */
+export interface Hole {
+  hole: number;
+}
+
+/**
+ * Bytes already stored as one data chunk (from the manifest the file had): the
+ * entry is reused as it is when the chunker is at a cut point there, so an edit
+ * re-chunks from the chunk before it until the cut points line up again, and the
+ * rest of the file is neither read nor written.
+ */
+export interface Stored {
+  entry: ManifestEntry;
+  bytes(): Promise<Buffer>;
+}
+
+/** What a file is written from, in file order. */
+export type Piece = Uint8Array | Hole | Stored;
+
+const isHolePiece = (p: Piece): p is Hole => typeof (p as Hole).hole === 'number';
+const isStoredPiece = (p: Piece): p is Stored => (p as Stored).entry !== undefined;
+
+/** Holes are cut into entries of at most this many bytes, so a span never nears 2^53. */
+const HOLE_MAX = 2 ** 48;
+/**
+ * Shorter holes are stored as zeros: a hole ends a chunk, and many small ones
+ * (posix_fallocate's fallback writes a byte per block) would make many tiny
+ * chunks where zeros make a few that dedup to one object.
+ */
+export const HOLE_MIN = 64 * 1024;
+
 export interface WriteStats {
-  /** File bytes read from the source. */
+  /** File bytes read from the source, holes excluded. */
   bytes: number;
   /** Data chunks the file was cut into. */
   chunks: number;
@@ -153,8 +189,9 @@ export class ContentStore {
    * stored; the root is the caller's to keep inline or to store with putManifest).
    * Everything is durable when this returns.
    */
-  async writeFile(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onProgress?: (bytes: number) => void): Promise<WriteResult> {
+  async writeFile(source: AsyncIterable<Piece> | Iterable<Piece>, onProgress?: (bytes: number) => void): Promise<WriteResult> {
     const stats: WriteStats = { bytes: 0, chunks: 0, newObjects: 0, newBytes: 0 };
+    let size = 0;
     const put = async (plain: Buffer): Promise<Buffer> => {
       const { h, stored } = await this.putChunk(plain);
       if (stored) {
@@ -163,32 +200,63 @@ export class ContentStore {
       }
       return h;
     };
-    const builder = new ManifestBuilder(async (node) => {
-      const plain = encodeNode(node);
-      return { h: await put(plain), span: manifestSize(node) };
-    }, this.fanout);
+    const builder = new ManifestBuilder(async (node) => nodeEntry(await put(encodeNode(node)), node), this.fanout);
     // Puts run concurrently (their I/O on libuv's threads) while the next chunks
     // are cut; entries reach the builder in file order.
-    const pending: { h: Promise<Buffer>; span: number }[] = [];
+    const pending: { h: Promise<Buffer>; span: number; stored?: number }[] = [];
     const settleOldest = async () => {
-      const { h, span } = pending.shift()!;
-      await builder.add({ h: await h, span });
+      const { h, span, stored } = pending.shift()!;
+      await builder.add(stored === undefined ? { h: await h, span } : { h: await h, span, stored });
+    };
+    const addEntry = async (entry: { h: Promise<Buffer>; span: number; stored?: number }) => {
+      pending.push(entry);
+      if (pending.length > WRITE_WINDOW) await settleOldest();
     };
     const addChunk = async (chunk: Buffer) => {
       stats.chunks++;
       const h = put(chunk);
       h.catch(() => {}); // awaited in order below; this only marks it handled
-      pending.push({ h, span: chunk.length });
-      if (pending.length > WRITE_WINDOW) await settleOldest();
+      await addEntry({ h, span: chunk.length });
+    };
+    const pushData = async (data: Buffer) => {
+      stats.bytes += data.length;
+      size += data.length;
+      for (const chunk of chunker.push(data)) await addChunk(chunk);
+    };
+    // Consecutive holes make one entry, added when data (or the end) follows.
+    let hole = 0;
+    const endHole = async () => {
+      if (hole > 0 && hole < HOLE_MIN) {
+        await pushData(Buffer.alloc(hole));
+        hole = 0;
+        return;
+      }
+      if (hole > 0) for (const chunk of chunker.finish()) await addChunk(chunk); // data before a hole ends a chunk
+      size += hole;
+      for (; hole > 0; hole -= Math.min(hole, HOLE_MAX)) {
+        const e = holeEntry(Math.min(hole, HOLE_MAX));
+        await addEntry({ h: Promise.resolve(e.h), span: e.span, stored: 0 });
+      }
     };
     const chunker = new Chunker(this.gear, this.chunkParams);
     try {
       for await (const piece of source) {
-        const data = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-        stats.bytes += data.length;
-        for (const chunk of chunker.push(data)) await addChunk(chunk);
+        if (isHolePiece(piece)) {
+          hole += piece.hole;
+          continue;
+        }
+        await endHole();
+        if (isStoredPiece(piece)) {
+          if (chunker.atCut) {
+            stats.chunks++;
+            stats.bytes += piece.entry.span;
+            size += piece.entry.span;
+            await addEntry({ h: Promise.resolve(piece.entry.h), span: piece.entry.span });
+          } else await pushData(await piece.bytes());
+        } else await pushData(Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
         onProgress?.(stats.bytes);
       }
+      await endHole();
       for (const chunk of chunker.finish()) await addChunk(chunk);
       while (pending.length > 0) await settleOldest();
     } catch (err) {
@@ -198,7 +266,7 @@ export class ContentStore {
     }
     const manifest = await builder.finish();
     await this.objects.flush();
-    return { manifest, size: stats.bytes, stats };
+    return { manifest, size, stats };
   }
 
   /** Stores a manifest root as an object; its hash is then a complete reference to the file. */
@@ -229,9 +297,14 @@ interface LeafRange {
   offset: number;
 }
 
-/** Random-access and sequential reads of one file's bytes, verified on the way. */
+/** Zeros are handed out in pieces of at most this many bytes. */
+const ZEROS_PIECE = 1 << 20;
+
+/** Random-access and sequential reads of one file's bytes, verified on the way. Holes read as zeros. */
 export class FileReader {
   readonly size: number;
+  /** Bytes that are data, not holes. */
+  readonly stored: number;
   private lastEnd = -1;
   private lastLeaf?: LeafRange;
 
@@ -240,6 +313,7 @@ export class FileReader {
     private readonly root: ManifestNode,
   ) {
     this.size = manifestSize(root);
+    this.stored = manifestStored(root);
   }
 
   /**
@@ -265,6 +339,7 @@ export class FileReader {
   private async prefetch(from: number): Promise<void> {
     let n = 0;
     for await (const leaf of this.leaves(from, this.size)) {
+      if (isHole(leaf.entry)) continue;
       void this.store.getChunk(leaf.entry.h).catch(() => {});
       if (++n >= READ_AHEAD) return;
     }
@@ -275,6 +350,12 @@ export class FileReader {
     end = Math.min(end, this.size);
     const ahead: Promise<Buffer>[] = [];
     for await (const leaf of this.leaves(start, end)) {
+      if (isHole(leaf.entry)) {
+        while (ahead.length > 0) yield await ahead.shift()!;
+        const to = Math.min(end, leaf.offset + leaf.entry.span);
+        for (let at = Math.max(start, leaf.offset); at < to; at += ZEROS_PIECE) yield Buffer.alloc(Math.min(ZEROS_PIECE, to - at));
+        continue;
+      }
       const p = this.slice(leaf, start, end);
       p.catch(() => {}); // awaited in order below
       ahead.push(p);
@@ -283,7 +364,39 @@ export class FileReader {
     while (ahead.length > 0) yield await ahead.shift()!;
   }
 
+  /**
+   * The file's leaves over [start, end) as pieces to write a new version from:
+   * holes as holes, whole chunks as Stored (reusable when the chunker is at a
+   * cut there), and partly covered chunks as their bytes. A chunk whose end is
+   * a forced cut (the file ended or a hole began there) is passed as bytes
+   * unless `holeAfter` says the new version has a hole or its end there too,
+   * so that data appended later is chunked as if written in one go.
+   */
+  async *pieces(start: number, end: number, holeAfter: boolean): AsyncGenerator<Piece> {
+    let prev: LeafRange | undefined;
+    // One leaf of lookahead (the one at `end`, if any) tells forced cuts apart.
+    for await (const leaf of this.leaves(start, Math.min(this.size, end + 1))) {
+      if (prev) yield await this.piece(prev, leaf, start, end, holeAfter);
+      if (leaf.offset >= end) return;
+      prev = leaf;
+    }
+    if (prev) yield await this.piece(prev, undefined, start, end, holeAfter);
+  }
+
+  private async piece(leaf: LeafRange, next: LeafRange | undefined, start: number, end: number, holeAfter: boolean): Promise<Piece> {
+    const from = Math.max(start, leaf.offset);
+    const to = Math.min(end, leaf.offset + leaf.entry.span);
+    if (isHole(leaf.entry)) return { hole: to - from };
+    const whole = from === leaf.offset && to === leaf.offset + leaf.entry.span;
+    const forced = !next || isHole(next.entry);
+    if (whole && (!forced || to < end || holeAfter)) return { entry: leaf.entry, bytes: () => this.slice(leaf, from, to) };
+    return this.slice(leaf, from, to);
+  }
+
   private async slice(leaf: LeafRange, start: number, end: number): Promise<Buffer> {
+    const from = Math.max(0, start - leaf.offset);
+    const to = Math.min(leaf.entry.span, end - leaf.offset);
+    if (isHole(leaf.entry)) return Buffer.alloc(to - from);
     const chunk = await this.store.getChunk(leaf.entry.h);
     if (chunk.length !== leaf.entry.span) {
       throw new BazilError(
@@ -291,14 +404,12 @@ export class FileReader {
         `object ${toHex(this.store.objectId(leaf.entry.h))} holds ${chunk.length} bytes where the manifest says ${leaf.entry.span}`,
       );
     }
-    const from = Math.max(0, start - leaf.offset);
-    const to = Math.min(chunk.length, end - leaf.offset);
     return from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to);
   }
 
   private async child(parent: ManifestNode, entry: ManifestEntry): Promise<ManifestNode> {
     const node = await this.store.getManifest(entry.h);
-    if (node.level !== parent.level - 1 || manifestSize(node) !== entry.span) {
+    if (node.level !== parent.level - 1 || manifestSize(node) !== entry.span || manifestStored(node) !== storedOf(entry)) {
       throw new BazilError('CORRUPT', `manifest node ${toHex(this.store.objectId(entry.h))} does not fit its parent`);
     }
     return node;
@@ -311,6 +422,7 @@ export class FileReader {
       const next = offset + entry.span;
       if (next > start && offset < end) {
         if (node.level === 0) yield { entry, offset };
+        else if (isHole(entry)) throw new BazilError('CORRUPT', `a manifest node of level ${node.level} has a hole entry; holes are level-0 entries`);
         else yield* this.leaves(start, end, await this.child(node, entry), offset);
       }
       if (next >= end) return;

@@ -6,6 +6,13 @@ export class Extents {
     return this.ranges.length === 0;
   }
 
+  /** How many bytes the set holds. */
+  get bytes(): number {
+    let n = 0;
+    for (const [s, e] of this.ranges) n += e - s;
+    return n;
+  }
+
   /** The first byte in the set, or undefined. */
   get first(): number | undefined {
     return this.ranges[0]?.[0];

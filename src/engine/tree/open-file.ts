@@ -9,14 +9,21 @@
  * object file and its fsync, which is what makes many small files fast.
  */
 import { BazilError } from '../errors.js';
-import type { ContentStore, FileReader, WriteResult } from '../store/content.js';
-import { decodeNode, encodeNode } from '../store/manifest.js';
+import type { ContentStore, FileReader, Piece, WriteResult } from '../store/content.js';
+import { decodeNode, encodeNode, encodedSizes } from '../store/manifest.js';
 import { Extents } from './extents.js';
 import { Spill } from './spill.js';
 import type { Content, Node, Tree } from './tree.js';
 
 /** Files up to this size are stored inline in the database. */
 export const INLINE_MAX = 16 * 1024;
+/**
+ * The largest file size Bazil keeps: 8 TiB. Writes and truncates past it are
+ * EFBIG. An open file's written bytes wait in a sparse temp file at their own
+ * offsets, so the data dir's file system must allow the size too: 8 TiB is
+ * within ext4's 16 TiB (and every larger limit).
+ */
+export const MAX_FILE_SIZE = 2 ** 43;
 /** Bytes per piece when streaming a file into the store. */
 const PIECE = 1 << 20;
 /** A new file written front to back streams into the store once it is this big. */
@@ -32,14 +39,30 @@ export function baseOf(store: ContentStore, node: Pick<Node, 'ino' | 'data' | 'm
   return { kind: 'inline', data: node.data ?? Buffer.alloc(0) };
 }
 
-/** Copies committed bytes [start, end) into out at outOffset. */
+/** The number of bytes the content holds. */
+export function baseSize(base: Base): number {
+  return base.kind === 'inline' ? base.data.length : base.reader.size;
+}
+
+/**
+ * A file's size and how many of its bytes are stored (not holes), as its
+ * content says. A node's size column is not used for this: one that says more
+ * than the content holds (a bad listing from a peer) would make reads hand out
+ * bytes that do not exist. The content is what reads verify, so it sets the size.
+ */
+export function contentSizes(content: { data?: Buffer | null; manifest?: Buffer | null }, what: string): { size: number; stored: number } {
+  if (content.manifest) return encodedSizes(content.manifest, what);
+  const n = content.data?.length ?? 0;
+  return { size: n, stored: n };
+}
+
+/** Copies committed bytes [start, end) into out at outOffset: all of them, or CORRUPT. */
 export async function readBase(base: Base, out: Buffer, outOffset: number, start: number, end: number): Promise<void> {
-  if (base.kind === 'inline') {
-    base.data.copy(out, outOffset, start, end);
-    return;
-  }
-  const bytes = await base.reader.read(start, end - start);
-  bytes.copy(out, outOffset);
+  // Callers ask only for bytes the content has; a short copy would leave out's old bytes (another file's, in a FUSE buffer) in place.
+  const has = baseSize(base);
+  if (start < 0 || end > has || start > end) throw new BazilError('CORRUPT', `asked for bytes ${start}-${end} of content that holds ${has}`);
+  const copied = base.kind === 'inline' ? base.data.copy(out, outOffset, start, end) : (await base.reader.read(start, end - start)).copy(out, outOffset);
+  if (copied !== end - start) throw new BazilError('CORRUPT', `read ${copied} bytes of ${end - start} at ${start}: the content is shorter than its manifest says`);
 }
 
 export class OpenFile {
@@ -65,10 +88,10 @@ export class OpenFile {
     private readonly store: ContentStore,
     tmpDir: string,
   ) {
-    this.size = node.size;
     this.mtime = node.mtime;
     this.base = baseOf(store, node);
-    this.baseVisible = node.size;
+    this.size = baseSize(this.base); // what the content holds, whatever node.size says (see contentSizes)
+    this.baseVisible = this.size;
     this.spill = new Spill(tmpDir, String(ino));
   }
 
@@ -99,7 +122,19 @@ export class OpenFile {
     return end - offset;
   }
 
+  /** About how many bytes are stored or waiting to be, holes not counted: for st_blocks. */
+  get stored(): number {
+    if (this.ingest) return this.size;
+    const base = this.base.kind === 'inline' ? this.base.data.length : this.base.reader.stored;
+    return Math.min(base, this.baseVisible) + this.dirty.bytes;
+  }
+
   write(data: Buffer, offset: number): Promise<number> {
+    // As write(2) at the file size limit: what fits is written, then EFBIG.
+    if (offset + data.length > MAX_FILE_SIZE) {
+      if (offset >= MAX_FILE_SIZE) return Promise.reject(tooBig(offset + data.length));
+      data = data.subarray(0, MAX_FILE_SIZE - offset);
+    }
     return this.serialized(async () => {
       if (this.ingest && offset === this.size) {
         await this.ingest.push(Buffer.from(data)); // a copy: the caller's buffer is reused
@@ -141,7 +176,7 @@ export class OpenFile {
   }
 
   private async readSpill(size: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(size);
+    const buf = Buffer.alloc(size);
     await this.read(buf, size, 0);
     return buf;
   }
@@ -165,6 +200,7 @@ export class OpenFile {
   }
 
   truncate(size: number): Promise<void> {
+    if (size > MAX_FILE_SIZE) return Promise.reject(tooBig(size));
     return this.serialized(async () => {
       if (this.ingest) await this.finishIngest();
       if (size < this.size) {
@@ -204,16 +240,34 @@ export class OpenFile {
       await this.read(data, size, 0);
       return { size, data };
     }
-    const result = await this.store.writeFile(this.pieces(size));
+    const result = await this.store.writeFile(this.layout(size));
     if (result.size !== size) throw new BazilError('INTERNAL', `inode ${this.ino}: stored ${result.size} bytes of ${size}`);
     return { size, manifest: encodeNode(result.manifest) };
   }
 
-  private async *pieces(size: number): AsyncGenerator<Buffer> {
-    for (let at = 0; at < size; at += PIECE) {
-      const buf = Buffer.allocUnsafe(Math.min(PIECE, size - at));
-      await this.read(buf, buf.length, at);
-      yield buf;
+  /**
+   * The file as pieces to store: the bytes written, the committed content
+   * where nothing was written over it (its chunks reused where the cut points
+   * line up, so a commit costs what was changed, not the file size), and holes
+   * where nothing was ever written. Holes are neither read nor stored.
+   */
+  private async *layout(size: number): AsyncGenerator<Piece> {
+    for (const seg of this.dirty.segments(0, size)) {
+      if (seg.inside) {
+        for (let at = seg.start; at < seg.end; at += PIECE) {
+          const buf = Buffer.alloc(Math.min(PIECE, seg.end - at));
+          await this.spill.read(buf, 0, buf.length, at);
+          yield buf;
+        }
+        continue;
+      }
+      const baseEnd = Math.min(seg.end, this.baseVisible);
+      if (seg.start < baseEnd) {
+        if (this.base.kind === 'inline') yield Buffer.from(this.base.data.subarray(seg.start, baseEnd));
+        else yield* this.base.reader.pieces(seg.start, baseEnd, baseEnd < seg.end || baseEnd === size);
+      }
+      const holeFrom = Math.max(seg.start, baseEnd);
+      if (holeFrom < seg.end) yield { hole: seg.end - holeFrom };
     }
   }
 
@@ -222,6 +276,10 @@ export class OpenFile {
     await this.queue;
     await this.spill.close();
   }
+}
+
+function tooBig(size: number): BazilError {
+  return new BazilError('FILE_TOO_BIG', `a file of ${size} bytes is larger than Bazil keeps (${MAX_FILE_SIZE} bytes, 8 TiB)`);
 }
 
 /** A file being streamed into the store as it is written: a bounded queue feeding writeFile. */

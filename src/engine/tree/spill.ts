@@ -36,13 +36,22 @@ export class Spill {
     }
   }
 
-  /** Reads bytes that were written (the caller knows which) into buf at `at`. */
+  /**
+   * Reads bytes that were written (the caller knows which) into buf at `at`.
+   * All `length` bytes of buf are set: any the buffer does not have read as
+   * zeros, never as what buf held before.
+   */
   async read(buf: Buffer, at: number, length: number, position: number): Promise<void> {
-    if (this.mem) {
-      this.mem.copy(buf, at, position, position + length);
-      return;
+    let done = 0;
+    if (this.mem) done = position < this.mem.length ? this.mem.copy(buf, at, position, Math.min(position + length, this.mem.length)) : 0;
+    else {
+      while (done < length) {
+        const { bytesRead } = await this.file!.read(buf, at + done, length - done, position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
     }
-    await this.file!.read(buf, at, length, position);
+    if (done < length) buf.fill(0, at + done, at + length);
   }
 
   /** Forgets everything written; keeps the temp file, if any, for reuse. */
