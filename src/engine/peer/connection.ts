@@ -50,6 +50,8 @@ export interface DialOptions {
   log?: (line: string) => void;
   /** Limit for connecting and the handshake (default 10 s); calls have their own. */
   timeoutMs?: number;
+  /** Gives up connecting (or the handshake) at once, e.g. when the server stops. */
+  signal?: AbortSignal;
 }
 
 export interface AcceptOptions {
@@ -57,6 +59,8 @@ export interface AcceptOptions {
   isKnown(key: Buffer): boolean;
   handle: PeerHandler;
   log(line: string): void;
+  /** Where lines about a connection that has not proven its key go (default: log); they may be rate-limited. */
+  logUnauthenticated?(line: string): void;
   handshakeTimeoutMs?: number;
   onConnection?(conn: PeerConnection): void;
 }
@@ -65,9 +69,24 @@ export interface AcceptOptions {
 export async function dialPeer(opts: DialOptions): Promise<PeerConnection> {
   const where = formatAddr(opts.host, opts.port);
   const who = `peer ${shortKey(opts.expectKey)} at ${where}`;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  if (opts.signal?.aborted) throw new BazilError('NOT_FOUND', `did not connect to ${who}: ${abortReason(opts.signal)}`);
   const socket = connect({ host: opts.host, port: opts.port });
   socket.on('error', () => {}); // errors are reported by the steps below, and as the reason a connection closed
+  const abort = (): void => void socket.destroy(new Error(abortReason(opts.signal!)));
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await dialOn(socket, opts, where, who);
+  } finally {
+    opts.signal?.removeEventListener('abort', abort);
+  }
+}
+
+function abortReason(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+}
+
+async function dialOn(socket: Socket, opts: DialOptions, where: string, who: string): Promise<PeerConnection> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   try {
     await connected(socket, timeoutMs);
   } catch (err) {
@@ -91,6 +110,7 @@ export async function dialPeer(opts: DialOptions): Promise<PeerConnection> {
 export function acceptPeer(socket: Socket, opts: AcceptOptions): void {
   socket.on('error', () => {}); // a peer that goes away is its own business; the reason is logged where it matters
   const where = addressOf(socket) ?? 'an unknown address';
+  const logAnon = opts.logUnauthenticated ?? opts.log;
   const isKnown = (key: Buffer): boolean => {
     try {
       return opts.isKnown(key);
@@ -111,11 +131,11 @@ export function acceptPeer(socket: Socket, opts: AcceptOptions): void {
     (err: unknown) => {
       const why = err instanceof Error ? err.message : String(err);
       if (isBazilError(err, 'UNAUTHORIZED')) {
-        opts.log(why);
+        logAnon(why);
         // The refusal was sent with end(); let it reach the client, then cut off one that lingers.
         setTimeout(() => socket.destroy(), 1000).unref();
       } else {
-        opts.log(`peer connection from ${where} dropped during the handshake: ${why}`);
+        logAnon(`peer connection from ${where} dropped during the handshake: ${why}`);
         socket.destroy();
       }
     },
