@@ -48,7 +48,7 @@ test('server stop finishes while peers are connected, fetching or stalled', { ti
 
   await t.test('with a peer in the middle of fetching objects', async (t) => {
     const h = await makeHost(t, 'busy');
-    const ids = await storeObjects(h.dataDir, 8, 1 << 20);
+    const ids = (await storeObjects(h.dataDir, 8, 1 << 20)).map((o) => o.id);
     await h.start('-addr=127.0.0.1:0', '--manual-sync');
     const identity = await knownIdentity(h);
     const conn = await dialPeer({ host: '127.0.0.1', port: h.server!.port, identity, expectKey: Buffer.from(h.key, 'hex'), timeoutMs: 5000 });
@@ -73,7 +73,7 @@ test('server stop finishes while peers are connected, fetching or stalled', { ti
 
   await t.test('with peers that stall: answers never read, a handshake or a frame left half done', async (t) => {
     const h = await makeHost(t, 'stalled');
-    const ids = await storeObjects(h.dataDir, 4, 1 << 20);
+    const ids = (await storeObjects(h.dataDir, 4, 1 << 20)).map((o) => o.id);
     await h.start('-addr=127.0.0.1:0', '--manual-sync');
     const port = h.server!.port;
     const identity = await knownIdentity(h);

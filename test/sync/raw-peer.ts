@@ -4,7 +4,7 @@
  * do what a well-behaved bazil never does (stop reading, stall mid-frame,
  * flood requests).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { DataDir } from '../../src/engine/datadir.js';
@@ -28,17 +28,21 @@ export async function knownIdentity(host: Host): Promise<Identity> {
   return id;
 }
 
-/** A raw socket to 127.0.0.1:port; errors (a reset from the server) are ignored: what matters is that it closes. */
-export async function rawSocket(port: number): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port });
+/**
+ * A raw socket to 127.0.0.1:port, from the loopback address `from` (the server
+ * limits each source address); errors (a reset from the server) are ignored:
+ * what matters is that it closes.
+ */
+export async function rawSocket(port: number, from = '127.0.0.1'): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress: from });
   socket.on('error', () => {});
   await once(socket, 'connect');
   return socket;
 }
 
 /** A finished handshake as identity; the socket is left paused (nothing read) unless the caller reads it. */
-export async function rawPeer(port: number, identity: Identity, serverKey: string): Promise<RawPeer> {
-  const socket = await rawSocket(port);
+export async function rawPeer(port: number, identity: Identity, serverKey: string, from?: string): Promise<RawPeer> {
+  const socket = await rawSocket(port, from);
   const session = await clientHandshake(socket, { identity, expectKey: Buffer.from(serverKey, 'hex'), where: `127.0.0.1:${port}`, timeoutMs: 5000 });
   let nextId = 1;
   return {
@@ -55,16 +59,18 @@ export async function rawPeer(port: number, identity: Identity, serverKey: strin
 
 /**
  * Puts n random objects of size bytes straight into a data dir's store (its
- * server must not be running): the ids, in hex, for object.get.
+ * server must not be running): their ids in hex, for object.get, and the
+ * SHA-256 of each, to check what comes back.
  */
-export async function storeObjects(dataDir: string, n: number, size: number): Promise<string[]> {
+export async function storeObjects(dataDir: string, n: number, size: number): Promise<{ id: string; sha256: string }[]> {
   const dir = DataDir.open(dataDir, { write: true });
   try {
-    const ids: string[] = [];
+    const ids: { id: string; sha256: string }[] = [];
     for (let i = 0; i < n; i++) {
       const id = randomBytes(32);
-      await dir.objects().put(id, async () => [randomBytes(size)]);
-      ids.push(id.toString('hex'));
+      const bytes = randomBytes(size);
+      await dir.objects().put(id, async () => [bytes]);
+      ids.push({ id: id.toString('hex'), sha256: createHash('sha256').update(bytes).digest('hex') });
     }
     await dir.objects().flush();
     return ids;
