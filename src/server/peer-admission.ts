@@ -15,6 +15,8 @@ export const BURST_PER_ADDRESS = 20;
 export const RATE_PER_SECOND = 5;
 /** Log lines about unauthenticated connections from one address, per window; further ones are counted, not written. */
 export const LOG_LINES_PER_ADDRESS = 5;
+/** The same, from all addresses together: many addresses (an IPv6 prefix, say) must not flood the log either. */
+export const LOG_LINES_TOTAL = 100;
 export const LOG_WINDOW_MS = 60_000;
 /** Per-address state is kept for at most this many addresses; idle ones are forgotten first. */
 const MAX_TRACKED = 4096;
@@ -73,12 +75,14 @@ export class HandshakeAdmission {
 }
 
 /**
- * Passes at most LOG_LINES_PER_ADDRESS lines per address per window to log;
- * how many were held back is said by one line when the address is next
- * heard from after the window.
+ * Passes at most LOG_LINES_PER_ADDRESS lines per address, and LOG_LINES_TOTAL
+ * in all, per window to log; how many were held back is said by one line when
+ * the address (or, for the total, any address) is next heard from after the
+ * window.
  */
 export class AddressLogLimiter {
   private readonly windows = new Map<string, { start: number; lines: number; held: number }>();
+  private total = { start: 0, lines: 0, held: 0 };
 
   constructor(
     private readonly log: (line: string) => void,
@@ -87,6 +91,10 @@ export class AddressLogLimiter {
 
   line(address: string, line: string): void {
     const t = this.now();
+    if (t - this.total.start >= LOG_WINDOW_MS) {
+      if (this.total.held > 0) this.log(`left out ${this.total.held} lines about connections from many addresses`);
+      this.total = { start: t, lines: 0, held: 0 };
+    }
     let w = this.windows.get(address);
     if (w && t - w.start >= LOG_WINDOW_MS) {
       this.flush(address, w);
@@ -94,13 +102,21 @@ export class AddressLogLimiter {
     }
     if (!w) {
       if (this.windows.size >= MAX_TRACKED) this.forgetOld(t);
+      if (this.windows.size >= MAX_TRACKED) {
+        this.total.held += 1; // too many addresses at once to count each: the line goes uncounted by address
+        return;
+      }
       w = { start: t, lines: 0, held: 0 };
       this.windows.set(address, w);
     }
-    if (w.lines < LOG_LINES_PER_ADDRESS) {
+    if (w.lines < LOG_LINES_PER_ADDRESS && this.total.lines >= LOG_LINES_TOTAL) {
+      this.total.held += 1;
+    } else if (w.lines < LOG_LINES_PER_ADDRESS) {
       w.lines += 1;
+      this.total.lines += 1;
       this.log(line);
-      if (w.lines === LOG_LINES_PER_ADDRESS) this.log(`more lines about connections from ${address} in the next ${LOG_WINDOW_MS / 1000} s are left out`);
+      if (this.total.lines === LOG_LINES_TOTAL) this.log(`more lines about connections from any address in the next ${LOG_WINDOW_MS / 1000} s are left out`);
+      else if (w.lines === LOG_LINES_PER_ADDRESS) this.log(`more lines about connections from ${address} in the next ${LOG_WINDOW_MS / 1000} s are left out`);
     } else {
       w.held += 1;
     }

@@ -6,6 +6,7 @@ import {
   BURST_PER_ADDRESS,
   HandshakeAdmission,
   LOG_LINES_PER_ADDRESS,
+  LOG_LINES_TOTAL,
   LOG_WINDOW_MS,
   MAX_HANDSHAKES,
   MAX_HANDSHAKES_PER_ADDRESS,
@@ -59,4 +60,17 @@ test('log lines about one address are limited per window; the next window says h
   now += LOG_WINDOW_MS;
   limiter.line('192.0.2.1', 'again');
   assert.deepEqual(lines, [`left out ${50 - LOG_LINES_PER_ADDRESS} lines about connections from 192.0.2.1`, 'again']);
+});
+
+test('log lines from many addresses are limited in all too', () => {
+  let now = 0;
+  const lines: string[] = [];
+  const limiter = new AddressLogLimiter((l) => lines.push(l), () => now);
+  for (let i = 0; i < 1000; i++) limiter.line(`2001:db8::${i.toString(16)}`, `line ${i}`);
+  assert.equal(lines.length, LOG_LINES_TOTAL + 1);
+  assert.equal(lines.at(-1), `more lines about connections from any address in the next ${LOG_WINDOW_MS / 1000} s are left out`);
+  lines.length = 0;
+  now += LOG_WINDOW_MS;
+  limiter.line('192.0.2.1', 'again');
+  assert.deepEqual(lines, [`left out ${1000 - LOG_LINES_TOTAL} lines about connections from many addresses`, 'again']);
 });
