@@ -150,7 +150,8 @@ export function acceptPeer(socket: Socket, opts: AcceptOptions): void {
  * Flow control. A peer is authenticated but not trusted: whatever it sends or
  * fails to read, what the server holds for one connection stays bounded.
  *
- *  - A side keeps at most MAX_OUTSTANDING_CALLS of its own requests unanswered;
+ *  - A side keeps at most MAX_OUTSTANDING_CALLS of its own requests unanswered,
+ *    and under REQUEST_BYTES_IN_FLIGHT of them (but for a lone request);
  *    further calls wait here, unsent. The other side serves as many at once,
  *    and stops reading the socket (responses included) only when a peer goes
  *    over that: a well-behaved peer never makes it stop, so two peers calling
@@ -185,6 +186,8 @@ interface Call {
   timer?: NodeJS.Timeout;
   /** Set once sent. */
   id?: number;
+  /** At least the bytes of its frame's plaintext, as the other side counts them. */
+  size: number;
 }
 
 type Request = { kind: 'request'; id: number; method: string; params: Record<string, unknown>; body?: Buffer; size: number };
@@ -201,8 +204,10 @@ class Connection implements PeerConnection {
   private readonly pending = new Map<number, Call>();
   /** Our calls waiting for a free slot (MAX_OUTSTANDING_CALLS). */
   private readonly unsent: Call[] = [];
-  /** Ids of calls that timed out: their slot is taken until the late answer comes. */
-  private readonly abandoned = new Set<number>();
+  /** Calls that timed out, by id, with their size: their slot is taken until the late answer comes. */
+  private readonly abandoned = new Map<number, number>();
+  /** Sizes of the calls pending and abandoned. */
+  private outstandingBytes = 0;
   private nextId = 1;
   /** The peer's requests read and not yet answered, and their bytes. */
   private inFlight = 0;
@@ -251,13 +256,15 @@ class Connection implements PeerConnection {
   call<T = unknown>(method: string, params: Record<string, unknown> = {}, body?: Buffer, timeoutMs?: number): Promise<{ result: T; body?: Buffer }> {
     if (this.ended || this.socket.destroyed) return Promise.reject(this.closedError());
     return new Promise<{ result: T; body?: Buffer }>((resolve, reject) => {
-      const call: Call = { method, params, ...(body ? { body } : {}), resolve: resolve as Call['resolve'], reject };
+      // The header as sent, with the longest id there can be.
+      const size = 4 + Buffer.byteLength(JSON.stringify({ id: Number.MAX_SAFE_INTEGER, method, params, body: true })) + (body?.length ?? 0);
+      const call: Call = { method, params, ...(body ? { body } : {}), resolve: resolve as Call['resolve'], reject, size };
       if (timeoutMs !== undefined) {
         call.timer = setTimeout(() => {
           if (call.id === undefined) this.unsent.splice(this.unsent.indexOf(call), 1);
           else {
             this.pending.delete(call.id);
-            this.abandoned.add(call.id);
+            this.abandoned.set(call.id, call.size);
           }
           reject(new BazilError('NOT_FOUND', `peer ${shortKey(this.remoteKey)} at ${this.remoteAddress} did not answer "${method}" within ${timeoutMs} ms; try again later`));
         }, timeoutMs);
@@ -272,9 +279,13 @@ class Connection implements PeerConnection {
     this.socket.destroy();
   }
 
-  /** Sends waiting calls while fewer than MAX_OUTSTANDING_CALLS are unanswered. */
+  /** Sends waiting calls, in order, while the other side's limits leave room for them. */
   private sendCalls(): void {
-    while (this.unsent.length > 0 && this.pending.size + this.abandoned.size < MAX_OUTSTANDING_CALLS && !this.ended) {
+    while (this.unsent.length > 0 && !this.ended) {
+      const outstanding = this.pending.size + this.abandoned.size;
+      const next = this.unsent[0]!;
+      if (outstanding >= MAX_OUTSTANDING_CALLS) return;
+      if (outstanding > 0 && this.outstandingBytes + next.size >= REQUEST_BYTES_IN_FLIGHT) return;
       const call = this.unsent.shift()!;
       const id = this.nextId++;
       try {
@@ -286,6 +297,7 @@ class Connection implements PeerConnection {
       }
       call.id = id;
       this.pending.set(id, call);
+      this.outstandingBytes += call.size;
     }
   }
 
@@ -405,11 +417,15 @@ class Connection implements PeerConnection {
     const call = this.pending.get(res.id);
     if (call) {
       this.pending.delete(res.id);
+      this.outstandingBytes -= call.size;
       clearTimeout(call.timer);
       if (res.error) call.reject(res.error);
       else call.resolve(res.body ? { result: res.result, body: res.body } : { result: res.result });
-    } else if (!this.abandoned.delete(res.id)) {
-      return; // an answer to nothing we asked
+    } else {
+      const size = this.abandoned.get(res.id);
+      if (size === undefined) return; // an answer to nothing we asked
+      this.abandoned.delete(res.id);
+      this.outstandingBytes -= size;
     }
     this.sendCalls();
   }

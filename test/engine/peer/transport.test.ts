@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { BazilError, isBazilError } from '../../../src/engine/errors.js';
 import { identityFromSeed } from '../../../src/engine/peer/identity.js';
-import { acceptPeer, dialPeer, MAX_OUTSTANDING_CALLS, MAX_SERVING, type PeerConnection, type PeerHandler } from '../../../src/engine/peer/connection.js';
+import { acceptPeer, dialPeer, MAX_OUTSTANDING_CALLS, MAX_SERVING, REQUEST_BYTES_IN_FLIGHT, type PeerConnection, type PeerHandler } from '../../../src/engine/peer/connection.js';
 import { clientHandshake, MAGIC } from '../../../src/engine/peer/handshake.js';
 import { ByteQueue, encodeRecord, lengthPrefix, MAX_SEALED } from '../../../src/engine/peer/frames.js';
 
@@ -250,6 +250,24 @@ test('a peer that is not running is reported as NOT_FOUND', async () => {
   await assert.rejects(dial({ port: freePort }), (err) => isBazilError(err, 'NOT_FOUND') && /cannot reach peer .* is its server running\?/.test(err.message));
 });
 
+test('a dial under way gives up at once when aborted', async () => {
+  const silentSockets: Socket[] = [];
+  const silent = createServer((s) => void silentSockets.push(s)); // accepts, never answers the handshake
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  try {
+    const stop = new AbortController();
+    const dialing = dial({ port: (silent.address() as AddressInfo).port, signal: stop.signal, timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    stop.abort(new Error('the server is stopping'));
+    await assert.rejects(dialing, (err) => isBazilError(err, 'NOT_FOUND') && /the server is stopping/.test(err.message));
+    await assert.rejects(dial({ signal: stop.signal }), /did not connect to .*the server is stopping/);
+  } finally {
+    for (const s of silentSockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
 test('garbage instead of the magic is dropped', async () => {
   const line = log.next(/during the handshake: .*does not speak the bazil peer protocol/);
   const socket = await rawSocket();
@@ -348,6 +366,55 @@ test('more calls than a side may have outstanding wait their turn; a few are ser
     releaseHeld();
     conn.close();
   }
+});
+
+test('calls with big bodies go out only while their bytes outstanding stay under the limit; all are answered', async () => {
+  const conn = await dial();
+  try {
+    Object.assign(held, { now: 0, most: 0, started: 0 });
+    const body = Buffer.alloc(4 << 20);
+    const calls = Array.from({ length: 8 }, (_, n) => conn.call('hold', { n }, body));
+    const fit = Math.floor(REQUEST_BYTES_IN_FLIGHT / body.length) - 1; // each is a little over 4 MiB
+    await until(() => held.now === fit, `${fit} requests of 4 MiB are being served`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(held.most, fit);
+    while (held.started < calls.length || held.now > 0) {
+      releaseHeld();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => r.result),
+      calls.map((_, n) => n),
+    );
+  } finally {
+    releaseHeld();
+    conn.close();
+  }
+});
+
+test('a peer that sends more requests than it may is read again once answers go out, and gets every answer', async () => {
+  const peer = await handshaken();
+  Object.assign(held, { now: 0, most: 0, started: 0 });
+  const n = 3 * MAX_OUTSTANDING_CALLS;
+  for (let id = 1; id <= n; id++) rawRequest(peer, id, 'hold', { n: id });
+  const answers = new ByteQueue();
+  let answered = 0;
+  peer.socket.on('data', (b: Buffer) => {
+    answers.push(b);
+    for (let r = answers.nextRecord(MAX_SEALED); r; r = answers.nextRecord(MAX_SEALED)) {
+      peer.session.opener.open(r);
+      answered++;
+    }
+  });
+  await until(() => held.now === MAX_SERVING, 'the first requests are being served');
+  for (let i = 0; i < 2000 && answered < n; i++) {
+    releaseHeld();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(answered, n);
+  assert.equal(held.most, MAX_SERVING);
+  peer.socket.destroy();
+  await stillServes();
 });
 
 test('a peer that reads none of its answers stops getting new ones made, and is served again once it reads', async () => {
