@@ -10,8 +10,11 @@ import {
   addVolumeStorage,
   allowStorage,
   allowVolume,
+  denyStorage,
+  denyVolume,
   listPeers,
   parsePublicKey,
+  removePeer,
   setPeerLocation,
   type PeerInfo,
 } from '../engine/peer/peers.js';
@@ -22,17 +25,20 @@ import { viaServerOrDataDir } from './use-datadir.js';
 const BOTH_WAYS = 'Works with or without the server: through it when it runs, else on the data dir directly.';
 const KEY_HELP = 'PUBKEY is the peer\'s public key, 64 hex characters: run `bazil debug pubkey` on the other machine to see it.';
 
-/** Runs a change through the server (method, params) or on the data dir (direct). */
-function change(dataDir: string, method: string, params: Record<string, unknown>, direct: (dir: DataDir) => void): Promise<void> {
-  return viaServerOrDataDir<void>(
+/** Runs a change through the server (method, params) or on the data dir (direct); the server's answer, if one ran. */
+function change(dataDir: string, method: string, params: Record<string, unknown>, direct: (dir: DataDir) => void): Promise<unknown> {
+  return viaServerOrDataDir<unknown>(
     dataDir,
     true,
-    async (server) => {
-      await server.call(method, params);
+    (server) => server.call(method, params),
+    (dir) => {
+      direct(dir);
+      return undefined;
     },
-    direct,
   );
 }
+
+const AT_ONCE = 'It holds at once, also on connections already open: grants are checked on every request.';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const hint = (line: string) => process.stderr.write(`${line}\n`);
@@ -62,6 +68,24 @@ export const peerCommands: Command[] = [
         `Next: if this side will connect to it, tell bazil where its server listens: \`bazil peer location set ${key} HOST:PORT\`; ` +
           `to share with it: \`bazil peer storage allow ${key} local\` and \`bazil peer volume allow ${key} VOLUME\`.`,
       );
+    },
+  },
+  {
+    path: ['peer', 'remove'],
+    summary: 'Forget a peer: its location and every grant; its open connections are closed',
+    usage: 'PUBKEY',
+    details:
+      `${KEY_HELP}\n` +
+      'The peer can no longer connect, and volumes stop syncing with it and fetching content from it.\n' +
+      'What already came from it stays. To take back only one grant, use `bazil peer storage deny` or\n' +
+      `\`bazil peer volume deny\`. ${AT_ONCE}\n${BOTH_WAYS}`,
+    examples: ['bazil peer remove $BLACK'],
+    args: [1, 1],
+    async run({ dataDir, args }) {
+      const key = parsePublicKey(args[0]).toString('hex');
+      const answer = (await change(dataDir, 'peer.remove', { key }, (dir) => removePeer(dir.db, Buffer.from(key, 'hex')))) as { closed?: number } | undefined;
+      const closed = answer?.closed ?? 0;
+      say(`Removed peer ${key}${closed ? `; closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}.`);
     },
   },
   {
@@ -126,6 +150,20 @@ export const peerCommands: Command[] = [
     },
   },
   {
+    path: ['peer', 'storage', 'deny'],
+    summary: "Stop a peer from reading this data dir's store",
+    usage: 'PUBKEY local',
+    details: `Takes back \`bazil peer storage allow\`. ${AT_ONCE}\nDenying what was not allowed says so and changes nothing.\n${BOTH_WAYS}`,
+    examples: ['bazil peer storage deny $BLACK local'],
+    args: [2, 2],
+    async run({ dataDir, args }) {
+      const key = parsePublicKey(args[0]).toString('hex');
+      const backend = args[1];
+      await change(dataDir, 'peer.storage.deny', { key, backend }, (dir) => denyStorage(dir.db, Buffer.from(key, 'hex'), backend));
+      say(`Peer ${key} may no longer read the ${backend} store.`);
+    },
+  },
+  {
     path: ['peer', 'volume', 'allow'],
     summary: 'Let a peer sync a volume',
     usage: 'PUBKEY VOLUME',
@@ -144,6 +182,22 @@ export const peerCommands: Command[] = [
         `Next, on the peer: add this volume's sharing key (\`bazil sharing add NAME <KEYFILE\`), then ` +
           `\`bazil volume connect -sharing=NAME PUBKEY ${volume}\` with this data dir's key (\`bazil debug pubkey\`).`,
       );
+    },
+  },
+  {
+    path: ['peer', 'volume', 'deny'],
+    summary: 'Stop a peer from syncing a volume',
+    usage: 'PUBKEY VOLUME',
+    details:
+      `Takes back \`bazil peer volume allow\`: the peer can no longer list or pull the volume here. ${AT_ONCE}\n` +
+      `Denying what was not allowed says so and changes nothing.\n${BOTH_WAYS}`,
+    examples: ['bazil peer volume deny $BLACK myfiles'],
+    args: [2, 2],
+    async run({ dataDir, args }) {
+      const key = parsePublicKey(args[0]).toString('hex');
+      const volume = args[1];
+      await change(dataDir, 'peer.volume.deny', { key, volume }, (dir) => denyVolume(dir.db, Buffer.from(key, 'hex'), volume));
+      say(`Peer ${key} may no longer sync volume ${volume}.`);
     },
   },
   {

@@ -3,12 +3,14 @@ import { BazilError, isErrno } from '../engine/errors.js';
 import type { ServerInfo } from '../server/api.js';
 import type { RunningServer } from '../server/server.js';
 import type { Command } from './command.js';
+import { escapeLogLine } from './log-line.js';
 import { withServer } from './use-datadir.js';
 
 const STOP_TIMEOUT_MS = 60_000;
 
+/** The server's log sink: each call is one line on stderr, whatever text it quotes (see escapeLogLine). */
 function log(line: string): void {
-  process.stderr.write(`bazil: ${line}\n`);
+  process.stderr.write(`bazil: ${escapeLogLine(line)}\n`);
 }
 
 /** True while the process exists and is not a zombie waiting for its parent to reap it. */

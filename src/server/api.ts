@@ -16,8 +16,8 @@
  *   volume.sync           {volume, peer}                  -> PullStats
  *   conflicts.list        {volume?, all?}                 -> ConflictInfo[]
  *   conflicts.resolve     {path: in a mount, or VOLUME:/path, choice: mine|theirs|both} -> {where, savedAs?}
- *   peer.add, peer.list, peer.location.set, peer.storage.allow, peer.volume.allow,
- *   volume.storage.add    see peer-methods.ts
+ *   peer.add, peer.remove, peer.list, peer.location.set, peer.storage.allow|deny,
+ *   peer.volume.allow|deny, volume.storage.add    see peer-methods.ts
  */
 export type { MountInfo } from './mounts.js';
 export type { SnapshotInfo } from '../engine/tree/snapshots.js';

@@ -80,7 +80,7 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
     ],
     ['volume.snapshot', (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name'))],
     ['volume.snapshot.list', (p) => listSnapshots(db, text(p, 'volume'))],
-    ...peerMethods({ db, log: ctx.log }),
+    ...peerMethods({ db, network: ctx.network, log: ctx.log }),
     ...syncMethods(ctx),
   ]);
 }

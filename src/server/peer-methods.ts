@@ -3,11 +3,17 @@
  * engine/peer/peers.ts). Keys travel as 64 hex characters.
  *
  *   peer.add             {key}                      -> {}
+ *   peer.remove          {key}                      -> {closed: number of its connections closed}
  *   peer.list            {}                         -> PeerInfo[]
  *   peer.location.set    {key, location: HOST:PORT} -> {}
  *   peer.storage.allow   {key, backend: 'local'}    -> {}
+ *   peer.storage.deny    {key, backend: 'local'}    -> {}
  *   peer.volume.allow    {key, volume}              -> {}
+ *   peer.volume.deny     {key, volume}              -> {}
  *   volume.storage.add   {volume, sharing, backend: 'peerkey:HEX' | 'local'} -> {}
+ *
+ * A removal or a deny holds at once: grants are checked on every request a
+ * peer makes, and a removed peer's open connections are closed.
  */
 import type { Method } from '../engine/control/server.js';
 import type { Db } from '../engine/db/open.js';
@@ -16,14 +22,18 @@ import {
   addVolumeStorage,
   allowStorage,
   allowVolume,
+  denyStorage,
+  denyVolume,
   listPeers,
   parsePublicKey,
+  removePeer,
   setPeerLocation,
 } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { text, type Params } from './params.js';
+import type { PeerNetwork } from './peer-network.js';
 
-export function peerMethods(ctx: { db: Db; log(line: string): void }): [string, Method][] {
+export function peerMethods(ctx: { db: Db; network: Pick<PeerNetwork, 'disconnect'>; log(line: string): void }): [string, Method][] {
   const { db } = ctx;
   const key = (p: Params) => parsePublicKey(text(p, 'key'));
   return [
@@ -34,6 +44,16 @@ export function peerMethods(ctx: { db: Db; log(line: string): void }): [string, 
         addPeer(db, k);
         ctx.log(`added peer ${k.toString('hex')}`);
         return {};
+      },
+    ],
+    [
+      'peer.remove',
+      (p) => {
+        const k = key(p);
+        removePeer(db, k);
+        const closed = ctx.network.disconnect(k);
+        ctx.log(`removed peer ${k.toString('hex')}${closed ? `, closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}`);
+        return { closed };
       },
     ],
     ['peer.list', () => listPeers(db)],
@@ -58,12 +78,32 @@ export function peerMethods(ctx: { db: Db; log(line: string): void }): [string, 
       },
     ],
     [
+      'peer.storage.deny',
+      (p) => {
+        const k = key(p);
+        const backend = text(p, 'backend');
+        denyStorage(db, k, backend);
+        ctx.log(`peer ${k.toString('hex')} may no longer read storage ${backend}`);
+        return {};
+      },
+    ],
+    [
       'peer.volume.allow',
       (p) => {
         const k = key(p);
         const volume = text(p, 'volume');
         allowVolume(db, k, volume);
         ctx.log(`peer ${k.toString('hex')} may sync volume ${volume}`);
+        return {};
+      },
+    ],
+    [
+      'peer.volume.deny',
+      (p) => {
+        const k = key(p);
+        const volume = text(p, 'volume');
+        denyVolume(db, k, volume);
+        ctx.log(`peer ${k.toString('hex')} may no longer sync volume ${volume}`);
         return {};
       },
     ],

@@ -89,8 +89,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const shutdown = async (): Promise<void> => {
       control.stopAccepting();
       scheduler.stop();
-      await step('stop listening for peers', () => listener.close());
+      // Peer connections first: the listener's close waits for every socket it
+      // accepted to end, so closing it while a peer is connected never finished.
       await step('close peer connections', () => network.closeAll());
+      await step('stop listening for peers', () => listener.close());
       await step('unmount', () => mounts.unmountAll());
       await step('close the control socket', () => control.close());
       dataDir.close();

@@ -13,15 +13,21 @@ import {
   volumeSyncPeers,
 } from '../../src/engine/peer/peers.js';
 import { volumeRowId } from '../../src/engine/tree/volumes.js';
+import { dialPeer } from '../../src/engine/peer/connection.js';
+import { identityFromSeed } from '../../src/engine/peer/identity.js';
+import { isBazilError } from '../../src/engine/errors.js';
 import { bazil, pseudoRandom, startServer, tempDir } from '../helpers.js';
 
 const FRIENDS = pseudoRandom('peer test sharing key', 32);
 const PEER_COMMANDS = [
   ['peer', 'add'],
+  ['peer', 'remove'],
   ['peer', 'list'],
   ['peer', 'location', 'set'],
   ['peer', 'storage', 'allow'],
+  ['peer', 'storage', 'deny'],
   ['peer', 'volume', 'allow'],
+  ['peer', 'volume', 'deny'],
   ['volume', 'storage', 'add'],
 ];
 
@@ -180,6 +186,63 @@ describe('peers without a server', { skip: cliWired ? false : NOT_WIRED }, () =>
     withDb(white.dir, (db) => assert.deepEqual(volumeStoragePeers(db, volumeRowId(db, 'myfiles')), []));
   });
 
+  test('remove and deny take back what add and allow gave; denying what was not given says so', async (t) => {
+    const white = await created(t, 'white');
+    const black = pseudoRandom('black', 32).toString('hex');
+    const gray = pseudoRandom('gray', 32).toString('hex');
+    const unknown = pseudoRandom('unknown peer', 32).toString('hex');
+    await ok(white.run('volume', 'create', 'myfiles'));
+    await ok(white.run('volume', 'create', 'other'));
+    for (const k of [black, gray]) {
+      await ok(white.run('peer', 'add', k));
+      await ok(white.run('peer', 'location', 'set', k, '127.0.0.1:5000'));
+      await ok(white.run('peer', 'storage', 'allow', k, 'local'));
+      await ok(white.run('peer', 'volume', 'allow', k, 'myfiles'));
+      await ok(white.run('peer', 'volume', 'allow', k, 'other'));
+      await ok(white.run('volume', 'storage', 'add', 'myfiles', `peerkey:${k}`));
+    }
+
+    assert.equal(await ok(white.run('peer', 'volume', 'deny', black, 'other')), `Peer ${black} may no longer sync volume other.\n`);
+    assert.equal(await ok(white.run('peer', 'storage', 'deny', black, 'local')), `Peer ${black} may no longer read the local store.\n`);
+    const grayLine = `${gray}\tlocation=127.0.0.1:5000\tstorage=local\tvolumes=myfiles,other\n`;
+    assert.equal(await ok(white.run('peer', 'list')), `${black}\tlocation=127.0.0.1:5000\tstorage=-\tvolumes=myfiles\n${grayLine}`);
+
+    const before = await ok(white.run('peer', 'list'));
+    const nothing = (what: string) => new RegExp(`peer ${black} has no grant to ${what}, so there is nothing to deny; \`bazil peer list\` shows its grants`);
+    const noPeer = new RegExp(`no peer with public key ${unknown}; add it first with \`bazil peer add ${unknown}\``);
+    const cases: [string[], number, RegExp][] = [
+      [['peer', 'volume', 'deny', black, 'other'], 3, nothing('sync volume other')],
+      [['peer', 'storage', 'deny', black, 'local'], 3, nothing('read the local store')],
+      [['peer', 'storage', 'deny', black, 's3'], 2, /"s3" is not a storage backend; the only one is "local".*`bazil peer storage deny/],
+      [['peer', 'volume', 'deny', black, 'nosuch'], 3, /no volume named "nosuch"/],
+      [['peer', 'volume', 'deny', unknown, 'myfiles'], 3, noPeer],
+      [['peer', 'storage', 'deny', unknown, 'local'], 3, noPeer],
+      [['peer', 'remove', unknown], 3, noPeer],
+      [['peer', 'remove', 'zz'], 2, /is not a public key/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await white.run(...args);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.equal(r.stdout, '', args.join(' '));
+      assert.equal(await ok(white.run('peer', 'list')), before, `after ${args.join(' ')}`);
+    }
+
+    assert.equal(await ok(white.run('peer', 'remove', black.toUpperCase())), `Removed peer ${black}.\n`);
+    assert.equal(await ok(white.run('peer', 'list')), grayLine);
+    withDb(white.dir, (db) => {
+      const k = Buffer.from(black, 'hex');
+      assert.equal(isPeer(db, k), false);
+      assert.equal(mayReadStorage(db, k), false);
+      assert.equal(mayUseVolume(db, k, volumeRowId(db, 'myfiles')), false);
+      assert.deepEqual(volumeStoragePeers(db, volumeRowId(db, 'myfiles')), [Buffer.from(gray, 'hex')]);
+      assert.deepEqual(volumeSyncPeers(db, volumeRowId(db, 'myfiles')), [Buffer.from(gray, 'hex')]);
+    });
+    // It can be added again, with nothing granted.
+    await ok(white.run('peer', 'add', black));
+    assert.equal(await ok(white.run('peer', 'list')), `${grayLine}${black}\tlocation=-\tstorage=-\tvolumes=-\n`);
+  });
+
   test('--help of each command shows its usage and examples', async () => {
     for (const path of PEER_COMMANDS) {
       const r = await bazil([...path, '--help']);
@@ -244,5 +307,41 @@ describe('peers with a server', { skip: cliWired ? false : NOT_WIRED }, () => {
     await server.exited;
     assert.equal(await ok(white.run('peer', 'list')), listed);
     withDb(white.dir, (db) => assert.deepEqual(volumeStoragePeers(db, volumeRowId(db, 'myfiles')), [Buffer.from(black.key, 'hex')]));
+  });
+
+  test('a removal or a deny holds at once, on a connection already open', async (t) => {
+    const white = await created(t, 'white');
+    const server = await startServer(t, white.dir);
+    const black = identityFromSeed(pseudoRandom('black identity', 32));
+    const hex = black.publicKey.toString('hex');
+    await ok(white.run('volume', 'create', 'myfiles'));
+    await ok(white.run('peer', 'add', hex));
+    await ok(white.run('peer', 'storage', 'allow', hex, 'local'));
+    await ok(white.run('peer', 'volume', 'allow', hex, 'myfiles'));
+    const dial = () => dialPeer({ host: '127.0.0.1', port: server.port, identity: black, expectKey: Buffer.from(white.key, 'hex'), timeoutMs: 5000 });
+    const conn = await dial();
+    t.after(() => conn.close());
+    const missing = '00'.repeat(32);
+    const refused = (err: unknown) => isBazilError(err, 'UNAUTHORIZED');
+
+    // Granted: the volume answers, and a missing object is looked for (not refused).
+    await conn.call('volume.info', { name: 'myfiles' }, undefined, 5000);
+    await assert.rejects(conn.call('object.get', { id: missing, forward: false }, undefined, 5000), (err) => isBazilError(err, 'NOT_FOUND'));
+
+    await ok(white.run('peer', 'volume', 'deny', hex, 'myfiles'));
+    await assert.rejects(conn.call('volume.info', { name: 'myfiles' }, undefined, 5000), refused);
+    await ok(white.run('peer', 'storage', 'deny', hex, 'local'));
+    await assert.rejects(conn.call('object.get', { id: missing, forward: false }, undefined, 5000), refused);
+    assert.match(server.stderr(), new RegExp(`peer ${hex} may no longer sync volume myfiles`));
+
+    // Removed: its open connection is closed, and a new one is refused.
+    await ok(white.run('peer', 'storage', 'allow', hex, 'local'));
+    const removed = await white.run('peer', 'remove', hex);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.stdout, `Removed peer ${hex}; closed its 1 open connection.\n`);
+    await conn.closed;
+    await assert.rejects(conn.call('volume.info', { name: 'myfiles' }, undefined, 5000), /closed/);
+    await assert.rejects(dial(), (err) => refused(err) && err.message.includes(`bazil peer add ${hex}`));
+    assert.equal(await ok(white.run('peer', 'list')), '');
   });
 });

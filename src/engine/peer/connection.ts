@@ -50,6 +50,10 @@ export interface DialOptions {
   log?: (line: string) => void;
   /** Limit for connecting and the handshake (default 10 s); calls have their own. */
   timeoutMs?: number;
+  /** How long part of a frame may wait for its next byte (default STALL_TIMEOUT_MS). */
+  stallTimeoutMs?: number;
+  /** Gives up connecting (or the handshake) at once, e.g. when the server stops. */
+  signal?: AbortSignal;
 }
 
 export interface AcceptOptions {
@@ -57,7 +61,11 @@ export interface AcceptOptions {
   isKnown(key: Buffer): boolean;
   handle: PeerHandler;
   log(line: string): void;
+  /** Where lines about a connection that has not proven its key go (default: log); they may be rate-limited. */
+  logUnauthenticated?(line: string): void;
   handshakeTimeoutMs?: number;
+  /** How long part of a frame may wait for its next byte (default STALL_TIMEOUT_MS). */
+  stallTimeoutMs?: number;
   onConnection?(conn: PeerConnection): void;
 }
 
@@ -65,9 +73,24 @@ export interface AcceptOptions {
 export async function dialPeer(opts: DialOptions): Promise<PeerConnection> {
   const where = formatAddr(opts.host, opts.port);
   const who = `peer ${shortKey(opts.expectKey)} at ${where}`;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  if (opts.signal?.aborted) throw new BazilError('NOT_FOUND', `did not connect to ${who}: ${abortReason(opts.signal)}`);
   const socket = connect({ host: opts.host, port: opts.port });
   socket.on('error', () => {}); // errors are reported by the steps below, and as the reason a connection closed
+  const abort = (): void => void socket.destroy(new Error(abortReason(opts.signal!)));
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await dialOn(socket, opts, where, who);
+  } finally {
+    opts.signal?.removeEventListener('abort', abort);
+  }
+}
+
+function abortReason(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+}
+
+async function dialOn(socket: Socket, opts: DialOptions, where: string, who: string): Promise<PeerConnection> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   try {
     await connected(socket, timeoutMs);
   } catch (err) {
@@ -84,13 +107,14 @@ export async function dialPeer(opts: DialOptions): Promise<PeerConnection> {
     const code: ErrorCode = isBazilError(err) ? err.code : 'INTERNAL';
     throw new BazilError(code, `the handshake with ${who} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return new Connection(socket, session, addressOf(socket) ?? where, opts.handle, opts.log ?? (() => {}));
+  return new Connection(socket, session, addressOf(socket) ?? where, opts.handle, opts.log ?? (() => {}), opts.stallTimeoutMs);
 }
 
 /** Serves a socket a peer opened. Never throws: a failure is logged and the socket destroyed. */
 export function acceptPeer(socket: Socket, opts: AcceptOptions): void {
   socket.on('error', () => {}); // a peer that goes away is its own business; the reason is logged where it matters
   const where = addressOf(socket) ?? 'an unknown address';
+  const logAnon = opts.logUnauthenticated ?? opts.log;
   const isKnown = (key: Buffer): boolean => {
     try {
       return opts.isKnown(key);
@@ -101,7 +125,7 @@ export function acceptPeer(socket: Socket, opts: AcceptOptions): void {
   };
   serverHandshake(socket, { identity: opts.identity, isKnown, where, timeoutMs: opts.handshakeTimeoutMs }).then(
     (session) => {
-      const conn = new Connection(socket, session, where, opts.handle, opts.log);
+      const conn = new Connection(socket, session, where, opts.handle, opts.log, opts.stallTimeoutMs);
       try {
         opts.onConnection?.(conn);
       } catch (err) {
@@ -111,27 +135,63 @@ export function acceptPeer(socket: Socket, opts: AcceptOptions): void {
     (err: unknown) => {
       const why = err instanceof Error ? err.message : String(err);
       if (isBazilError(err, 'UNAUTHORIZED')) {
-        opts.log(why);
+        logAnon(why);
         // The refusal was sent with end(); let it reach the client, then cut off one that lingers.
         setTimeout(() => socket.destroy(), 1000).unref();
       } else {
-        opts.log(`peer connection from ${where} dropped during the handshake: ${why}`);
+        logAnon(`peer connection from ${where} dropped during the handshake: ${why}`);
         socket.destroy();
       }
     },
   );
 }
 
-interface Pending {
+/*
+ * Flow control. A peer is authenticated but not trusted: whatever it sends or
+ * fails to read, what the server holds for one connection stays bounded.
+ *
+ *  - A side keeps at most MAX_OUTSTANDING_CALLS of its own requests unanswered,
+ *    and under REQUEST_BYTES_IN_FLIGHT of them (but for a lone request);
+ *    further calls wait here, unsent. The other side serves as many at once,
+ *    and stops reading the socket (responses included) only when a peer goes
+ *    over that: a well-behaved peer never makes it stop, so two peers calling
+ *    each other hard cannot block each other.
+ *  - Of those, at most MAX_SERVING run at once, and one starts only while the
+ *    answers not yet taken by the socket are under WRITE_HIGH_WATER: a peer
+ *    that does not read its answers stops getting new ones made, its requests
+ *    pile up to the limit, and then the connection stops reading from it.
+ *  - A frame begun but not finished must make progress: no byte for
+ *    STALL_TIMEOUT_MS and the connection is dropped, freeing the partial frame.
+ * Worst case for one connection: a partial frame (MAX_SEALED), the requests in
+ * flight (REQUEST_BYTES_IN_FLIGHT and one frame more), and the answers
+ * (WRITE_HIGH_WATER plus MAX_SERVING frames).
+ */
+/** Requests a side may have unanswered on one connection: enough to keep a fast link busy with 1 MiB objects. */
+export const MAX_OUTSTANDING_CALLS = 16;
+/** Requests served at once per connection: reading objects is disk-bound, more would only hold more answers. */
+export const MAX_SERVING = 4;
+/** Bytes of answers the socket may hold unsent before no new request is started. */
+export const WRITE_HIGH_WATER = 2 * 1024 * 1024;
+/** Request bytes (params and bodies) held by requests in flight before the connection stops reading. */
+export const REQUEST_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/** How long a partial frame may wait for its next byte; a 4 MiB object over a slow link still gets bytes every second. */
+export const STALL_TIMEOUT_MS = 30_000;
+
+interface Call {
   method: string;
+  params: Record<string, unknown>;
+  body?: Buffer;
   resolve(value: { result: unknown; body?: Buffer }): void;
   reject(err: Error): void;
   timer?: NodeJS.Timeout;
+  /** Set once sent. */
+  id?: number;
+  /** At least the bytes of its frame's plaintext, as the other side counts them. */
+  size: number;
 }
 
-type Message =
-  | { kind: 'request'; id: number; method: string; params: Record<string, unknown>; body?: Buffer }
-  | { kind: 'response'; id: number; result: unknown; error?: BazilError; body?: Buffer };
+type Request = { kind: 'request'; id: number; method: string; params: Record<string, unknown>; body?: Buffer; size: number };
+type Message = Request | { kind: 'response'; id: number; result: unknown; error?: BazilError; body?: Buffer };
 
 class Connection implements PeerConnection {
   readonly remoteKey: Buffer;
@@ -140,8 +200,25 @@ class Connection implements PeerConnection {
   private readonly sealer: FrameSealer;
   private readonly opener: FrameOpener;
   private readonly queue: ByteQueue;
-  private readonly pending = new Map<number, Pending>();
+  /** Our calls sent and not answered, by id. */
+  private readonly pending = new Map<number, Call>();
+  /** Our calls waiting for a free slot (MAX_OUTSTANDING_CALLS). */
+  private readonly unsent: Call[] = [];
+  /** Calls that timed out, by id, with their size: their slot is taken until the late answer comes. */
+  private readonly abandoned = new Map<number, number>();
+  /** Sizes of the calls pending and abandoned. */
+  private outstandingBytes = 0;
   private nextId = 1;
+  /** The peer's requests read and not yet answered, and their bytes. */
+  private inFlight = 0;
+  private inFlightBytes = 0;
+  /** Of those, the ones not started yet. */
+  private readonly waiting: Request[] = [];
+  private serving = 0;
+  private awaitingDrain = false;
+  private readingPaused = false;
+  /** Running while part of a frame waits for the rest (STALL_TIMEOUT_MS). */
+  private stallTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private closeReason: string | undefined;
 
@@ -151,6 +228,7 @@ class Connection implements PeerConnection {
     readonly remoteAddress: string,
     private readonly handle: PeerHandler | undefined,
     private readonly log: (line: string) => void,
+    private readonly stallTimeoutMs = STALL_TIMEOUT_MS,
   ) {
     this.remoteKey = session.remoteKey;
     this.binding = session.binding;
@@ -172,28 +250,27 @@ class Connection implements PeerConnection {
       this.drain();
     });
     this.drain(); // frames that came with the end of the handshake
-    socket.resume(); // the handshake paused it to hand over
+    if (!this.readingPaused) socket.resume(); // the handshake paused it to hand over
   }
 
   call<T = unknown>(method: string, params: Record<string, unknown> = {}, body?: Buffer, timeoutMs?: number): Promise<{ result: T; body?: Buffer }> {
     if (this.ended || this.socket.destroyed) return Promise.reject(this.closedError());
-    const id = this.nextId++;
     return new Promise<{ result: T; body?: Buffer }>((resolve, reject) => {
-      const entry: Pending = { method, resolve: resolve as Pending['resolve'], reject };
-      this.pending.set(id, entry);
-      try {
-        this.send({ id, method, params }, body);
-      } catch (err) {
-        this.pending.delete(id);
-        reject(isBazilError(err) ? err : new BazilError('INVALID_ARGUMENT', `the request "${method}" cannot be sent: ${(err as Error).message}`));
-        return;
-      }
+      // The header as sent, with the longest id there can be.
+      const size = 4 + Buffer.byteLength(JSON.stringify({ id: Number.MAX_SAFE_INTEGER, method, params, body: true })) + (body?.length ?? 0);
+      const call: Call = { method, params, ...(body ? { body } : {}), resolve: resolve as Call['resolve'], reject, size };
       if (timeoutMs !== undefined) {
-        entry.timer = setTimeout(() => {
-          this.pending.delete(id);
+        call.timer = setTimeout(() => {
+          if (call.id === undefined) this.unsent.splice(this.unsent.indexOf(call), 1);
+          else {
+            this.pending.delete(call.id);
+            this.abandoned.set(call.id, call.size);
+          }
           reject(new BazilError('NOT_FOUND', `peer ${shortKey(this.remoteKey)} at ${this.remoteAddress} did not answer "${method}" within ${timeoutMs} ms; try again later`));
         }, timeoutMs);
       }
+      this.unsent.push(call);
+      this.sendCalls();
     });
   }
 
@@ -202,30 +279,110 @@ class Connection implements PeerConnection {
     this.socket.destroy();
   }
 
-  /** Reads every whole frame in the queue; anything wrong in one drops the connection. */
+  /** Sends waiting calls, in order, while the other side's limits leave room for them. */
+  private sendCalls(): void {
+    while (this.unsent.length > 0 && !this.ended) {
+      const outstanding = this.pending.size + this.abandoned.size;
+      const next = this.unsent[0]!;
+      if (outstanding >= MAX_OUTSTANDING_CALLS) return;
+      if (outstanding > 0 && this.outstandingBytes + next.size >= REQUEST_BYTES_IN_FLIGHT) return;
+      const call = this.unsent.shift()!;
+      const id = this.nextId++;
+      try {
+        this.send({ id, method: call.method, params: call.params }, call.body);
+      } catch (err) {
+        clearTimeout(call.timer);
+        call.reject(isBazilError(err) ? err : new BazilError('INVALID_ARGUMENT', `the request "${call.method}" cannot be sent: ${(err as Error).message}`));
+        continue;
+      }
+      call.id = id;
+      this.pending.set(id, call);
+      this.outstandingBytes += call.size;
+    }
+  }
+
+  /** Reads every whole frame in the queue, unless the peer is at its limits; anything wrong in one drops the connection. */
   private drain(): void {
     while (!this.socket.destroyed) {
+      if (this.inFlight >= MAX_OUTSTANDING_CALLS || this.inFlightBytes >= REQUEST_BYTES_IN_FLIGHT) {
+        // Over what a well-behaved peer sends: read nothing more until answers go out.
+        this.readingPaused = true;
+        this.socket.pause();
+        this.watchStall(false);
+        return;
+      }
       let message: Message;
       try {
         const sealed = this.queue.nextRecord(MAX_SEALED, TAG_LENGTH);
-        if (sealed === undefined) return;
+        if (sealed === undefined) break;
         message = parseMessage(this.opener.open(sealed));
       } catch (err) {
         this.drop(err instanceof Error ? err.message : String(err));
         return;
       }
-      if (message.kind === 'request') void this.serve(message);
-      else this.settle(message);
+      if (message.kind === 'request') {
+        this.inFlight += 1;
+        this.inFlightBytes += message.size;
+        this.waiting.push(message);
+        this.startServing();
+      } else {
+        this.settle(message);
+      }
+    }
+    // A frame begun must go on arriving; an empty queue waits as long as it likes.
+    this.watchStall(this.queue.size > 0);
+  }
+
+  /** Starts (or restarts, after a byte came) the stall timer, or stops it. */
+  private watchStall(on: boolean): void {
+    if (!on) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+    } else if (this.stallTimer) {
+      this.stallTimer.refresh();
+    } else {
+      this.stallTimer = setTimeout(() => this.drop(`it sent part of a frame, then nothing for ${this.stallTimeoutMs / 1000} s`), this.stallTimeoutMs);
+      this.stallTimer.unref();
+    }
+  }
+
+  /** Starts waiting requests while few run and the socket takes our answers. */
+  private startServing(): void {
+    while (this.waiting.length > 0 && this.serving < MAX_SERVING && !this.socket.destroyed) {
+      if (this.socket.writableLength >= WRITE_HIGH_WATER) {
+        if (!this.awaitingDrain) {
+          this.awaitingDrain = true;
+          this.socket.once('drain', () => {
+            this.awaitingDrain = false;
+            this.startServing();
+          });
+        }
+        return;
+      }
+      const req = this.waiting.shift()!;
+      this.serving += 1;
+      void this.serve(req).finally(() => {
+        this.serving -= 1;
+        this.inFlight -= 1;
+        this.inFlightBytes -= req.size;
+        this.startServing();
+        if (this.readingPaused && !this.socket.destroyed) {
+          this.readingPaused = false;
+          this.socket.resume();
+          this.drain();
+        }
+      });
     }
   }
 
   private drop(reason: string): void {
+    if (this.socket.destroyed) return;
     this.log(`dropped the connection with peer ${this.remoteKey.toString('hex')} at ${this.remoteAddress}: ${reason}`);
     this.closeReason ??= reason;
     this.socket.destroy();
   }
 
-  private async serve(req: Extract<Message, { kind: 'request' }>): Promise<void> {
+  private async serve(req: Request): Promise<void> {
     let header: Record<string, unknown>;
     let body: Buffer | undefined;
     try {
@@ -257,12 +414,20 @@ class Connection implements PeerConnection {
   }
 
   private settle(res: Extract<Message, { kind: 'response' }>): void {
-    const entry = this.pending.get(res.id);
-    if (!entry) return; // it timed out: the answer came too late
-    this.pending.delete(res.id);
-    clearTimeout(entry.timer);
-    if (res.error) entry.reject(res.error);
-    else entry.resolve(res.body ? { result: res.result, body: res.body } : { result: res.result });
+    const call = this.pending.get(res.id);
+    if (call) {
+      this.pending.delete(res.id);
+      this.outstandingBytes -= call.size;
+      clearTimeout(call.timer);
+      if (res.error) call.reject(res.error);
+      else call.resolve(res.body ? { result: res.result, body: res.body } : { result: res.result });
+    } else {
+      const size = this.abandoned.get(res.id);
+      if (size === undefined) return; // an answer to nothing we asked
+      this.abandoned.delete(res.id);
+      this.outstandingBytes -= size;
+    }
+    this.sendCalls();
   }
 
   /** Seals and writes one message; throws (writing nothing) when it cannot be encoded or is too large. */
@@ -278,12 +443,15 @@ class Connection implements PeerConnection {
 
   private onClose(): void {
     this.ended = true;
+    this.watchStall(false);
     const err = this.closedError();
-    for (const entry of this.pending.values()) {
-      clearTimeout(entry.timer);
-      entry.reject(err);
+    for (const call of [...this.pending.values(), ...this.unsent]) {
+      clearTimeout(call.timer);
+      call.reject(err);
     }
     this.pending.clear();
+    this.unsent.length = 0;
+    this.waiting.length = 0;
   }
 
   private closedError(): BazilError {
@@ -321,7 +489,7 @@ function parseMessage(plain: Buffer): Message {
     if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
       throw new Error('a request has "params" that are not a JSON object');
     }
-    return { kind: 'request', id, method: h.method, params: (params ?? {}) as Record<string, unknown>, ...body };
+    return { kind: 'request', id, method: h.method, params: (params ?? {}) as Record<string, unknown>, ...body, size: plain.length };
   }
   if ('error' in h) {
     const e = h.error;

@@ -16,10 +16,9 @@
  */
 import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type Hash, type KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
-import nacl from 'tweetnacl';
 import { BazilError } from '../errors.js';
 import { errorFromWire } from '../control/protocol.js';
-import type { Identity } from './identity.js';
+import { signWith, verifySignature, type Identity } from './identity.js';
 import { ByteQueue, encodeRecord, FrameOpener, FrameSealer, TAG_LENGTH } from './frames.js';
 
 export const MAGIC = Buffer.from('BZP1');
@@ -87,7 +86,7 @@ export async function clientHandshake(socket: Socket, opts: ClientHandshakeOptio
       );
     }
     t.add(serverEph, serverKey);
-    if (!nacl.sign.detached.verify(t.digest(), sigS, serverKey)) {
+    if (!verifySignature(serverKey, t.digest(), sigS)) {
       throw new BazilError(
         'UNAUTHORIZED',
         `the server at ${where} could not prove it holds the key of peer ${shortKey(serverKey)}; something may be intercepting the connection`,
@@ -95,7 +94,7 @@ export async function clientHandshake(socket: Socket, opts: ClientHandshakeOptio
     }
 
     t.add(sigS, identity.publicKey);
-    const sigC = Buffer.from(nacl.sign.detached(t.digest(), identity.secretKey));
+    const sigC = signWith(identity, t.digest());
     socket.write(encodeRecord(Buffer.concat([identity.publicKey, sigC])));
     t.add(sigC);
     const keys = sessionKeys(eph.privateKey, serverEph, t.digest());
@@ -140,7 +139,7 @@ export async function serverHandshake(socket: Socket, opts: ServerHandshakeOptio
 
     const eph = ephemeral();
     const t = new Transcript().add(MAGIC, clientEph, eph.publicRaw, identity.publicKey);
-    const sigS = Buffer.from(nacl.sign.detached(t.digest(), identity.secretKey));
+    const sigS = signWith(identity, t.digest());
     socket.write(encodeRecord(Buffer.concat([eph.publicRaw, identity.publicKey, sigS])));
     t.add(sigS);
 
@@ -149,7 +148,7 @@ export async function serverHandshake(socket: Socket, opts: ServerHandshakeOptio
     const clientKey = Buffer.from(m3.subarray(0, KEY));
     const sigC = m3.subarray(KEY);
     t.add(clientKey);
-    if (!nacl.sign.detached.verify(t.digest(), sigC, clientKey)) {
+    if (!verifySignature(clientKey, t.digest(), sigC)) {
       throw new BazilError('CORRUPT', `it could not prove it holds the key it claims (${clientKey.toString('hex')})`);
     }
     t.add(sigC);

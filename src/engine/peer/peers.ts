@@ -77,6 +77,20 @@ export function addPeer(db: Db, key: Buffer): void {
   })();
 }
 
+/**
+ * Forgets a peer: its location, its grants, and every volume's use of it
+ * (content sources, sync partners). Version vectors and conflicts that name it
+ * stay: they record history, not trust. The server also closes its open
+ * connections; requests on one still open are refused, grants being checked
+ * on each.
+ */
+export function removePeer(db: Db, key: Buffer): void {
+  db.transaction(() => {
+    knownPeer(db, key);
+    db.prepare('DELETE FROM peers WHERE public_key = ?').run(key); // the grants and uses go with it (ON DELETE CASCADE)
+  })();
+}
+
 export function listPeers(db: Db): PeerInfo[] {
   const peers = db.prepare('SELECT public_key, location FROM peers ORDER BY added_at, public_key').all() as {
     public_key: Buffer;
@@ -148,16 +162,32 @@ export function peerLocation(db: Db, key: Buffer): { host: string; port: number 
   }
 }
 
-export function allowStorage(db: Db, key: Buffer, backend: string): void {
+function checkBackend(key: Buffer, backend: string, verb: 'allow' | 'deny'): void {
   if (!STORAGE_BACKENDS.includes(backend)) {
     throw new BazilError(
       'INVALID_ARGUMENT',
-      `"${shown(backend)}" is not a storage backend; the only one is "local" (this data dir's store): \`bazil peer storage allow ${hex(key)} local\``,
+      `"${shown(backend)}" is not a storage backend; the only one is "local" (this data dir's store): \`bazil peer storage ${verb} ${hex(key)} local\``,
     );
   }
+}
+
+export function allowStorage(db: Db, key: Buffer, backend: string): void {
+  checkBackend(key, backend, 'allow');
   db.transaction(() => {
     knownPeer(db, key);
     db.prepare('INSERT OR IGNORE INTO peer_storage (peer, backend) VALUES (?, ?)').run(key, backend);
+  })();
+}
+
+/** Takes back a storage grant; NOT_FOUND, saying so, when the peer did not have it. */
+export function denyStorage(db: Db, key: Buffer, backend: string): void {
+  checkBackend(key, backend, 'deny');
+  db.transaction(() => {
+    knownPeer(db, key);
+    const { changes } = db.prepare('DELETE FROM peer_storage WHERE peer = ? AND backend = ?').run(key, backend);
+    if (changes === 0) {
+      throw new BazilError('NOT_FOUND', `peer ${hex(key)} has no grant to read the ${backend} store, so there is nothing to deny; \`bazil peer list\` shows its grants`);
+    }
   })();
 }
 
@@ -170,6 +200,18 @@ export function allowVolume(db: Db, key: Buffer, volumeName: string): void {
     knownPeer(db, key);
     const volume = volumeRowId(db, volumeName); // NOT_FOUND, saying how to list or create volumes
     db.prepare('INSERT OR IGNORE INTO peer_volumes (peer, volume) VALUES (?, ?)').run(key, volume);
+  })();
+}
+
+/** Takes back a volume grant; NOT_FOUND, saying so, when the peer did not have it. */
+export function denyVolume(db: Db, key: Buffer, volumeName: string): void {
+  db.transaction(() => {
+    knownPeer(db, key);
+    const volume = volumeRowId(db, volumeName);
+    const { changes } = db.prepare('DELETE FROM peer_volumes WHERE peer = ? AND volume = ?').run(key, volume);
+    if (changes === 0) {
+      throw new BazilError('NOT_FOUND', `peer ${hex(key)} has no grant to sync volume ${volumeName}, so there is nothing to deny; \`bazil peer list\` shows its grants`);
+    }
   })();
 }
 

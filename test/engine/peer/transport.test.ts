@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { BazilError, isBazilError } from '../../../src/engine/errors.js';
 import { identityFromSeed } from '../../../src/engine/peer/identity.js';
-import { acceptPeer, dialPeer, type PeerConnection, type PeerHandler } from '../../../src/engine/peer/connection.js';
+import { acceptPeer, dialPeer, MAX_OUTSTANDING_CALLS, MAX_SERVING, REQUEST_BYTES_IN_FLIGHT, type PeerConnection, type PeerHandler } from '../../../src/engine/peer/connection.js';
 import { clientHandshake, MAGIC } from '../../../src/engine/peer/handshake.js';
 import { ByteQueue, encodeRecord, lengthPrefix, MAX_SEALED } from '../../../src/engine/peer/frames.js';
 
@@ -13,6 +13,15 @@ const serverId = identityFromSeed(randomBytes(32));
 const clientId = identityFromSeed(randomBytes(32));
 const strangerId = identityFromSeed(randomBytes(32));
 const HANDSHAKE_TIMEOUT_MS = 300;
+const STALL_TIMEOUT_MS = 300;
+
+/** Requests of the "hold" method being handled now, the most at once, and how to let them all answer. */
+const held = { now: 0, most: 0, started: 0, release: [] as (() => void)[] };
+function releaseHeld(): void {
+  for (const r of held.release.splice(0)) r();
+}
+/** Answers of the "big" method the handler has made. */
+let bigAnswers = 0;
 
 /** The server's log, with a way to wait for a line. */
 class Log {
@@ -48,6 +57,15 @@ const handle: PeerHandler = async ({ method, params, body, binding }) => {
       throw new BazilError('CONFLICT', 'the two versions disagree; pick one');
     case 'binding':
       return { result: binding.toString('hex') };
+    case 'hold':
+      held.started += 1;
+      held.most = Math.max(held.most, ++held.now);
+      await new Promise<void>((r) => held.release.push(r));
+      held.now -= 1;
+      return { result: params.n };
+    case 'big':
+      bigAnswers += 1;
+      return { result: {}, body: Buffer.alloc(4 << 20) };
     case 'crash':
       throw new Error('secret detail at /home/someone/.bazil');
     default:
@@ -71,6 +89,7 @@ before(async () => {
       handle,
       log: log.add,
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      stallTimeoutMs: STALL_TIMEOUT_MS,
       onConnection: (conn) => accepted.push(conn),
     });
   });
@@ -231,6 +250,24 @@ test('a peer that is not running is reported as NOT_FOUND', async () => {
   await assert.rejects(dial({ port: freePort }), (err) => isBazilError(err, 'NOT_FOUND') && /cannot reach peer .* is its server running\?/.test(err.message));
 });
 
+test('a dial under way gives up at once when aborted', async () => {
+  const silentSockets: Socket[] = [];
+  const silent = createServer((s) => void silentSockets.push(s)); // accepts, never answers the handshake
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  try {
+    const stop = new AbortController();
+    const dialing = dial({ port: (silent.address() as AddressInfo).port, signal: stop.signal, timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    stop.abort(new Error('the server is stopping'));
+    await assert.rejects(dialing, (err) => isBazilError(err, 'NOT_FOUND') && /the server is stopping/.test(err.message));
+    await assert.rejects(dial({ signal: stop.signal }), /did not connect to .*the server is stopping/);
+  } finally {
+    for (const s of silentSockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
 test('garbage instead of the magic is dropped', async () => {
   const line = log.next(/during the handshake: .*does not speak the bazil peer protocol/);
   const socket = await rawSocket();
@@ -294,6 +331,119 @@ test('a malformed message header drops the connection', async () => {
     for (const b of session.sealer.seal([lengthPrefix(header.length), header])) socket.write(b);
     await Promise.all([line, once(socket, 'close')]);
   }
+  await stillServes();
+});
+
+/** Seals and writes a request on a raw handshaken socket. */
+function rawRequest(peer: { socket: Socket; session: Awaited<ReturnType<typeof clientHandshake>> }, id: number, method: string, params = {}): void {
+  const header = Buffer.from(JSON.stringify({ id, method, params }));
+  for (const b of peer.session.sealer.seal([lengthPrefix(header.length), header])) peer.socket.write(b);
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), what);
+}
+
+test('more calls than a side may have outstanding wait their turn; a few are served at once; all are answered', async () => {
+  const conn = await dial();
+  try {
+    Object.assign(held, { now: 0, most: 0, started: 0 });
+    const calls = Array.from({ length: 3 * MAX_OUTSTANDING_CALLS }, (_, n) => conn.call('hold', { n }));
+    await until(() => held.now === MAX_SERVING, `${MAX_SERVING} requests are being served`);
+    await new Promise((r) => setTimeout(r, 50)); // time for more to start, were the limit not kept
+    assert.equal(held.most, MAX_SERVING);
+    while (held.started < calls.length || held.now > 0) {
+      releaseHeld();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => r.result),
+      calls.map((_, n) => n),
+    );
+    assert.equal(held.most, MAX_SERVING);
+  } finally {
+    releaseHeld();
+    conn.close();
+  }
+});
+
+test('calls with big bodies go out only while their bytes outstanding stay under the limit; all are answered', async () => {
+  const conn = await dial();
+  try {
+    Object.assign(held, { now: 0, most: 0, started: 0 });
+    const body = Buffer.alloc(4 << 20);
+    const calls = Array.from({ length: 8 }, (_, n) => conn.call('hold', { n }, body));
+    const fit = Math.floor(REQUEST_BYTES_IN_FLIGHT / body.length) - 1; // each is a little over 4 MiB
+    await until(() => held.now === fit, `${fit} requests of 4 MiB are being served`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(held.most, fit);
+    while (held.started < calls.length || held.now > 0) {
+      releaseHeld();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => r.result),
+      calls.map((_, n) => n),
+    );
+  } finally {
+    releaseHeld();
+    conn.close();
+  }
+});
+
+test('a peer that sends more requests than it may is read again once answers go out, and gets every answer', async () => {
+  const peer = await handshaken();
+  Object.assign(held, { now: 0, most: 0, started: 0 });
+  const n = 3 * MAX_OUTSTANDING_CALLS;
+  for (let id = 1; id <= n; id++) rawRequest(peer, id, 'hold', { n: id });
+  const answers = new ByteQueue();
+  let answered = 0;
+  peer.socket.on('data', (b: Buffer) => {
+    answers.push(b);
+    for (let r = answers.nextRecord(MAX_SEALED); r; r = answers.nextRecord(MAX_SEALED)) {
+      peer.session.opener.open(r);
+      answered++;
+    }
+  });
+  await until(() => held.now === MAX_SERVING, 'the first requests are being served');
+  for (let i = 0; i < 2000 && answered < n; i++) {
+    releaseHeld();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(answered, n);
+  assert.equal(held.most, MAX_SERVING);
+  peer.socket.destroy();
+  await stillServes();
+});
+
+test('a peer that reads none of its answers stops getting new ones made, and is served again once it reads', async () => {
+  const peer = await handshaken();
+  peer.socket.pause(); // reads nothing
+  bigAnswers = 0;
+  const n = 2 * MAX_OUTSTANDING_CALLS;
+  for (let id = 1; id <= n; id++) rawRequest(peer, id, 'big');
+  await new Promise((r) => setTimeout(r, 500));
+  // The socket buffers take some, then the server stops making answers of 4 MiB.
+  assert.ok(bigAnswers < n / 2, `the server made ${bigAnswers} answers of 4 MiB for a peer that reads none`);
+  let got = 0;
+  peer.socket.on('data', (b: Buffer) => (got += b.length));
+  peer.socket.resume();
+  await until(() => bigAnswers === n && got >= n * (4 << 20), 'every answer is made and arrives once the peer reads');
+  peer.socket.destroy();
+  await stillServes();
+});
+
+test('a frame begun and not finished is dropped after the stall timeout; a quiet connection is not', async () => {
+  const quiet = await handshaken();
+  const stalled = await handshaken();
+  const line = log.next(new RegExp(`dropped the connection with peer .*: it sent part of a frame, then nothing for ${STALL_TIMEOUT_MS / 1000} s`));
+  stalled.socket.write(Buffer.concat([lengthPrefix(4 << 20), randomBytes(1000)]));
+  await Promise.all([line, once(stalled.socket, 'close')]);
+  await new Promise((r) => setTimeout(r, 2 * STALL_TIMEOUT_MS));
+  assert.equal(quiet.socket.closed, false, 'a connection with nothing half sent stays');
+  rawRequest(quiet, 1, 'echo', { still: 'open' });
+  quiet.socket.destroy();
   await stillServes();
 });
 

@@ -1,0 +1,25 @@
+/**
+ * Log lines carry text that peers chose (volume and file names, error
+ * messages). Written raw, a newline in one forges a second line, and an escape
+ * sequence rewrites the terminal. The server's log sink passes every line
+ * through here, so one call is always one visible line, whatever it quotes.
+ */
+
+/**
+ * C0 controls but tab, DEL, C1 controls, the Unicode line and paragraph
+ * separators, and the bidirectional overrides and isolates (which make text
+ * display in another order than it is written).
+ */
+const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r' };
+
+/** The line with each unsafe character written as an escape: \n, \r, \xHH, \uHHHH. */
+export function escapeLogLine(line: string): string {
+  return line.replace(UNSAFE, (c) => {
+    const named = NAMED[c];
+    if (named) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
