@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Bazil needs when they are missing:
 #   libfuse2 + fuse  the FUSE library fuse-native loads, and fusermount
+#   libfuse3-dev     libfuse3 and its headers: the FUSE edge (native/) is built against them
 #   sqlite3 + git    programs the test suite runs on mounted volumes
 #   openssh-server + openssh-client + rsync
 #                    the sync benchmark's reference: rsync over ssh to a private sshd
@@ -10,6 +11,7 @@ set -euo pipefail
 missing=()
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=(libfuse2)
 command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
+pkg-config --exists fuse3 2>/dev/null || missing+=(libfuse3-dev pkg-config)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v git >/dev/null 2>&1 || missing+=(git)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
