@@ -1,6 +1,7 @@
 import { createDataDir, dataDirExists } from '../engine/datadir.js';
 import { listSharingKeys } from '../engine/store/sharing.js';
 import { listVolumes } from '../engine/tree/volumes.js';
+import { isDeadMount, rememberedMounts } from '../server/mount-points.js';
 import type { Command } from './command.js';
 import { serverInfo, withDataDir } from './use-datadir.js';
 
@@ -13,8 +14,11 @@ async function showStatus(dataDir: string): Promise<void> {
       `Public key:   ${dir.publicKey().toString('hex')}`,
       `Sharing keys: ${listSharingKeys(dir.db).join(', ')}`,
       `Volumes:      ${volumes.length ? volumes.map((v) => v.name).join(', ') : '(none yet: bazil volume create NAME)'}`,
-      `Server:       ${server ? `running (pid ${server.pid}), listening on ${server.peerAddress}` : 'not running (start it with `bazil server run &`)'}`,
+      `Server:       ${server ? `running (pid ${server.pid}), listening on ${server.peerAddress}` : 'not running (start it with `bazil server start`)'}`,
     ];
+    for (const m of rememberedMounts(dir.db).filter((r) => isDeadMount(r.dir))) {
+      lines.push(`Dead mount:   ${m.volume} on ${m.dir} (its server was stopped without unmounting; \`bazil volume unmount ${m.dir}\` clears it)`);
+    }
     process.stdout.write(lines.join('\n') + '\n');
   });
 }

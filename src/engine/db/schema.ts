@@ -129,5 +129,12 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX conflicts_open ON conflicts (volume, path) WHERE resolved_at IS NULL;
   `,
+  // Where each volume was mounted: the server mounts it there again when it starts.
+  `
+  CREATE TABLE mounts (
+    volume INTEGER PRIMARY KEY REFERENCES volumes (id) ON DELETE CASCADE,
+    dir TEXT NOT NULL UNIQUE            -- absolute path of the mount point
+  );
+  `,
 ];
 
