@@ -100,9 +100,11 @@ async function run(argv: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  // A reader that stops early (`bazil debug cas get ... | head`) is not an error.
+  // A reader that stops early (`bazil debug cas get ... | head`) is not an error,
+  // nor a terminal closed under a running server (EIO).
   process.stdout.on('error', (err) => {
     if (isErrno(err, 'EPIPE')) process.exit(process.exitCode ?? 0);
+    if (isErrno(err, 'EIO')) return;
     throw err;
   });
   try {

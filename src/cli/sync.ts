@@ -6,7 +6,7 @@ import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import type { Command } from './command.js';
 import { withServer } from './use-datadir.js';
 
-const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server run &`.';
+const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
 
 /** A conflict's place as typed: VOLUME:/path stays, anything else is a path (in a mount). */
 const conflictPath = (arg: string) => (/^[^/:]+:\//.test(arg) ? arg : resolve(arg));

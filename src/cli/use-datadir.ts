@@ -57,7 +57,7 @@ export function noServer(path: string): BazilError {
   if (!dataDirExists(path)) {
     return new BazilError('NOT_FOUND', `no bazil data dir at ${path}; create one with \`bazil create\` (or point --data-dir at an existing one)`);
   }
-  return new BazilError('NOT_FOUND', `no bazil server is running for data dir ${path}; start one with \`bazil server run &\``);
+  return new BazilError('NOT_FOUND', `no bazil server is running for data dir ${path}; start one with \`bazil server start\``);
 }
 
 /** Runs fn against the data dir's server; NOT_FOUND, saying how to start one, when none runs. */

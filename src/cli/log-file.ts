@@ -1,0 +1,42 @@
+/**
+ * A log file that stays small: lines are appended with a timestamp, and once
+ * the file passes its cap it is renamed to FILE.1 (replacing the older one)
+ * and a new one begins. So a server that runs for months keeps at most twice
+ * the cap on disk, and the recent lines are always in FILE.
+ */
+import { appendFileSync, renameSync, statSync } from 'node:fs';
+
+export const LOG_CAP_BYTES = 1 << 20;
+
+export class LogFile {
+  private size: number;
+
+  constructor(
+    readonly path: string,
+    private readonly cap = LOG_CAP_BYTES,
+  ) {
+    try {
+      this.size = statSync(path).size;
+    } catch {
+      this.size = 0;
+    }
+  }
+
+  write(line: string): void {
+    if (this.size >= this.cap) {
+      try {
+        renameSync(this.path, `${this.path}.1`);
+      } catch {
+        // gone already: start a new one all the same
+      }
+      this.size = 0;
+    }
+    const text = `${new Date().toISOString()} ${line}\n`;
+    try {
+      appendFileSync(this.path, text, { mode: 0o600 });
+      this.size += Buffer.byteLength(text);
+    } catch {
+      // A full or vanished disk must not take the server down over a log line.
+    }
+  }
+}
