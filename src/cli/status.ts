@@ -1,4 +1,4 @@
-import { createDataDir, dataDirExists } from '../engine/datadir.js';
+import { createDataDir, dataDirExists, missingDataDir } from '../engine/datadir.js';
 import { listSharingKeys } from '../engine/store/sharing.js';
 import { listVolumes } from '../engine/tree/volumes.js';
 import { isDeadMount, rememberedMounts } from '../server/mount-points.js';
@@ -23,9 +23,13 @@ async function showStatus(dataDir: string): Promise<void> {
   });
 }
 
-/** Plain `bazil`: set up the data dir on first use, then show where things stand. */
-export async function defaultAction(dataDir: string): Promise<number> {
+/**
+ * Plain `bazil`: set up the default data dir on first use (`mayCreate`), then
+ * show where things stand. Any other data dir is made only by `bazil create`.
+ */
+export async function defaultAction(dataDir: string, mayCreate: boolean): Promise<number> {
   if (!dataDirExists(dataDir)) {
+    if (!mayCreate) throw missingDataDir(dataDir);
     createDataDir(dataDir);
     process.stdout.write(`Welcome to bazil. Created a new data dir in ${dataDir}\n\n`);
   }
