@@ -7,6 +7,7 @@ import { extractDataDir, normalizeFlags } from './args.js';
 import { commandHelp, GLOBAL_OPTIONS, groupHelp, type Command, type Option } from './command.js';
 import { EXIT_CODES } from './exit.js';
 import { COMMANDS } from './commands.js';
+import { unknownCommand } from './help.js';
 import { defaultAction } from './status.js';
 
 function meowFlags(options: Option[] = []): AnyFlags {
@@ -81,8 +82,8 @@ async function run(argv: string[]): Promise<number> {
       // Only the default data dir is made on first use: a mistyped --data-dir must not become a new identity.
       return defaultAction(dataDir, flagDir === undefined && !process.env.BAZIL_DATA_DIR);
     }
-    const what = next === undefined ? `\`bazil ${path.join(' ')}\` needs a command` : `unknown command \`bazil ${[...path, next].join(' ')}\``;
-    process.stderr.write(`bazil: ${what}\n\n${groupHelp(path, COMMANDS)}\n`);
+    if (next !== undefined) throw unknownCommand(path, next, COMMANDS);
+    process.stderr.write(`bazil: \`bazil ${path.join(' ')}\` needs a command\n\n${groupHelp(path, COMMANDS)}\n`);
     return EXIT_CODES.INVALID_ARGUMENT;
   }
 
