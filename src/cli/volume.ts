@@ -7,7 +7,8 @@ import { createVolume, listVolumes } from '../engine/tree/volumes.js';
 import type { MountInfo, MountProblem, SnapshotInfo, VolumeInfo } from '../server/api.js';
 import { bazilMountVolume, checkDirectory, clearDeadMount, forgetMount, isDeadMount, rememberedMounts } from '../server/mount-points.js';
 import { deadMount } from '../server/mounts.js';
-import type { Command } from './command.js';
+import { JSON_OPTION, type Command } from './command.js';
+import { printJson } from './format.js';
 import { noServer, viaServerOrDataDir, withDataDir, withServer } from './use-datadir.js';
 import { connectControl } from '../engine/control/client.js';
 
@@ -43,11 +44,14 @@ export const volumeCommands: Command[] = [
   {
     path: ['volume', 'list'],
     summary: 'List volumes, the sharing key of each, and where they are mounted',
-    usage: '',
-    details: 'One line per volume: NAME, sharing=KEY, then mounted=DIR for each mount point.',
-    examples: ['bazil volume list'],
+    usage: '[--json]',
+    details:
+      'One line per volume: NAME, sharing=KEY, then mounted=DIR for each mount point, dead=DIR for a mount\n' +
+      'left by a server that was killed, unmounted=DIR for one the server could not mount again (why: on stderr).',
+    options: [JSON_OPTION],
+    examples: ['bazil volume list', 'bazil volume list --json'],
     args: [0, 0],
-    async run({ dataDir }) {
+    async run({ dataDir, flags }) {
       const volumes = await viaServerOrDataDir(
         dataDir,
         false,
@@ -58,6 +62,7 @@ export const volumeCommands: Command[] = [
           return listVolumes(dir.db).map((v) => ({ name: v.name, sharingKey: v.sharingKey, mounts: [], problems: dead.filter((d) => d.volume === v.name) }));
         },
       );
+      if (flags.json === true) return printJson(volumes.map((v) => ({ ...v, problems: v.problems ?? [] })));
       if (volumes.length === 0) process.stderr.write('No volumes yet; create one with `bazil volume create NAME`.\n');
       for (const v of volumes) {
         const problems = v.problems ?? [];
@@ -140,11 +145,12 @@ export const volumeCommands: Command[] = [
   {
     path: ['volume', 'snapshot', 'list'],
     summary: "List a volume's snapshots",
-    usage: 'VOLUME',
+    usage: '[--json] VOLUME',
     details: 'One line per snapshot: NAME, then created=TIME (UTC, ISO 8601). Works with or without the server.',
-    examples: ['bazil volume snapshot list myfiles'],
+    options: [JSON_OPTION],
+    examples: ['bazil volume snapshot list myfiles', 'bazil volume snapshot list --json myfiles'],
     args: [1, 1],
-    async run({ dataDir, args }) {
+    async run({ dataDir, args, flags }) {
       const volume = args[0];
       const snapshots = await viaServerOrDataDir(
         dataDir,
@@ -152,6 +158,7 @@ export const volumeCommands: Command[] = [
         (server) => server.call<SnapshotInfo[]>('volume.snapshot.list', { volume }),
         (dir) => listSnapshots(dir.db, volume),
       );
+      if (flags.json === true) return printJson(snapshots.map((s) => ({ ...s, createdAt: new Date(s.createdAt).toISOString() })));
       const asArg = volume === 'list' ? '-- list' : volume;
       if (snapshots.length === 0) process.stderr.write(`No snapshots of ${volume} yet; take one with \`bazil volume snapshot ${asArg} NAME\`.\n`);
       for (const s of snapshots) process.stdout.write(`${s.name}\tcreated=${new Date(s.createdAt).toISOString()}\n`);
