@@ -81,6 +81,8 @@ export class Mounts {
     for (const m of this.mounts.values()) {
       if (m.dir === dir) throw new BazilError('ALREADY_EXISTS', `volume ${m.volume} is already mounted at ${dir}; pick another directory`);
     }
+    const outer = this.servedAbove(dir);
+    if (outer) throw new BazilError('INVALID_ARGUMENT', `${dir} is inside the mount of volume ${outer.volume} (${outer.dir}); mount volumes side by side, not one inside another`);
     checkMountPoint(dir);
     const { store, tree } = v;
     const fs = new VolumeFs({
@@ -141,7 +143,7 @@ export class Mounts {
   private async forgetUnserved(target: string): Promise<MountInfo> {
     const remembered = rememberedMounts(this.dataDir.db).find((r) => r.volume === target || r.dir === target);
     const dir = remembered?.dir ?? target;
-    if (dir.startsWith('/') && isDeadMount(dir)) {
+    if (dir.startsWith('/') && !this.servedAbove(dir) && isDeadMount(dir)) {
       const volume = remembered?.volume ?? bazilMountVolume(dir);
       if (volume === undefined) throw new BazilError('NOT_FOUND', `${dir} is a dead mount, but not one of bazil's; clear it with \`fusermount -uz ${dir}\``);
       await clearDeadMount(dir);
@@ -157,6 +159,15 @@ export class Mounts {
       return remembered;
     }
     throw new BazilError('NOT_FOUND', `nothing is mounted at ${target}; see \`bazil volume list\``);
+  }
+
+  /**
+   * The mount of ours that path is inside, if any. Such a path must not be
+   * looked at from this thread: the kernel would ask this very thread to
+   * answer, and wait for it forever.
+   */
+  private servedAbove(path: string): Mount | undefined {
+    return [...this.mounts.values()].find((m) => path.startsWith(`${m.dir}/`));
   }
 
   list(): MountInfo[] {

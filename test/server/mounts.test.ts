@@ -149,6 +149,12 @@ describe('mounts', { concurrency: true, skip: fuseUnavailable() }, () => {
     const taken = await run('volume', 'mount', 'v', 'mnt2');
     assert.equal(taken.code, 4, taken.stderr);
     assert.equal(taken.stderr, `bazil: volume w is already mounted at ${mnt2}; pick another directory\n`);
+    // Inside a mount of its own, the server looks at nothing (the kernel would ask it to answer itself).
+    mkdirSync(join(mnt2, 'sub'));
+    const nested = await run('volume', 'mount', 'v', 'mnt2/sub');
+    assert.equal(nested.code, 2, nested.stderr);
+    assert.match(nested.stderr, new RegExp(`is inside the mount of volume w \\(${mnt2}\\); mount volumes side by side`));
+    assert.equal((await run('volume', 'unmount', 'mnt2/sub')).code, 3);
 
     const missing = await run('volume', 'mount', 'v', 'nope');
     assert.equal(missing.code, 3);
