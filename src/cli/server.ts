@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dataDirExists } from '../engine/datadir.js';
 import { BazilError, isErrno, type ErrorCode } from '../engine/errors.js';
@@ -44,7 +45,10 @@ async function waitForExit(pid: number): Promise<void> {
 
 async function run(dataDir: string, addr: string | undefined, manualSync: boolean, logPath: string | undefined): Promise<void> {
   dataDir = resolve(dataDir);
-  process.title = `bazil server ${dataDir}`; // what ps and top show
+  // What ps and top show. Short (~ for the home directory): the title cannot
+  // be longer than the command line the process was started with.
+  const home = homedir();
+  process.title = `bazil server ${dataDir.startsWith(`${home}/`) ? `~${dataDir.slice(home.length)}` : dataDir}`;
   // A closed terminal fails every write (EIO): the server carries on, unheard.
   process.stderr.on('error', () => {});
   const file = logPath === undefined ? undefined : new LogFile(resolve(logPath));
