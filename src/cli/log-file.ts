@@ -8,6 +8,23 @@ import { appendFileSync, renameSync, statSync } from 'node:fs';
 
 export const LOG_CAP_BYTES = 1 << 20;
 
+/** Moves the log to FILE.1 (replacing the older one) if it has reached the cap; true if it did. */
+export function rotateIfFull(path: string, cap = LOG_CAP_BYTES): boolean {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return false;
+  }
+  if (size < cap) return false;
+  try {
+    renameSync(path, `${path}.1`);
+  } catch {
+    // gone already: a new one begins all the same
+  }
+  return true;
+}
+
 export class LogFile {
   private size: number;
 
@@ -24,11 +41,7 @@ export class LogFile {
 
   write(line: string): void {
     if (this.size >= this.cap) {
-      try {
-        renameSync(this.path, `${this.path}.1`);
-      } catch {
-        // gone already: start a new one all the same
-      }
+      rotateIfFull(this.path, this.cap);
       this.size = 0;
     }
     const text = `${new Date().toISOString()} ${line}\n`;

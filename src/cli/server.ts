@@ -8,7 +8,7 @@ import type { ServerInfo } from '../server/api.js';
 import type { RunningServer } from '../server/server.js';
 import type { Command } from './command.js';
 import { EXIT_CODES } from './exit.js';
-import { LogFile } from './log-file.js';
+import { LogFile, rotateIfFull } from './log-file.js';
 import { noServer, serverInfo, withServer } from './use-datadir.js';
 
 const STOP_TIMEOUT_MS = 60_000;
@@ -85,7 +85,7 @@ function codeOfExit(exit: number | null): ErrorCode {
   return (found?.[0] as ErrorCode | undefined) ?? 'INTERNAL';
 }
 
-/** What was appended to a file since offset. */
+/** What was appended to a file since offset (all of it if it is new since). */
 function readFrom(path: string, offset: number): string {
   let fd: number;
   try {
@@ -95,7 +95,8 @@ function readFrom(path: string, offset: number): string {
   }
   try {
     const size = statSync(path).size;
-    const buf = Buffer.alloc(Math.max(0, size - offset));
+    if (size < offset) offset = 0; // the log was moved to .1 and begun again
+    const buf = Buffer.alloc(size - offset);
     readSync(fd, buf, 0, buf.length, offset);
     return buf.toString('utf8');
   } finally {
@@ -117,6 +118,7 @@ async function start(dataDir: string, runArgs: string[]): Promise<void> {
     return;
   }
   const logPath = join(dataDir, 'server.log');
+  rotateIfFull(logPath); // here, so that the server's standard error below and the log are one file
   let offset = 0;
   try {
     offset = statSync(logPath).size;

@@ -86,8 +86,18 @@ describe('the server as a daemon', { concurrency: true }, () => {
     const ps = spawnSync('ps', ['-o', 'comm=,args=', '-p', String(pid)], { encoding: 'utf8' }).stdout;
     assert.match(ps, new RegExp(`^bazil server .*bazil server ${dir}`), ps);
 
+    // A log past its cap is moved aside when the server starts: start still sees it listen.
+    await cli('server', 'stop');
+    writeFileSync(join(dir, 'server.log'), 'x'.repeat(2 << 20));
+    const restarted = await cli('server', 'start', '-addr=127.0.0.1:0');
+    assert.match(restarted, /^Started the bazil server/);
+    const pid2 = serverPid();
+    assert.equal(statSync(join(dir, 'server.log.1')).size, 2 << 20);
+    assert.match(readFileSync(join(dir, 'server.log'), 'utf8'), /^\S+Z bazil: Listening on /);
+
     const again = await cli('server', 'start');
-    assert.equal(again, `The bazil server is already running (pid ${pid}), listening on ${m[2]}.\n`);
+    assert.match(again, new RegExp(`^The bazil server is already running \\(pid ${pid2}\\), listening on 127\\.0\\.0\\.1:\\d+\\.\n$`));
+    assert.notEqual(pid2, pid);
     assert.equal(await cli('server', 'stop'), 'Stopped the bazil server.\n');
     assert.match(readFileSync(join(dir, 'server.log'), 'utf8'), /bazil: stopped\n$/);
   });
