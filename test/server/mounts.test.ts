@@ -18,8 +18,18 @@ const mounted = (dir: string) => readFileSync('/proc/self/mounts', 'utf8').split
 /** A data dir with volumes v and w, mount points mnt and mnt2 in base (the working directory of `cli`). */
 async function setUp(t: T) {
   let dirs: string[] = [];
-  // Registered first: runs after the servers are killed (their hooks come later), before the temp dir goes.
-  t.after(() => dirs.forEach((d) => mounted(d) && spawnSync('fusermount', ['-uz', d])));
+  const detached: number[] = []; // servers started with `server start`
+  // Registered first, so it runs before the temp dir goes (startServer's kill runs later).
+  t.after(() => {
+    for (const pid of detached) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    dirs.forEach((d) => mounted(d) && spawnSync('fusermount', ['-uz', d]));
+  });
   const base = tempDir(t, 'bzm-');
   const dataDir = join(base, 'data');
   const mnt = join(base, 'mnt');
@@ -35,7 +45,8 @@ async function setUp(t: T) {
   await cli('create');
   await cli('volume', 'create', 'v');
   await cli('volume', 'create', 'w');
-  return { base, dataDir, mnt, mnt2, run, cli, server: () => startServer(t, dataDir) };
+  const track = () => detached.push(Number(readFileSync(join(dataDir, 'lock.pid'), 'utf8')));
+  return { base, dataDir, mnt, mnt2, run, cli, track, server: () => startServer(t, dataDir) };
 }
 
 describe('mounts', { concurrency: true, skip: fuseUnavailable() }, () => {
@@ -159,5 +170,16 @@ describe('mounts', { concurrency: true, skip: fuseUnavailable() }, () => {
     const missing = await run('volume', 'mount', 'v', 'nope');
     assert.equal(missing.code, 3);
     assert.equal(missing.stderr, `bazil: ${join(base, 'nope')} does not exist; make it with \`mkdir nope\`, then mount again\n`);
+  });
+
+  test('without fusermount on the machine, mount says so and how to install it (exit 10)', async (t) => {
+    const { dataDir, run, track } = await setUp(t);
+    // A server whose PATH has no fusermount, as on a machine without the fuse package.
+    const start = await bazil([`-data-dir=${dataDir}`, 'server', 'start', '-addr=127.0.0.1:0'], { env: { PATH: '/nonexistent' } });
+    assert.equal(start.code, 0, start.stderr);
+    track();
+    const r = await run('volume', 'mount', 'v', 'mnt');
+    assert.equal(r.code, 10, r.stderr);
+    assert.equal(r.stderr, 'bazil: fusermount is not installed, and FUSE mounts need it; install it with `sudo apt-get install fuse`\n');
   });
 });
