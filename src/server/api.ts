@@ -20,8 +20,9 @@
  *   peer.add, peer.list, peer.location.set, peer.storage.allow, peer.volume.allow,
  *   volume.storage.add    see peer-methods.ts
  */
-export type { MountInfo, MountProblem } from './mounts.js';
-import type { MountProblem } from './mounts.js';
+export type { MountInfo } from './mounts.js';
+export type { MountProblem } from './mount-points.js';
+import type { MountProblem } from './mount-points.js';
 export type { SnapshotInfo } from '../engine/tree/snapshots.js';
 
 export interface ServerInfo {

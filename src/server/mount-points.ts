@@ -16,6 +16,17 @@ export interface RememberedMount {
   dir: string;
 }
 
+/** A remembered mount that is not being served. */
+export interface MountProblem extends RememberedMount {
+  /** dead: the kernel still has the mount of a killed server; unmounted: the server could not mount it. */
+  state: 'dead' | 'unmounted';
+  why: string;
+}
+
+export function deadMount(r: RememberedMount): MountProblem {
+  return { ...r, state: 'dead', why: `its server was stopped without unmounting it; \`bazil volume unmount ${r.dir}\` clears it` };
+}
+
 export function rememberedMounts(db: Db): RememberedMount[] {
   return db.prepare('SELECT v.name AS volume, m.dir FROM mounts m JOIN volumes v ON v.id = m.volume ORDER BY v.name').all() as RememberedMount[];
 }

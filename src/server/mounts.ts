@@ -13,7 +13,19 @@ import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/
 import type { Tree } from '../engine/tree/tree.js';
 import { mountOps, type Mounted } from '../fuse/mount.js';
 import { VolumeFs } from '../fuse/volume-fs.js';
-import { bazilMountVolume, checkMountPoint, clearDeadMount, forgetMount, holders, isDeadMount, rememberedMounts, rememberMount, type Holder } from './mount-points.js';
+import {
+  bazilMountVolume,
+  checkMountPoint,
+  clearDeadMount,
+  deadMount,
+  forgetMount,
+  holders,
+  isDeadMount,
+  rememberedMounts,
+  rememberMount,
+  type Holder,
+  type MountProblem,
+} from './mount-points.js';
 
 export interface MountInfo {
   volume: string;
@@ -22,15 +34,6 @@ export interface MountInfo {
   /** Mount: it was mounted there already. Unmount: it was a dead mount, now cleared. */
   already?: boolean;
   dead?: boolean;
-}
-
-/** A remembered mount that is not being served. */
-export interface MountProblem {
-  volume: string;
-  dir: string;
-  /** dead: the kernel still has the mount of a killed server; unmounted: the server could not mount it. */
-  state: 'dead' | 'unmounted';
-  why: string;
 }
 
 interface Mount extends MountInfo {
@@ -119,8 +122,8 @@ export class Mounts {
   /**
    * Unmounts by volume name or mount point (absolute path), and forgets it
    * unless `keep` (at shutdown). Refuses while programs use the mount, unless
-   * `force` (`client`: the asking process, not counted). A dead mount or a remembered one that is not mounted is cleared
-   * and forgotten.
+   * `force`; `client`, the asking process, does not count. A dead mount, or a
+   * remembered one that is not mounted, is cleared and forgotten.
    */
   async unmount(target: string, options: { force?: boolean; keep?: boolean; client?: number } = {}): Promise<MountInfo> {
     const m = this.mounts.get(target) ?? [...this.mounts.values()].find((x) => x.dir === target);
@@ -201,10 +204,6 @@ export class Mounts {
       }
     }
   }
-}
-
-export function deadMount(r: { volume: string; dir: string }): MountProblem {
-  return { ...r, state: 'dead', why: `its server was stopped without unmounting it; \`bazil volume unmount ${r.dir}\` clears it` };
 }
 
 function busyError(dir: string, busy: Holder[]): BazilError {
