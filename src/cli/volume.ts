@@ -121,8 +121,8 @@ export const volumeCommands: Command[] = [
       }
       if (!mount) return;
       if (mount.dead) process.stdout.write(`Cleared the dead mount of ${mount.volume} on ${mount.dir}.\n`);
-      else if (client) process.stdout.write(`Unmounted ${mount.volume} from ${mount.dir}.\n`);
-      else process.stdout.write(`Forgot the mount of ${mount.volume} on ${mount.dir}: the server will not mount it there again.\n`);
+      else if (mount.forgotten) process.stdout.write(`${mount.volume} was not mounted; forgot its mount on ${mount.dir}: the server will not mount it there again.\n`);
+      else process.stdout.write(`Unmounted ${mount.volume} from ${mount.dir}.\n`);
     },
   },
   {
@@ -180,7 +180,7 @@ async function unmountWithoutServer(dataDir: string, target: string): Promise<Mo
     const dead = isDeadMount(remembered.dir);
     if (dead) await clearDeadMount(remembered.dir);
     forgetMount(dir.db, remembered.dir);
-    return { ...remembered, dead };
+    return { ...remembered, dead, forgotten: !dead };
   }).catch((err) => {
     if (isBazilError(err, 'NOT_FOUND')) return undefined;
     throw err;

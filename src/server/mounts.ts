@@ -31,9 +31,12 @@ export interface MountInfo {
   volume: string;
   /** Absolute path of the mount point. */
   dir: string;
-  /** Mount: it was mounted there already. Unmount: it was a dead mount, now cleared. */
+  /** Mount: it was mounted there already. */
   already?: boolean;
+  /** Unmount: it was a dead mount, now cleared. */
   dead?: boolean;
+  /** Unmount: it was only remembered (not mounted), now forgotten. */
+  forgotten?: boolean;
 }
 
 interface Mount extends MountInfo {
@@ -159,7 +162,7 @@ export class Mounts {
       forgetMount(this.dataDir.db, dir);
       this.failed.delete(remembered.volume);
       this.log(`forgot the mount of ${remembered.volume} on ${dir}`);
-      return remembered;
+      return { ...remembered, forgotten: true };
     }
     throw new BazilError('NOT_FOUND', `nothing is mounted at ${target}; see \`bazil volume list\``);
   }
