@@ -1,4 +1,6 @@
 /** Mounting a set of operations on a directory with fuse-native. */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import Fuse from 'fuse-native';
 import { BazilError } from '../engine/errors.js';
 
@@ -29,12 +31,27 @@ export interface Mounted {
   unmount(): Promise<void>;
 }
 
+/** Why FUSE cannot mount on this machine, as an error that says what to install or load; nothing when it can. */
+export function checkFuse(): void {
+  if (!existsSync('/dev/fuse')) {
+    throw new BazilError('UNAVAILABLE', 'FUSE is not available: there is no /dev/fuse; load the module (`sudo modprobe fuse`), or in a container pass the device (`--device /dev/fuse`)');
+  }
+  if (spawnSync('fusermount', ['-V'], { stdio: 'ignore' }).error) {
+    throw new BazilError('UNAVAILABLE', 'fusermount is not installed, and FUSE mounts need it; install it with `sudo apt-get install fuse`');
+  }
+}
+
+/**
+ * Mounts ops on dir. The caller has checked the directory (see checkMountPoint);
+ * libfuse's own reason for a failure that remains goes to the server's log.
+ */
 export function mountOps(dir: string, ops: Record<string, (...args: any[]) => void>, name: string): Promise<Mounted> {
   // Unpatched, fuse-native would mangle names that are not UTF-8 and set wrong times.
   if (!Fuse.BAZIL_PATCH) {
     const hint = 'run `npm install` again (its postinstall applies patches/ and rebuilds fuse-native)';
     return Promise.reject(new BazilError('INTERNAL', `fuse-native was not built from its patched source: ${hint}`));
   }
+  checkFuse();
   const fuse = new BazilFuse(dir, ops, {
     force: true, // a mount left by a killed server is cleared first
     timeout: false, // a commit on close may take longer than fuse-native's 15 s default
@@ -45,7 +62,10 @@ export function mountOps(dir: string, ops: Record<string, (...args: any[]) => vo
   });
   return new Promise((resolve, reject) => {
     fuse.mount((err) => {
-      if (err) return reject(err);
+      if (err) {
+        const why = err.message === 'fuse failed' ? 'libfuse refused (its reason is in the server log: DATADIR/server.log, or the terminal of `bazil server run`)' : err.message;
+        return reject(new BazilError('INTERNAL', `could not mount ${name} on ${dir}: ${why}`, { cause: err }));
+      }
       resolve({
         unmount: () => new Promise<void>((res, rej) => fuse.unmount((e) => (e ? rej(e) : res()))),
       });

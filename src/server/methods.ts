@@ -31,10 +31,12 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
   const { db } = ctx.dataDir;
   const volumes = (): VolumeInfo[] => {
     const mounts = ctx.mounts.list();
+    const problems = ctx.mounts.problems();
     return listVolumes(db).map((v) => ({
       name: v.name,
       sharingKey: v.sharingKey,
       mounts: mounts.filter((m) => m.volume === v.name).map((m) => m.dir),
+      problems: problems.filter((m) => m.volume === v.name),
     }));
   };
 
@@ -75,7 +77,7 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
       (p) => {
         const target = text(p, 'target');
         if (target.includes('/') && !isAbsolute(target)) throw new BazilError('INVALID_ARGUMENT', `"target" must be a volume name or an absolute path, got ${target}`);
-        return ctx.mounts.unmount(target);
+        return ctx.mounts.unmount(target, { force: p.force === true, client: typeof p.client === 'number' ? p.client : undefined });
       },
     ],
     ['volume.snapshot', (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name'))],

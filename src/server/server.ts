@@ -85,6 +85,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const control = await ControlServer.listen(dataDir.path, methods, log);
     const listener = peers;
     scheduler.start();
+    await mounts.mountRemembered(); // before `Listening`: a started server has its mounts
 
     const shutdown = async (): Promise<void> => {
       control.stopAccepting();
