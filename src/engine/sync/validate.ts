@@ -172,7 +172,8 @@ type VectorReader = (w: unknown, what: string) => Vector;
 function vectorReader(replicas: Replicas, keys: string[], corrupt: (what: string) => BazilError): VectorReader {
   const decode = replicas.decoder(keys);
   return (w, what) => {
-    if (!Array.isArray(w) || w.length > keys.length) throw corrupt(`a vector of ${what} that is not a list of pairs`);
+    if (!Array.isArray(w)) throw corrupt(`a vector of ${what} that is not a list of pairs`);
+    if (w.length > keys.length) throw corrupt(`a vector of ${what} with more pairs than replicas`);
     const seen = new Set<number>();
     for (const p of w) {
       if (!Array.isArray(p) || p.length !== 2) throw corrupt(`a vector of ${what} that is not a list of pairs`);
