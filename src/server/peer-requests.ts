@@ -71,7 +71,7 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
       );
       throw new BazilError(
         'UNAUTHORIZED',
-        `this peer may not ${what} volume ${id.toString('hex').slice(0, 16)} here (not granted, or not there); on that machine, run \`bazil peer volume allow ${peer.toString('hex')} VOLUME\``,
+        `this peer may not ${what} that volume here (it is not granted, or not there); on that machine, run \`bazil peer volume allow ${peer.toString('hex')} VOLUME\``,
       );
     }
     const proof = typeof params.proof === 'string' ? hexParam(params, 'proof') : undefined;

@@ -153,9 +153,26 @@ export class SyncScheduler {
 
   private async pullOnce(v: OpenVolume, peer: Buffer): Promise<PullStats> {
     const conn = await this.opts.network.connection(peer);
+    let stats: PullStats;
+    try {
+      stats = await this.pullFrom(v, peer, conn);
+    } catch (err) {
+      // What the peer sent was refused (validate.ts, or paths past PATH_MAX): said once per pull, naming the peer.
+      if (isBazilError(err, 'CORRUPT') || isBazilError(err, 'NAME_TOO_LONG')) this.opts.log(`refused what peer ${shortKey(peer)} sent of volume ${v.name}: ${err.message}`);
+      throw err;
+    }
+    if (stats.copied || stats.deleted || stats.conflicts || stats.postponed) {
+      const parts = [`${stats.copied} copied`, `${stats.deleted} deleted`, `${stats.conflicts} conflicts`];
+      if (stats.postponed) parts.push(`${stats.postponed} waiting for open files to close`);
+      this.opts.log(`synced ${v.name} from ${shortKey(peer)}: ${parts.join(', ')}`);
+    }
+    return stats;
+  }
+
+  private pullFrom(v: OpenVolume, peer: Buffer, conn: PeerConnection): Promise<PullStats> {
     const volume = v.volumeId.toString('hex');
     const proof = this.proof(v, conn);
-    const stats = await pull({
+    return pull({
       tree: v.tree,
       db: this.opts.db,
       volume: v.rowId,
@@ -165,18 +182,13 @@ export class SyncScheduler {
       isOpen: (ino) => this.opts.isOpen(v, ino),
       postponed: (ino) => this.opts.whenClosed(v, ino, () => this.background(v, peer)),
     });
-    if (stats.copied || stats.deleted || stats.conflicts || stats.postponed) {
-      const parts = [`${stats.copied} copied`, `${stats.deleted} deleted`, `${stats.conflicts} conflicts`];
-      if (stats.postponed) parts.push(`${stats.postponed} waiting for open files to close`);
-      this.opts.log(`synced ${v.name} from ${shortKey(peer)}: ${parts.join(', ')}`);
-    }
-    return stats;
   }
 
   private failed(v: OpenVolume, peer: Buffer, what: string, err: unknown): void {
     const key = `${v.rowId}:${peer.toString('hex')}:${what}`;
     const message = (err as Error)?.message ?? String(err);
     if (this.failing.get(key) === message || this.stopped) return;
+    if (isBazilError(err, 'CORRUPT') || isBazilError(err, 'NAME_TOO_LONG')) return; // pullOnce logged the refusal
     this.failing.set(key, message);
     const code = isBazilError(err) ? '' : ' (unexpected)';
     this.opts.log(`could not ${what} ${v.name} with ${shortKey(peer)}${code}: ${message}`);
