@@ -144,6 +144,7 @@ class Walk {
         const sub = f.subs[f.next++];
         let listing: Listing | null = null;
         if (!sub.theirsGone) {
+          if (!sub.handle) throw new Error(`internal: ${sub.path} is a directory of theirs without a handle`);
           try {
             const first = await this.page(sub.handle, sub.base, null);
             listing = await readListing(first, (after) => this.page(sub.handle, sub.base, after));

@@ -25,8 +25,8 @@ export const TARGET_MAX = PATH_MAX - 1;
 export const EPOCH_MAX = 0xffff_ffff;
 /** Replica keys one listing page may name. */
 export const MAX_REPLICAS = 4096;
-/** Entries (live and deleted) one directory may have in a listing, over all its pages. */
-export const MAX_DIR_ENTRIES = 4_000_000;
+/** Entries (live and deleted) one directory may have in a listing, over all its pages: what a pull holds in memory at once. */
+export const MAX_DIR_ENTRIES = 1_000_000;
 /** The latest and earliest mtime JavaScript dates can hold, in ms (±100,000,000 days). */
 const MTIME_LIMIT = 8.64e15;
 /** The root's name for snapshots (fuse/volume-fs.ts serves it; it is never an entry). */
