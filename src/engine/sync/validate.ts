@@ -107,6 +107,17 @@ export function cursorParam(params: Record<string, unknown>, name: string): stri
   return v as string;
 }
 
+// ---- answers ---------------------------------------------------------------
+
+/** A peer's answer to volume.info: the volume's id and its sharing key check, 32 bytes each. */
+export function readVolumeInfo(result: unknown): { volumeId: Buffer; keyCheck: Buffer } {
+  const r = result as { volumeId?: unknown; keyCheck?: unknown } | null;
+  if (!r || typeof r !== 'object' || typeof r.volumeId !== 'string' || !HEX_KEY.test(r.volumeId) || typeof r.keyCheck !== 'string' || !HEX_KEY.test(r.keyCheck)) {
+    throw new BazilError('CORRUPT', 'the peer sent a malformed volume id or key check');
+  }
+  return { volumeId: Buffer.from(r.volumeId, 'hex'), keyCheck: Buffer.from(r.keyCheck, 'hex') };
+}
+
 // ---- listings -------------------------------------------------------------
 
 export interface PageContext {

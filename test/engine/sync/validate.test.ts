@@ -10,7 +10,7 @@ import { EMPTY } from '../../../src/engine/clock/vector.js';
 import { isBazilError } from '../../../src/engine/errors.js';
 import { encodeNode } from '../../../src/engine/store/manifest.js';
 import { listPage, type WireEntry, type WirePage } from '../../../src/engine/sync/listing.js';
-import { cursorParam, dirParam, flagParam, hexParam, readPage, volumeNameParam, type PageContext } from '../../../src/engine/sync/validate.js';
+import { cursorParam, dirParam, flagParam, hexParam, readPage, readVolumeInfo, volumeNameParam, type PageContext } from '../../../src/engine/sync/validate.js';
 import { Rep } from './harness.js';
 
 /** A root listing of a, as b receives it: one entry of each kind, a file with a manifest, a tombstone. */
@@ -137,4 +137,12 @@ test('every bad request param is refused as INVALID_ARGUMENT, naming it', () => 
   assert.deepEqual(dirParam({ dir: { ino: 2, parent: 1, name: 'a' } }, 'dir'), { ino: 2, parent: 1, name: 'a' });
   assert.equal(dirParam({}, 'dir'), null);
   assert.equal(cursorParam({ after: 'b' }, 'after'), 'b');
+});
+
+test("a peer's answer to volume.info is checked too", () => {
+  const good = { volumeId: 'ab'.repeat(32), keyCheck: 'cd'.repeat(32) };
+  assert.equal(readVolumeInfo(good).volumeId.length, 32);
+  for (const bad of [null, 'x', {}, { ...good, volumeId: 'ab' }, { ...good, keyCheck: 7 }, { ...good, volumeId: 'AB'.repeat(32) }]) {
+    assert.throws(() => readVolumeInfo(bad), (err) => isBazilError(err, 'CORRUPT'), JSON.stringify(bad));
+  }
 });
