@@ -11,6 +11,7 @@ import { addVolumePeer, parsePublicKey } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY, sharingKeySecret } from '../engine/store/sharing.js';
 import { listConflicts } from '../engine/sync/conflicts.js';
 import { resolveConflict, type Choice } from '../engine/sync/resolve.js';
+import { readVolumeInfo } from '../engine/sync/validate.js';
 import { createVolume, listVolumes, sharingKeyCheck } from '../engine/tree/volumes.js';
 import type { ConflictInfo, VolumeInfo } from './api.js';
 import type { MethodContext } from './methods.js';
@@ -49,10 +50,9 @@ export function syncMethods(ctx: MethodContext): [string, Method][] {
         const sharing = text(p, 'sharing', DEFAULT_SHARING_KEY);
         const secret = sharingKeySecret(db, sharing); // NOT_FOUND, saying how to add it, before any network
         const conn = await ctx.network.connection(peer);
-        const { result } = await conn.call<{ volumeId: string; keyCheck: string }>('volume.info', { name: remoteName }, undefined, 30_000);
-        const volumeId = Buffer.from(String(result.volumeId), 'hex');
-        if (volumeId.length !== 32) throw new BazilError('CORRUPT', `peer ${shortKey(peer)} sent a malformed volume id`);
-        if (!sharingKeyCheck(secret, volumeId).equals(Buffer.from(String(result.keyCheck), 'hex'))) {
+        const { result } = await conn.call('volume.info', { name: remoteName }, undefined, 30_000);
+        const { volumeId, keyCheck } = readVolumeInfo(result);
+        if (!sharingKeyCheck(secret, volumeId).equals(keyCheck)) {
           throw new BazilError(
             'UNAUTHORIZED',
             `the sharing key "${sharing}" is not the key volume ${remoteName} uses on peer ${shortKey(peer)}; copy the right key from there and add it with \`bazil sharing add NAME <KEYFILE\`, then connect with -sharing=NAME`,

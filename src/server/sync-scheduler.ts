@@ -2,8 +2,8 @@
  * When volumes sync. A pull runs when asked (`bazil volume sync`), and, unless
  * the server runs with manual sync, on its own:
  *  - a local change (through a mount, or applied from a peer) is announced,
- *    after a short pause that gathers a burst of changes, to every peer the
- *    volume syncs with that we can reach; they pull from us;
+ *    after a short pause that gathers a burst of changes, to every peer that
+ *    may pull the volume from us (granted it) that we can reach; they pull;
  *  - a peer's announcement makes us pull from it;
  *  - at start and every POLL_MS, we pull from each peer the volume syncs with,
  *    which catches up on what was missed while either side was away.
@@ -14,8 +14,10 @@ import type { Db } from '../engine/db/open.js';
 import { isBazilError } from '../engine/errors.js';
 import { shortKey } from '../engine/peer/handshake.js';
 import { volumeSyncPeers } from '../engine/peer/peers.js';
+import type { PeerConnection } from '../engine/peer/connection.js';
 import { pull, type PullStats } from '../engine/sync/pull.js';
 import type { Replicas } from '../engine/sync/replicas.js';
+import { volumeProof, volumeSecret } from '../engine/tree/volumes.js';
 import type { OpenVolume } from './open-volumes.js';
 import type { PeerNetwork } from './peer-network.js';
 
@@ -95,7 +97,7 @@ export class SyncScheduler {
     for (const peer of this.peersToTell(v)) {
       try {
         const conn = this.opts.network.connected(peer) ?? (await this.opts.network.connection(peer));
-        await conn.call('sync.changed', { volume: hex }, undefined, 10_000);
+        await conn.call('sync.changed', { volume: hex, proof: this.proof(v, conn) }, undefined, 10_000);
         this.recovered(v, peer);
       } catch (err) {
         this.failed(v, peer, 'tell of changes', err);
@@ -103,12 +105,12 @@ export class SyncScheduler {
     }
   }
 
-  /** Peers that may pull this volume from us, or that it was connected from: those we can reach. */
+  /**
+   * Peers that may pull this volume from us (a peer it was only connected
+   * from could not: our grant is what lets it list): those we can reach.
+   */
   private peersToTell(v: OpenVolume): Buffer[] {
-    const rows = this.opts.db
-      .prepare('SELECT peer FROM peer_volumes WHERE volume = ? UNION SELECT peer FROM volume_peers WHERE volume = ?')
-      .pluck()
-      .all(v.rowId, v.rowId) as Buffer[];
+    const rows = this.opts.db.prepare('SELECT peer FROM peer_volumes WHERE volume = ?').pluck().all(v.rowId) as Buffer[];
     const reachable = new Set(volumeSyncPeers(this.opts.db, v.rowId).map((k) => k.toString('hex')));
     return rows.filter((k) => reachable.has(k.toString('hex')) || this.opts.network.connected(k));
   }
@@ -144,19 +146,21 @@ export class SyncScheduler {
     return f.running;
   }
 
+  /** Our proof, on this connection, that we hold the volume's sharing key (peer-requests.ts checks it). */
+  private proof(v: OpenVolume, conn: PeerConnection): string {
+    return volumeProof(volumeSecret(this.opts.db, v.rowId), conn.binding, v.volumeId, conn.remoteKey).toString('hex');
+  }
+
   private async pullOnce(v: OpenVolume, peer: Buffer): Promise<PullStats> {
     const conn = await this.opts.network.connection(peer);
-    const volume = v.volumeId.toString('hex');
-    const stats = await pull({
-      tree: v.tree,
-      db: this.opts.db,
-      volume: v.rowId,
-      replicas: this.opts.replicas,
-      peer,
-      list: async (path) => (await conn.call('sync.list', { volume, path }, undefined, 60_000)).result,
-      isOpen: (ino) => this.opts.isOpen(v, ino),
-      postponed: (ino) => this.opts.whenClosed(v, ino, () => this.background(v, peer)),
-    });
+    let stats: PullStats;
+    try {
+      stats = await this.pullFrom(v, peer, conn);
+    } catch (err) {
+      // What the peer sent was refused (validate.ts, or paths past PATH_MAX): said once per pull, naming the peer.
+      if (isBazilError(err, 'CORRUPT') || isBazilError(err, 'NAME_TOO_LONG')) this.opts.log(`refused what peer ${shortKey(peer)} sent of volume ${v.name}: ${err.message}`);
+      throw err;
+    }
     if (stats.copied || stats.deleted || stats.conflicts || stats.postponed) {
       const parts = [`${stats.copied} copied`, `${stats.deleted} deleted`, `${stats.conflicts} conflicts`];
       if (stats.postponed) parts.push(`${stats.postponed} waiting for open files to close`);
@@ -165,10 +169,26 @@ export class SyncScheduler {
     return stats;
   }
 
+  private pullFrom(v: OpenVolume, peer: Buffer, conn: PeerConnection): Promise<PullStats> {
+    const volume = v.volumeId.toString('hex');
+    const proof = this.proof(v, conn);
+    return pull({
+      tree: v.tree,
+      db: this.opts.db,
+      volume: v.rowId,
+      replicas: this.opts.replicas,
+      peer,
+      list: async (dir, after) => (await conn.call('sync.list', { volume, proof, ...(dir ? { dir } : {}), ...(after !== null ? { after } : {}) }, undefined, 60_000)).result,
+      isOpen: (ino) => this.opts.isOpen(v, ino),
+      postponed: (ino) => this.opts.whenClosed(v, ino, () => this.background(v, peer)),
+    });
+  }
+
   private failed(v: OpenVolume, peer: Buffer, what: string, err: unknown): void {
     const key = `${v.rowId}:${peer.toString('hex')}:${what}`;
     const message = (err as Error)?.message ?? String(err);
     if (this.failing.get(key) === message || this.stopped) return;
+    if (isBazilError(err, 'CORRUPT') || isBazilError(err, 'NAME_TOO_LONG')) return; // pullOnce logged the refusal
     this.failing.set(key, message);
     const code = isBazilError(err) ? '' : ' (unexpected)';
     this.opts.log(`could not ${what} ${v.name} with ${shortKey(peer)}${code}: ${message}`);

@@ -132,6 +132,8 @@ export class Tree {
       get: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE ino = ?`),
       lookup: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND name = ? AND ino != parent`),
       children: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent ORDER BY name`),
+      childrenAfter: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent AND name > ? ORDER BY name LIMIT ?`),
+      dirAt: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE ino = ? AND volume = ? AND parent = ? AND name = ? AND kind = 2 AND ino != parent`),
       countDirs: db.prepare('SELECT count(*) AS n FROM nodes WHERE parent = ? AND kind = 2 AND ino != parent'),
       hasChild: db.prepare('SELECT 1 FROM nodes WHERE parent = ? AND ino != parent LIMIT 1'),
       insert: db.prepare(
@@ -148,6 +150,7 @@ export class Tree {
       tick: db.prepare('UPDATE volumes SET epoch = epoch + 1 WHERE id = ?'),
       tomb: db.prepare('SELECT parent, name, kind, m, s, c FROM tombstones WHERE parent = ? AND name = ?'),
       tombs: db.prepare('SELECT parent, name, kind, m, s, c FROM tombstones WHERE parent = ? ORDER BY name'),
+      tombsAfter: db.prepare('SELECT parent, name, kind, m, s, c FROM tombstones WHERE parent = ? AND name > ? ORDER BY name LIMIT ?'),
       putTomb: db.prepare('INSERT OR REPLACE INTO tombstones (volume, parent, name, kind, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       dropTomb: db.prepare('DELETE FROM tombstones WHERE parent = ? AND name = ?'),
       dropTombsIn: db.prepare('DELETE FROM tombstones WHERE parent = ?'),
@@ -264,6 +267,20 @@ export class Tree {
 
   children(dir: number): Node[] {
     return (this.stmts.children.all(dir) as Row[]).map(fromRow);
+  }
+
+  /** Up to limit entries of dir named after `after` (in the database's byte order of names), in that order. */
+  childrenAfter(dir: number, after: string, limit: number): Node[] {
+    return (this.stmts.childrenAfter.all(dir, after, limit) as Row[]).map(fromRow);
+  }
+
+  /**
+   * A directory of this volume by handle: its inode, checked in one lookup to
+   * still be named `name` in `parent` (a peer's handle from an earlier listing).
+   */
+  dirAt(ino: number, parent: number, name: string): Node | undefined {
+    const row = this.stmts.dirAt.get(ino, this.volumeId, parent, name) as Row | undefined;
+    return row && fromRow(row);
   }
 
   /** Every node of the volume, read in one statement: a consistent view. */
@@ -445,6 +462,11 @@ export class Tree {
 
   tombstones(dir: number): Tombstone[] {
     return (this.stmts.tombs.all(dir) as TombRow[]).map(tombFromRow);
+  }
+
+  /** Up to limit tombstones of dir named after `after`, in name order (as childrenAfter). */
+  tombstonesAfter(dir: number, after: string, limit: number): Tombstone[] {
+    return (this.stmts.tombsAfter.all(dir, after, limit) as TombRow[]).map(tombFromRow);
   }
 
   private takeTomb(parent: number, name: string): Tombstone | undefined {
