@@ -8,7 +8,7 @@ import type { Db } from '../db/open.js';
 import { decode, encode, type Vector } from '../clock/vector.js';
 import { BazilError } from '../errors.js';
 import { KIND_CODES, KINDS, type Kind } from '../tree/tree.js';
-import type { Entry } from './listing.js';
+import type { Entry } from './wire.js';
 
 export type Resolution = 'mine' | 'theirs' | 'both' | 'superseded';
 

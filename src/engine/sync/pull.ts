@@ -13,12 +13,14 @@
 import { EMPTY, SELF, decode, join, le, raise, type Vector } from '../clock/vector.js';
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
+import type { SyncCounts } from '../events.js';
 import { createdOf, modOf, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
 import { recordConflict, settleConflicts } from './conflicts.js';
-import { readListing, type Entry, type Listing } from './listing.js';
+import { readListing, type Listing } from './listing.js';
 import { reconcile, type Version } from './reconcile.js';
 import type { Replicas } from './replicas.js';
 import { PATH_MAX, readPage, type DirHandle, type Page } from './validate.js';
+import type { Entry } from './wire.js';
 
 export interface PullOptions {
   tree: Tree;
@@ -34,17 +36,14 @@ export interface PullOptions {
   isOpen(ino: number): boolean;
   /** Called for each change held back because the file is open. */
   postponed(ino: number): void;
+  /** Told of each conflict recorded (its path), once its directory's changes are committed. */
+  conflictFound?(path: string): void;
+  /** Told of the counts so far after each directory is applied. */
+  progress?(stats: PullStats): void;
 }
 
-export interface PullStats {
-  /** Directories whose listing was fetched. */
-  dirs: number;
-  /** Entries written from their side (new or changed). */
-  copied: number;
-  deleted: number;
-  conflicts: number;
-  postponed: number;
-}
+/** What a pull did: the counts its events carry too. */
+export type PullStats = SyncCounts;
 
 interface Pending {
   ino: number;
@@ -105,6 +104,8 @@ class Walk {
   private readonly peerHex: string;
   /** Paths of their entries refused for being too long. */
   private readonly tooLong: string[] = [];
+  /** Conflicts recorded by the transaction under way, told once it commits. */
+  private found: string[] = [];
 
   constructor(
     private readonly opts: PullOptions,
@@ -135,7 +136,11 @@ class Walk {
     }
     const open = (at: Pending, listing: Listing | null): Frame => {
       const subs: Pending[] = [];
-      return { at, subs, next: 0, settled: tree.transaction(() => this.decide(at, listing, subs)) };
+      this.found = [];
+      const settled = tree.transaction(() => this.decide(at, listing, subs));
+      for (const path of this.found) this.opts.conflictFound?.(path);
+      this.opts.progress?.({ ...this.stats });
+      return { at, subs, next: 0, settled };
     };
     const stack = [open(top, theirs)];
     while (stack.length > 0) {
@@ -371,6 +376,7 @@ class Walk {
   private conflict(path: string, theirs: Entry, localDeleted: boolean): void {
     recordConflict(this.opts.db, this.opts.volume, path, this.opts.peer, theirs, localDeleted);
     this.stats.conflicts++;
+    this.found.push(path);
   }
 
   private settle(path: string): void {
