@@ -10,7 +10,8 @@
  * order, each asked for after the last name of the page before, so a
  * directory of any size fits the peer message limit.
  */
-import { SELF, decode, join, raise, type Vector } from '../clock/vector.js';
+import { SELF, decode, join, type Vector } from '../clock/vector.js';
+import { effectiveSync } from '../clock/version.js';
 import { BazilError } from '../errors.js';
 import { createdOf, modOf, type Node, type Tombstone, type Tree } from '../tree/tree.js';
 import type { Replicas, WireVector } from './replicas.js';
@@ -54,7 +55,7 @@ export function listPage(tree: Tree, replicas: Replicas, at: DirHandle | null, a
       if (order >= 0) j++; // a tombstone under a live name is not shown: the live entry replaced it
     }
     const more = i < nodes.length || j < tombs.length || nodes.length === PAGE_ROWS || tombs.length === PAGE_ROWS;
-    const s: Vector = raise(decode(dir.s), SELF, epoch);
+    const s: Vector = effectiveSync(decode(dir.s), epoch);
     return { ino: dir.ino, replicas: keys, m: encode(modOf(dir)), s: encode(s), entries, ...(more && entries.length > 0 ? { next: entries[entries.length - 1].name } : {}) };
   });
 }

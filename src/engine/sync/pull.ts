@@ -10,7 +10,8 @@
  * never overwritten by a stale decision. A directory's s takes in theirs only
  * when everything in it was settled (no conflict left open, nothing postponed).
  */
-import { EMPTY, SELF, decode, join, le, raise, type Vector } from '../clock/vector.js';
+import { EMPTY, decode, join, le, type Vector } from '../clock/vector.js';
+import { effectiveSync } from '../clock/version.js';
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { SyncCounts } from '../events.js';
@@ -66,7 +67,7 @@ export async function pull(opts: PullOptions): Promise<PullStats> {
   const { tree } = opts;
   const walk = new Walk(opts, stats);
   const first = await walk.page(null, EMPTY, null);
-  const ours = raise(tree.syncVector(tree.root), SELF, tree.epoch());
+  const ours = effectiveSync(tree.syncVector(tree.root), tree.epoch());
   if (first.m.size > 0 && le(first.m, ours)) {
     tree.transaction(() => tree.joinSync(tree.root, first.s));
     return stats;

@@ -4,7 +4,7 @@
  * the page's) and as received, checked and mapped to local replica ids
  * (Entry). listing.ts makes and reads them; validate.ts checks them.
  */
-import type { Vector } from '../clock/vector.js';
+import type { Clocks } from '../clock/version.js';
 import type { Kind } from '../tree/tree.js';
 import type { WireVector } from './replicas.js';
 
@@ -47,7 +47,8 @@ export interface WirePage {
   next?: string;
 }
 
-export interface Entry {
+/** A received entry, in local replica ids, its s made whole. */
+export interface Entry extends Clocks {
   name: string;
   kind: Kind | 'deleted';
   mode: number;
@@ -59,7 +60,4 @@ export interface Entry {
   target: string | null;
   /** A directory's inode on the sender (its handle); null for the rest. */
   ino: number | null;
-  m: Vector;
-  s: Vector;
-  c: Vector;
 }
