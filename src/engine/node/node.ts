@@ -39,9 +39,12 @@ export class EngineNode {
   readonly volumes: OpenVolumes;
   readonly network: PeerNetwork;
   readonly scheduler: SyncScheduler;
+  /** Where the engine tells what happens (the control socket streams it). */
+  readonly events: EventLog;
 
   constructor(opts: NodeOptions) {
     const { dataDir, events, log } = opts;
+    this.events = events;
     const { db } = dataDir;
     const identity = dataDir.identity();
     const replicas = new Replicas(db, identity.publicKey);
