@@ -1,7 +1,7 @@
 /** The server's log sink writes one visible line per call, whatever text a peer makes it quote. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeLogLine } from '../../src/cli/log-line.js';
+import { escapeForTerminal, escapeLogLine } from '../../src/cli/log-line.js';
 import { dialPeer } from '../../src/engine/peer/connection.js';
 import { eventually, makeHost } from '../sync/hosts.js';
 import { knownIdentity } from '../sync/raw-peer.js';
@@ -18,6 +18,10 @@ test('escapeLogLine escapes what could break or restyle a line, and nothing else
     const out = escapeLogLine(`x${String.fromCharCode(c)}y`);
     assert.ok(!/[\n\r\u2028\u2029\x1b\x85]/.test(out), `U+${c.toString(16)} came through as ${JSON.stringify(out)}`);
   }
+});
+
+test('escapeForTerminal keeps line breaks and escapes the rest', () => {
+  assert.equal(escapeForTerminal('bad flag\nUsage: bazil x\x1b[2J'), 'bad flag\nUsage: bazil x\\x1b[2J');
 });
 
 test("a peer cannot forge a line in a real server's log", { timeout: 60_000 }, async (t) => {
