@@ -114,6 +114,11 @@ export function settleConflicts(db: Db, volume: number, path: string, peer: Buff
   );
 }
 
+/** Whether the volume has a conflict not resolved yet. */
+export function hasOpenConflicts(db: Db, volume: number): boolean {
+  return db.prepare('SELECT 1 FROM conflicts WHERE volume = ? AND resolved_at IS NULL LIMIT 1').get(volume) !== undefined;
+}
+
 export function listConflicts(db: Db, volume?: number, all = false): Conflict[] {
   const where = [volume !== undefined ? 'volume = ?' : '', all ? '' : 'resolved_at IS NULL'].filter(Boolean);
   const sql = `SELECT * FROM conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY volume, path, id`;

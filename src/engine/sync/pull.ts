@@ -16,7 +16,7 @@ import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { SyncCounts } from '../events.js';
 import { createdOf, modOf, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
-import { recordConflict, settleConflicts } from './conflicts.js';
+import { hasOpenConflicts, recordConflict, settleConflicts } from './conflicts.js';
 import { readListing, type Listing } from './listing.js';
 import { reconcile, type Version } from './reconcile.js';
 import type { Replicas } from './replicas.js';
@@ -113,7 +113,7 @@ class Walk {
     private readonly stats: PullStats,
   ) {
     this.peerHex = opts.peer.toString('hex');
-    this.anyOpen = !!opts.db.prepare('SELECT 1 FROM conflicts WHERE volume = ? AND resolved_at IS NULL LIMIT 1').get(opts.volume);
+    this.anyOpen = hasOpenConflicts(opts.db, opts.volume);
   }
 
   /** A page of their listing, checked (validate.ts). */
