@@ -31,6 +31,9 @@ export interface Command {
   run(ctx: Context): Promise<void> | void;
 }
 
+/** For commands that list or report: one JSON document on stdout instead of lines, for scripts. */
+export const JSON_OPTION: Option = { name: 'json', type: 'boolean', help: 'print one JSON document instead of lines (for scripts)' };
+
 export const GLOBAL_OPTIONS: Option[] = [
   {
     name: 'data-dir',

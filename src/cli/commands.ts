@@ -2,6 +2,7 @@
 import type { Command } from './command.js';
 import { createCommands } from './create.js';
 import { debugCommands } from './debug.js';
+import { helpCommands } from './help.js';
 import { peerCommands } from './peer.js';
 import { syncCommands } from './sync.js';
 import { serverCommands } from './server.js';
@@ -9,4 +10,4 @@ import { sharingCommands } from './sharing.js';
 import { statusCommands } from './status.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...syncCommands, ...debugCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...syncCommands, ...debugCommands, ...helpCommands];

@@ -1,4 +1,9 @@
-/** Human-readable sizes and rates for CLI output. */
+/** Human-readable sizes and rates for CLI output; JSON for scripts. */
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;

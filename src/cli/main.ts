@@ -2,12 +2,14 @@
 import { readFileSync } from 'node:fs';
 import meow, { type AnyFlags } from 'meow';
 import { BazilError, isBazilError, isErrno } from '../engine/errors.js';
-import { defaultDataDir } from '../engine/datadir.js';
+import { dataDirExists, defaultDataDir } from '../engine/datadir.js';
 import { extractDataDir, normalizeFlags } from './args.js';
 import { commandHelp, GLOBAL_OPTIONS, groupHelp, type Command, type Option } from './command.js';
 import { EXIT_CODES } from './exit.js';
 import { COMMANDS } from './commands.js';
+import { unknownCommand } from './help.js';
 import { defaultAction } from './status.js';
+import { escapeForTerminal } from './log-line.js';
 
 function meowFlags(options: Option[] = []): AnyFlags {
   const flags: AnyFlags = {};
@@ -74,9 +76,15 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (flag !== undefined) throw new BazilError('INVALID_ARGUMENT', `unknown option ${flag.split('=')[0]}; see \`bazil ${[...path, ''].join(' ')}--help\``);
-    if (path.length === 0 && next === undefined) return defaultAction(dataDir);
-    const what = next === undefined ? `\`bazil ${path.join(' ')}\` needs a command` : `unknown command \`bazil ${[...path, next].join(' ')}\``;
-    process.stderr.write(`bazil: ${what}\n\n${groupHelp(path, COMMANDS)}\n`);
+    if (path.length === 0 && next === undefined) {
+      if (flagDir !== undefined && COMMANDS.some((c) => c.path[0] === flagDir) && !dataDirExists(flagDir)) {
+        throw new BazilError('INVALID_ARGUMENT', `--data-dir took \`${flagDir}\` as its path; to run \`bazil ${flagDir}\`, give the data dir first: bazil --data-dir=PATH ${flagDir}`);
+      }
+      // Only the default data dir is made on first use: a mistyped --data-dir must not become a new identity.
+      return defaultAction(dataDir, flagDir === undefined && !process.env.BAZIL_DATA_DIR);
+    }
+    if (next !== undefined) throw unknownCommand(path, next, COMMANDS);
+    process.stderr.write(`bazil: \`bazil ${path.join(' ')}\` needs a command\n\n${groupHelp(path, COMMANDS)}\n`);
     return EXIT_CODES.INVALID_ARGUMENT;
   }
 
@@ -100,16 +108,19 @@ async function run(argv: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  // A reader that stops early (`bazil debug cas get ... | head`) is not an error.
+  // A reader that stops early (`bazil debug cas get ... | head`) is not an error,
+  // nor a terminal closed under a running server (EIO).
   process.stdout.on('error', (err) => {
     if (isErrno(err, 'EPIPE')) process.exit(process.exitCode ?? 0);
+    if (isErrno(err, 'EIO')) return;
     throw err;
   });
   try {
     process.exitCode = await run(process.argv.slice(2));
   } catch (err) {
     if (isBazilError(err)) {
-      process.stderr.write(`bazil: ${err.message}\n`);
+      // Messages may quote what a peer sent: escaped like log lines, they cannot drive the terminal.
+      process.stderr.write(`bazil: ${escapeForTerminal(err.message)}\n`);
       process.exitCode = EXIT_CODES[err.code];
     } else if (isErrno(err, 'EPIPE')) {
       process.exitCode = 0;
@@ -118,7 +129,7 @@ async function main(): Promise<void> {
       process.stderr.write(`bazil: ${err.message}\n`);
       process.exitCode = EXIT_CODES.INTERNAL;
     } else {
-      process.stderr.write(`bazil: internal error: ${err instanceof Error ? (process.env.BAZIL_DEBUG ? err.stack : err.message) : String(err)}\n`);
+      process.stderr.write(`bazil: internal error: ${err instanceof Error ? (process.env.BAZIL_DEBUG ? err.stack : escapeForTerminal(err.message)) : escapeForTerminal(String(err))}\n`);
       process.exitCode = EXIT_CODES.INTERNAL;
     }
   }

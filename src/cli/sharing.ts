@@ -1,6 +1,7 @@
 import { BazilError } from '../engine/errors.js';
 import { addSharingKey, listSharingKeys, SHARING_KEY_BYTES } from '../engine/store/sharing.js';
-import type { Command } from './command.js';
+import { JSON_OPTION, type Command } from './command.js';
+import { printJson } from './format.js';
 import { viaServerOrDataDir, withDataDir } from './use-datadir.js';
 
 const MAKE_KEY = `dd if=/dev/urandom of=KEYFILE bs=${SHARING_KEY_BYTES} count=1`;
@@ -52,12 +53,15 @@ export const sharingCommands: Command[] = [
   {
     path: ['sharing', 'list'],
     summary: 'List sharing key names (never the secrets)',
-    usage: '',
-    examples: ['bazil sharing list'],
+    usage: '[--json]',
+    options: [JSON_OPTION],
+    examples: ['bazil sharing list', 'bazil sharing list --json'],
     args: [0, 0],
-    run: ({ dataDir }) =>
+    run: ({ dataDir, flags }) =>
       withDataDir(dataDir, false, (dir) => {
-        for (const name of listSharingKeys(dir.db)) process.stdout.write(`${name}\n`);
+        const names = listSharingKeys(dir.db);
+        if (flags.json === true) return printJson(names);
+        for (const name of names) process.stdout.write(`${name}\n`);
       }),
   },
 ];

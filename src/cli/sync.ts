@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import type { ConflictInfo, PullStats, VolumeInfo } from '../server/api.js';
 import { BazilError } from '../engine/errors.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
-import type { Command } from './command.js';
+import { JSON_OPTION, type Command } from './command.js';
+import { printJson } from './format.js';
 import { withServer } from './use-datadir.js';
 
-const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server run &`.';
+const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
 
 /** A conflict's place as typed: VOLUME:/path stays, anything else is a path (in a mount). */
 const conflictPath = (arg: string) => (/^[^/:]+:\//.test(arg) ? arg : resolve(arg));
@@ -58,16 +59,17 @@ export const syncCommands: Command[] = [
   {
     path: ['conflicts', 'list'],
     summary: 'List conflicts: files changed both here and on a peer',
-    usage: '[--all] [VOLUME]',
+    usage: '[--all] [--json] [VOLUME]',
     details:
       'One line per conflict: WHERE (the path in the mount, or VOLUME:/path when not mounted), peer=KEY, and\n' +
       'theirs=WHAT their version is. The version here stays in place until you resolve it.\n' +
       `With --all, resolved ones too, with how. ${NEEDS_SERVER}`,
-    options: [{ name: 'all', type: 'boolean', help: 'also list resolved conflicts' }],
-    examples: ['bazil conflicts list', 'bazil conflicts list myfiles', 'bazil conflicts list --all'],
+    options: [{ name: 'all', type: 'boolean', help: 'also list resolved conflicts' }, JSON_OPTION],
+    examples: ['bazil conflicts list', 'bazil conflicts list myfiles', 'bazil conflicts list --all --json'],
     args: [0, 1],
     async run({ dataDir, args, flags }) {
       const list = await withServer(dataDir, (server) => server.call<ConflictInfo[]>('conflicts.list', { volume: args[0], all: flags.all === true }));
+      if (flags.json === true) return printJson(list.map((c) => ({ ...c, createdAt: new Date(c.createdAt).toISOString() })));
       if (list.length === 0) process.stderr.write(flags.all ? 'No conflicts, ever.\n' : 'No open conflicts.\n');
       for (const c of list) {
         const fields = [c.where, `peer=${c.peer}`, `theirs=${c.theirs}`];

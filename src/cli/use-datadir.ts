@@ -4,7 +4,7 @@
  * not in each command.
  */
 import { resolve } from 'node:path';
-import { DataDir, dataDirExists } from '../engine/datadir.js';
+import { DataDir, dataDirExists, missingDataDir } from '../engine/datadir.js';
 import { connectControl, type ControlClient } from '../engine/control/client.js';
 import { BazilError, isBazilError } from '../engine/errors.js';
 import type { ServerInfo } from '../server/api.js';
@@ -54,10 +54,8 @@ async function talk<T>(client: ControlClient, fn: (server: ControlClient) => Pro
 
 export function noServer(path: string): BazilError {
   path = resolve(path);
-  if (!dataDirExists(path)) {
-    return new BazilError('NOT_FOUND', `no bazil data dir at ${path}; create one with \`bazil create\` (or point --data-dir at an existing one)`);
-  }
-  return new BazilError('NOT_FOUND', `no bazil server is running for data dir ${path}; start one with \`bazil server run &\``);
+  if (!dataDirExists(path)) return missingDataDir(path);
+  return new BazilError('NOT_FOUND', `no bazil server is running for data dir ${path}; start one with \`bazil server start\``);
 }
 
 /** Runs fn against the data dir's server; NOT_FOUND, saying how to start one, when none runs. */

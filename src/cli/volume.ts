@@ -1,29 +1,17 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BazilError, isBazilError, isErrno } from '../engine/errors.js';
+import { isBazilError } from '../engine/errors.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { listSnapshots } from '../engine/tree/snapshots.js';
 import { createVolume, listVolumes } from '../engine/tree/volumes.js';
-import type { MountInfo, SnapshotInfo, VolumeInfo } from '../server/api.js';
-import type { Command } from './command.js';
-import { viaServerOrDataDir, withServer } from './use-datadir.js';
+import type { MountInfo, MountProblem, SnapshotInfo, VolumeInfo } from '../server/api.js';
+import { bazilMountVolume, checkDirectory, clearDeadMount, deadMount, forgetMount, isDeadMount, rememberedMounts } from '../server/mount-points.js';
+import { JSON_OPTION, type Command } from './command.js';
+import { printJson } from './format.js';
+import { noServer, viaServerOrDataDir, withDataDir, withServer } from './use-datadir.js';
+import { connectControl } from '../engine/control/client.js';
 
-const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server run &`.';
-
-/** A directory argument, as an absolute path; a clear message when it is missing or not a directory. */
-function existingDir(arg: string): string {
-  const dir = resolve(arg);
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw new BazilError('NOT_FOUND', `${dir} does not exist; make it with \`mkdir ${arg}\`, then mount again`);
-    if (isErrno(err, 'ENOTCONN')) return dir; // a mount left by a server that was killed: the server clears it
-    throw err;
-  }
-  if (!isDir) throw new BazilError('INVALID_ARGUMENT', `${dir} is not a directory; mount the volume on an empty directory`);
-  return dir;
-}
+const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
 
 function isDir(path: string): boolean {
   try {
@@ -55,58 +43,86 @@ export const volumeCommands: Command[] = [
   {
     path: ['volume', 'list'],
     summary: 'List volumes, the sharing key of each, and where they are mounted',
-    usage: '',
-    details: 'One line per volume: NAME, sharing=KEY, then mounted=DIR for each mount point.',
-    examples: ['bazil volume list'],
+    usage: '[--json]',
+    details:
+      'One line per volume: NAME, sharing=KEY, then mounted=DIR for each mount point, dead=DIR for a mount\n' +
+      'left by a server that was killed, unmounted=DIR for one the server could not mount again (why: on stderr).',
+    options: [JSON_OPTION],
+    examples: ['bazil volume list', 'bazil volume list --json'],
     args: [0, 0],
-    async run({ dataDir }) {
+    async run({ dataDir, flags }) {
       const volumes = await viaServerOrDataDir(
         dataDir,
         false,
         (server) => server.call<VolumeInfo[]>('volume.list'),
-        (dir): VolumeInfo[] => listVolumes(dir.db).map((v) => ({ name: v.name, sharingKey: v.sharingKey, mounts: [] })),
+        (dir): VolumeInfo[] => {
+          // No server: the only mounts left are dead ones.
+          const dead = rememberedMounts(dir.db).filter((r) => isDeadMount(r.dir)).map(deadMount);
+          return listVolumes(dir.db).map((v) => ({ name: v.name, sharingKey: v.sharingKey, mounts: [], problems: dead.filter((d) => d.volume === v.name) }));
+        },
       );
+      if (flags.json === true) return printJson(volumes.map((v) => ({ ...v, problems: v.problems ?? [] })));
       if (volumes.length === 0) process.stderr.write('No volumes yet; create one with `bazil volume create NAME`.\n');
-      for (const v of volumes) process.stdout.write(`${[v.name, `sharing=${v.sharingKey}`, ...v.mounts.map((m) => `mounted=${m}`)].join('\t')}\n`);
+      for (const v of volumes) {
+        const problems = v.problems ?? [];
+        process.stdout.write(`${[v.name, `sharing=${v.sharingKey}`, ...v.mounts.map((m) => `mounted=${m}`), ...problems.map((p) => `${p.state}=${p.dir}`)].join('\t')}\n`);
+        for (const p of problems) process.stderr.write(`bazil: ${v.name} on ${p.dir}: ${problemText(p)}\n`);
+      }
     },
   },
   {
     path: ['volume', 'mount'],
     summary: 'Mount a volume on a directory',
     usage: 'NAME DIR',
-    details: `The directory must exist. ${NEEDS_SERVER}`,
+    details:
+      'The directory must exist and be empty. The server remembers the mount and mounts it again when it starts,\n' +
+      `until \`bazil volume unmount\`. ${NEEDS_SERVER}`,
     examples: ['mkdir mnt && bazil volume mount myfiles mnt'],
     args: [2, 2],
     async run({ dataDir, args }) {
-      const dir = existingDir(args[1]);
+      const dir = resolve(args[1]);
+      checkDirectory(dir, args[1]); // the rest is checked by the server, after the volume
       const mount = await withServer(dataDir, (server) => server.call<MountInfo>('volume.mount', { volume: args[0], dir }));
-      process.stdout.write(`Mounted ${mount.volume} on ${mount.dir}.\n`);
+      process.stdout.write(mount.already ? `${mount.volume} is already mounted on ${mount.dir}.\n` : `Mounted ${mount.volume} on ${mount.dir}.\n`);
     },
   },
   {
     path: ['volume', 'unmount'],
     summary: 'Unmount a volume, by its name or its mount point; open files are saved first',
-    usage: 'NAME|DIR',
+    usage: '[--force] NAME|DIR',
     details:
       'A word with a slash (./mnt, /home/me/mnt) is a directory. A plain word is a directory when one by that\n' +
-      `name is in the current directory and something is mounted there, else a volume name. ${NEEDS_SERVER}`,
-    examples: ['bazil volume unmount myfiles', 'bazil volume unmount ./mnt'],
+      'name is in the current directory and something is mounted there, else a volume name.\n' +
+      'While programs use the mount (open files, a shell in it), it is refused (exit 5) and they are named;\n' +
+      '--force unmounts anyway. The server forgets the mount: it is not mounted again at the next start.\n' +
+      `A dead mount (left by a server that was killed) is cleared, with or without a server. ${NEEDS_SERVER}`,
+    options: [{ name: 'force', type: 'boolean', help: 'unmount even while programs use it (they then get errors)' }],
+    examples: ['bazil volume unmount myfiles', 'bazil volume unmount ./mnt', 'bazil volume unmount --force mnt'],
     args: [1, 1],
-    async run({ dataDir, args }) {
+    async run({ dataDir, args, flags }) {
       const arg = args[0];
+      const force = flags.force === true;
       const asPath = arg.includes('/') || arg === '.' || arg === '..';
-      const mount = await withServer(dataDir, async (server) => {
-        const unmount = (target: string) => server.call<MountInfo>('volume.unmount', { target });
-        if (asPath) return unmount(resolve(arg));
-        if (!isDir(arg)) return unmount(arg);
-        try {
-          return await unmount(resolve(arg));
-        } catch (err) {
-          if (!isBazilError(err, 'NOT_FOUND')) throw err;
-          return unmount(arg); // nothing mounted on ./arg: maybe it names a volume
+      // A plain word is tried as a directory here first, then as a volume name.
+      const targets = asPath ? [resolve(arg)] : isDir(arg) || isDeadMount(resolve(arg)) ? [resolve(arg), arg] : [arg];
+      const client = await connectControl(dataDir);
+      let mount: MountInfo | undefined;
+      try {
+        for (const [i, target] of targets.entries()) {
+          try {
+            mount = client ? await client.call<MountInfo>('volume.unmount', { target, force, client: process.pid }) : await unmountWithoutServer(dataDir, target);
+            break;
+          } catch (err) {
+            if (!isBazilError(err, 'NOT_FOUND') || i === targets.length - 1) throw err;
+          }
         }
-      });
-      process.stdout.write(`Unmounted ${mount.volume} from ${mount.dir}.\n`);
+      } finally {
+        client?.close();
+      }
+      if (!mount) return;
+      if (mount.dead) process.stdout.write(`Cleared the dead mount of ${mount.volume} on ${mount.dir}.\n`);
+      else if (mount.forgotten) process.stdout.write(`${mount.volume} was not mounted; forgot its mount on ${mount.dir}: the server will not mount it there again.\n`);
+      else process.stdout.write(`Unmounted ${mount.volume} from ${mount.dir}.\n`);
     },
   },
   {
@@ -128,11 +144,12 @@ export const volumeCommands: Command[] = [
   {
     path: ['volume', 'snapshot', 'list'],
     summary: "List a volume's snapshots",
-    usage: 'VOLUME',
+    usage: '[--json] VOLUME',
     details: 'One line per snapshot: NAME, then created=TIME (UTC, ISO 8601). Works with or without the server.',
-    examples: ['bazil volume snapshot list myfiles'],
+    options: [JSON_OPTION],
+    examples: ['bazil volume snapshot list myfiles', 'bazil volume snapshot list --json myfiles'],
     args: [1, 1],
-    async run({ dataDir, args }) {
+    async run({ dataDir, args, flags }) {
       const volume = args[0];
       const snapshots = await viaServerOrDataDir(
         dataDir,
@@ -140,9 +157,38 @@ export const volumeCommands: Command[] = [
         (server) => server.call<SnapshotInfo[]>('volume.snapshot.list', { volume }),
         (dir) => listSnapshots(dir.db, volume),
       );
+      if (flags.json === true) return printJson(snapshots.map((s) => ({ ...s, createdAt: new Date(s.createdAt).toISOString() })));
       const asArg = volume === 'list' ? '-- list' : volume;
       if (snapshots.length === 0) process.stderr.write(`No snapshots of ${volume} yet; take one with \`bazil volume snapshot ${asArg} NAME\`.\n`);
       for (const s of snapshots) process.stdout.write(`${s.name}\tcreated=${new Date(s.createdAt).toISOString()}\n`);
     },
   },
 ];
+
+function problemText(p: MountProblem): string {
+  return p.state === 'dead' ? `a dead mount: ${p.why}` : `not mounted: ${p.why}`;
+}
+
+/**
+ * Unmount with no server running: a dead mount is cleared, a remembered one
+ * forgotten; anything else needs the server.
+ */
+async function unmountWithoutServer(dataDir: string, target: string): Promise<MountInfo> {
+  const found = await withDataDir(dataDir, true, async (dir): Promise<MountInfo | undefined> => {
+    const remembered = rememberedMounts(dir.db).find((r) => r.volume === target || r.dir === target);
+    if (!remembered) return undefined;
+    const dead = isDeadMount(remembered.dir);
+    if (dead) await clearDeadMount(remembered.dir);
+    forgetMount(dir.db, remembered.dir);
+    return { ...remembered, dead, forgotten: !dead };
+  }).catch((err) => {
+    if (isBazilError(err, 'NOT_FOUND')) return undefined;
+    throw err;
+  });
+  if (found) return found;
+  // A dead bazil mount this data dir does not remember (another data dir's, or older).
+  const volume = target.startsWith('/') && isDeadMount(target) ? bazilMountVolume(target) : undefined;
+  if (volume === undefined) throw noServer(dataDir);
+  await clearDeadMount(target);
+  return { volume, dir: target, dead: true };
+}

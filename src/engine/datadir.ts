@@ -33,6 +33,33 @@ export function dataDirExists(path: string): boolean {
   return existsSync(join(path, DB_FILE));
 }
 
+/** The error for a data dir that is not there: what is there instead, and how to make one. */
+export function missingDataDir(path: string): BazilError {
+  path = resolve(path);
+  const create = path === resolve(defaultDataDir()) ? '`bazil create`' : `\`bazil --data-dir=${path} create\``;
+  let what: 'file' | 'dir' | undefined;
+  try {
+    what = statSync(path).isDirectory() ? 'dir' : 'file';
+  } catch {
+    // nothing there
+  }
+  if (what === 'file') return new BazilError('NOT_FOUND', `${path} is a file, not a bazil data dir; point --data-dir at a data dir`);
+  if (what === 'dir') return new BazilError('NOT_FOUND', `${path} is not a bazil data dir (it has no ${DB_FILE}); point --data-dir at a data dir, or make one in a new or empty directory with ${create}`);
+  return new BazilError('NOT_FOUND', `no bazil data dir at ${path}; create one with ${create} (or point --data-dir at an existing one)`);
+}
+
+/** A system error while making a data dir, in words that say what to do. */
+function cannotCreate(path: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const pick = 'pick another path with --data-dir';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new BazilError('UNAUTHORIZED', `cannot create a data dir at ${path}: ${dirname(path)} is not writable (${code}); ${pick}`, { cause: err });
+  }
+  if (code === 'ENOTDIR') return new BazilError('INVALID_ARGUMENT', `cannot create a data dir at ${path}: part of that path is a file, not a directory; ${pick}`, { cause: err });
+  if (code === 'ENOENT') return new BazilError('INVALID_ARGUMENT', `cannot create a data dir at ${path}: ${dirname(path)} cannot hold one; ${pick}`, { cause: err });
+  return err;
+}
+
 /**
  * Makes a new data dir: identity, database, a random `default` sharing key.
  * It is built beside the target and renamed into place, so a data dir is either
@@ -41,8 +68,13 @@ export function dataDirExists(path: string): boolean {
 export function createDataDir(path: string): { publicKey: Buffer } {
   path = resolve(path);
   refuseExisting(path);
-  mkdirSync(dirname(path), { recursive: true });
-  const staging = mkdtempSync(join(dirname(path), '.bazil-create-'));
+  let staging: string;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    staging = mkdtempSync(join(dirname(path), '.bazil-create-'));
+  } catch (err) {
+    throw cannotCreate(path, err);
+  }
   try {
     mkdirSync(join(staging, 'objects'), { mode: 0o700 });
     mkdirSync(join(staging, 'tmp'), { mode: 0o700 });
@@ -77,9 +109,12 @@ function refuseExisting(path: string): void {
     isDir = statSync(path).isDirectory();
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return;
-    throw err;
+    throw cannotCreate(path, err);
   }
-  if (!isDir || readdirSync(path).length > 0) {
+  if (!isDir) {
+    throw new BazilError('ALREADY_EXISTS', `${path} is a file; bazil create makes a data dir in a new or empty directory: pick another path with --data-dir`);
+  }
+  if (readdirSync(path).length > 0) {
     throw new BazilError(
       'ALREADY_EXISTS',
       `${path} already exists${dataDirExists(path) ? ' and is a bazil data dir' : ' and is not empty'}; ` +
@@ -114,9 +149,7 @@ export class DataDir {
 
   static open(path: string, options: { write: boolean }): DataDir {
     path = resolve(path);
-    if (!dataDirExists(path)) {
-      throw new BazilError('NOT_FOUND', `no bazil data dir at ${path}; create one with \`bazil create\` (or point --data-dir at an existing one)`);
-    }
+    if (!dataDirExists(path)) throw missingDataDir(path);
     const lock = options.write ? DataDirLock.acquire(path) : undefined;
     try {
       if (lock) removeStaleTemps(join(path, 'tmp'));

@@ -1,8 +1,9 @@
 /** Mounting a volume's operations on a directory with the native edge, and unmounting it. */
-import { statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isErrno } from '../engine/errors.js';
+import { BazilError, isErrno } from '../engine/errors.js';
 import { edge, type Request, type Session } from './edge.js';
 
 const MNT_FORCE = 1;
@@ -23,7 +24,24 @@ export interface Handler {
   idle(): Promise<void>;
 }
 
+/** Why FUSE cannot mount on this machine, as an error that says what to install or load; nothing when it can. */
+export function checkFuse(): void {
+  if (!existsSync('/dev/fuse')) {
+    throw new BazilError('UNAVAILABLE', 'FUSE is not available: there is no /dev/fuse; load the module (`sudo modprobe fuse`), or in a container pass the device (`--device /dev/fuse`)');
+  }
+  // Dead mounts are cleared with it (see server/mount-points.ts).
+  if (spawnSync('fusermount', ['-V'], { stdio: 'ignore' }).error) {
+    throw new BazilError('UNAVAILABLE', 'fusermount is not installed, and FUSE mounts need it; install it with `sudo apt-get install fuse`');
+  }
+}
+
+/**
+ * Mounts handler's operations on dir. The caller has checked the directory
+ * (see checkMountPoint); libfuse's own reason for a failure that remains goes
+ * to the server's log.
+ */
 export function mountOps(dir: string, handler: Handler, name: string): Mounted {
+  checkFuse();
   const e = edge();
   // A mount left by a killed server answers ENOTCONN: clear it first.
   try {
@@ -32,7 +50,13 @@ export function mountOps(dir: string, handler: Handler, name: string): Mounted {
     if (isErrno(err, 'ENOTCONN')) e.umount(dir, MNT_DETACH);
   }
   const options = [`fsname=bazil:${name}`, 'subtype=bazil', 'default_permissions'].join(',');
-  const session = e.mount(dir, options, (batch) => handler.handle(batch));
+  let session: Session;
+  try {
+    session = e.mount(dir, options, (batch) => handler.handle(batch));
+  } catch (err) {
+    const why = 'libfuse refused (its reason is in the server log: DATADIR/server.log, or the terminal of `bazil server run`)';
+    throw new BazilError('INTERNAL', `could not mount ${name} on ${dir}: ${why}`, { cause: err });
+  }
   let unmounted: Promise<void> | undefined;
   const unmount = async () => {
     // The JavaScript thread keeps answering while it waits: a process

@@ -9,7 +9,8 @@
  *   volume.create         {name, sharing}                 -> VolumeInfo
  *   volume.list           {}                              -> VolumeInfo[]
  *   volume.mount          {volume, dir: absolute path}    -> MountInfo
- *   volume.unmount        {target: volume name or absolute path} -> MountInfo
+ *   volume.unmount        {target: volume name or absolute path, force?, client?: pid} -> MountInfo
+ *                         (refused, LOCKED, while programs use it, unless force; also clears a dead mount)
  *   volume.snapshot       {volume, name}                  -> SnapshotInfo
  *   volume.snapshot.list  {volume}                        -> SnapshotInfo[]
  *   volume.connect        {peer, volume, name?, sharing}  -> VolumeInfo (a volume that lives on a peer)
@@ -20,6 +21,8 @@
  *   peer.volume.allow|deny, volume.storage.add    see peer-methods.ts
  */
 export type { MountInfo } from './mounts.js';
+export type { MountProblem } from './mount-points.js';
+import type { MountProblem } from './mount-points.js';
 export type { SnapshotInfo } from '../engine/tree/snapshots.js';
 
 export interface ServerInfo {
@@ -35,6 +38,8 @@ export interface VolumeInfo {
   sharingKey: string;
   /** Absolute paths where the volume is mounted (none when the server does not run). */
   mounts: string[];
+  /** Remembered mounts not served: dead ones (a killed server's), ones that could not be mounted again. */
+  problems?: MountProblem[];
 }
 
 export type { PullStats } from '../engine/sync/pull.js';

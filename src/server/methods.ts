@@ -10,9 +10,9 @@ import type { ServerInfo, VolumeInfo } from './api.js';
 import type { Mounts } from './mounts.js';
 import { absolutePath, base64Bytes, text } from './params.js';
 import { peerMethods } from './peer-methods.js';
-import type { OpenVolumes } from './open-volumes.js';
-import type { PeerNetwork } from './peer-network.js';
-import type { SyncScheduler } from './sync-scheduler.js';
+import type { OpenVolumes } from '../engine/node/open-volumes.js';
+import type { PeerNetwork } from '../engine/peer/network.js';
+import type { SyncScheduler } from '../engine/node/sync-scheduler.js';
 import { syncMethods } from './sync-methods.js';
 
 export interface MethodContext {
@@ -31,10 +31,12 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
   const { db } = ctx.dataDir;
   const volumes = (): VolumeInfo[] => {
     const mounts = ctx.mounts.list();
+    const problems = ctx.mounts.problems();
     return listVolumes(db).map((v) => ({
       name: v.name,
       sharingKey: v.sharingKey,
       mounts: mounts.filter((m) => m.volume === v.name).map((m) => m.dir),
+      problems: problems.filter((m) => m.volume === v.name),
     }));
   };
 
@@ -75,7 +77,7 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
       (p) => {
         const target = text(p, 'target');
         if (target.includes('/') && !isAbsolute(target)) throw new BazilError('INVALID_ARGUMENT', `"target" must be a volume name or an absolute path, got ${target}`);
-        return ctx.mounts.unmount(target);
+        return ctx.mounts.unmount(target, { force: p.force === true, client: typeof p.client === 'number' ? p.client : undefined });
       },
     ],
     ['volume.snapshot', (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name'))],

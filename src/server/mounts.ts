@@ -1,25 +1,45 @@
 /**
  * The server's FUSE mounts: which volume is mounted where. Mounting opens a
  * volume's tree and hands it to the FUSE adapter; unmounting commits every
- * dirty file first, so nothing written through the mount is lost. The files
- * open in a volume are kept by the engine (OpenFiles), which the sync asks too.
+ * dirty file first, so nothing written through the mount is lost. Each mount
+ * is remembered in the data dir until the user unmounts it, and mounted again
+ * when the server starts. The files open in a volume are kept by the engine
+ * (OpenFiles), which the sync asks too.
  */
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataDir } from '../engine/datadir.js';
-import type { OpenVolumes } from './open-volumes.js';
-import { BazilError, isErrno } from '../engine/errors.js';
+import type { OpenVolumes } from '../engine/node/open-volumes.js';
+import { BazilError } from '../engine/errors.js';
 import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/snapshots.js';
 import { OpenFiles } from '../engine/tree/open-files.js';
 import type { Tree } from '../engine/tree/tree.js';
 import { edge } from '../fuse/edge.js';
 import { mountOps, type Mounted } from '../fuse/mount.js';
 import { VolumeFs } from '../fuse/volume-fs.js';
+import {
+  bazilMountVolume,
+  checkMountPoint,
+  clearDeadMount,
+  deadMount,
+  forgetMount,
+  holders,
+  isDeadMount,
+  rememberedMounts,
+  rememberMount,
+  type Holder,
+  type MountProblem,
+} from './mount-points.js';
 
 export interface MountInfo {
   volume: string;
   /** Absolute path of the mount point. */
   dir: string;
+  /** Mount: it was mounted there already. */
+  already?: boolean;
+  /** Unmount: it was a dead mount, now cleared. */
+  dead?: boolean;
+  /** Unmount: it was only remembered (not mounted), now forgotten. */
+  forgotten?: boolean;
 }
 
 interface Mount extends MountInfo {
@@ -32,6 +52,8 @@ interface Mount extends MountInfo {
 
 export class Mounts {
   private readonly mounts = new Map<string, Mount>();
+  /** Why a remembered mount could not be mounted at start, by volume. */
+  private readonly failed = new Map<string, string>();
 
   constructor(
     private readonly dataDir: DataDir,
@@ -56,10 +78,13 @@ export class Mounts {
     const v = this.volumes.get(volume);
     const id = v.rowId;
     const taken = this.mounts.get(volume);
+    if (taken?.dir === dir) return { volume, dir, already: true };
     if (taken) throw new BazilError('ALREADY_EXISTS', `volume ${volume} is already mounted at ${taken.dir}; unmount it first with \`bazil volume unmount ${volume}\``);
     for (const m of this.mounts.values()) {
       if (m.dir === dir) throw new BazilError('ALREADY_EXISTS', `volume ${m.volume} is already mounted at ${dir}; pick another directory`);
     }
+    const outer = this.servedAbove(dir);
+    if (outer) throw new BazilError('INVALID_ARGUMENT', `${dir} is inside the mount of volume ${outer.volume} (${outer.dir}); mount volumes side by side, not one inside another`);
     checkMountPoint(dir);
     const { store, tree } = v;
     const files = new OpenFiles(tree, store, join(this.dataDir.path, 'tmp'));
@@ -72,33 +97,91 @@ export class Mounts {
       takeSnapshot: async (name) => void (await this.snapshot(volume, name)),
       log: (line) => this.log(`${volume}: ${line}`),
     });
-    let fuse: Mounted;
-    try {
-      fuse = mountOps(dir, fs, volume);
-    } catch (err) {
-      throw new BazilError('INTERNAL', `could not mount ${volume} on ${dir}: ${(err as Error).message}; check that /dev/fuse exists and libfuse3 is installed`, { cause: err });
-    }
+    const fuse = mountOps(dir, fs, volume);
     const detach = fs.attach(edge(), fuse.session);
     this.mounts.set(volume, { volume, dir, files, tree, fuse, detach });
+    rememberMount(this.dataDir.db, id, dir);
+    this.failed.delete(volume);
     this.log(`mounted ${volume} on ${dir}`);
     return { volume, dir };
   }
 
-  /** Unmounts by volume name or mount point (absolute path). */
-  async unmount(target: string): Promise<MountInfo> {
+  /** Mounts every remembered mount again (at start); one that fails is logged and listed, not fatal. */
+  async mountRemembered(): Promise<void> {
+    for (const { volume, dir } of rememberedMounts(this.dataDir.db)) {
+      try {
+        await this.mount(volume, dir);
+      } catch (err) {
+        const why = (err as Error).message;
+        this.failed.set(volume, why);
+        this.log(`could not mount ${volume} again on ${dir}: ${why}`);
+      }
+    }
+  }
+
+  /**
+   * Unmounts by volume name or mount point (absolute path), and forgets it
+   * unless `keep` (at shutdown). Refuses while programs use the mount, unless
+   * `force`; `client`, the asking process, does not count. A dead mount, or a
+   * remembered one that is not mounted, is cleared and forgotten.
+   */
+  async unmount(target: string, options: { force?: boolean; keep?: boolean; client?: number } = {}): Promise<MountInfo> {
     const m = this.mounts.get(target) ?? [...this.mounts.values()].find((x) => x.dir === target);
-    if (!m) throw new BazilError('NOT_FOUND', `nothing is mounted at ${target}; see \`bazil volume list\``);
+    if (!m) return this.forgetUnserved(target);
+    if (!options.force) {
+      const busy = holders(m.dir, options.client); // the asking CLI may hold what its shell gave it
+      if (busy.length) throw busyError(m.dir, busy);
+    }
     await m.files.commitAll(true);
     m.detach();
     await m.fuse.unmount();
     this.mounts.delete(m.volume);
+    if (!options.keep) forgetMount(this.dataDir.db, m.dir);
     await m.files.closeAll();
     this.log(`unmounted ${m.volume} from ${m.dir}`);
     return { volume: m.volume, dir: m.dir };
   }
 
+  /** A mount this server does not serve: a dead one is cleared; either way it is forgotten. */
+  private async forgetUnserved(target: string): Promise<MountInfo> {
+    const remembered = rememberedMounts(this.dataDir.db).find((r) => r.volume === target || r.dir === target);
+    const dir = remembered?.dir ?? target;
+    if (dir.startsWith('/') && !this.servedAbove(dir) && isDeadMount(dir)) {
+      const volume = remembered?.volume ?? bazilMountVolume(dir);
+      if (volume === undefined) throw new BazilError('NOT_FOUND', `${dir} is a dead mount, but not one of bazil's; clear it with \`fusermount -uz ${dir}\``);
+      await clearDeadMount(dir);
+      forgetMount(this.dataDir.db, dir);
+      this.failed.delete(volume);
+      this.log(`cleared the dead mount of ${volume} on ${dir}`);
+      return { volume, dir, dead: true };
+    }
+    if (remembered) {
+      forgetMount(this.dataDir.db, dir);
+      this.failed.delete(remembered.volume);
+      this.log(`forgot the mount of ${remembered.volume} on ${dir}`);
+      return { ...remembered, forgotten: true };
+    }
+    throw new BazilError('NOT_FOUND', `nothing is mounted at ${target}; see \`bazil volume list\``);
+  }
+
+  /**
+   * The mount of ours that path is inside, if any. Such a path must not be
+   * looked at from this thread: the kernel would ask this very thread to
+   * answer, and wait for it forever.
+   */
+  private servedAbove(path: string): Mount | undefined {
+    return [...this.mounts.values()].find((m) => path.startsWith(`${m.dir}/`));
+  }
+
   list(): MountInfo[] {
     return [...this.mounts.values()].map(({ volume, dir }) => ({ volume, dir }));
+  }
+
+  /** Remembered mounts that are not served: dead ones, and ones that could not be mounted again. */
+  problems(): MountProblem[] {
+    return rememberedMounts(this.dataDir.db)
+      .filter((r) => !this.mounts.has(r.volume))
+      .map((r) => (isDeadMount(r.dir) ? deadMount(r) : { ...r, state: 'unmounted', why: this.failed.get(r.volume) ?? 'not mounted' }));
   }
 
   /** Takes a snapshot of a volume, mounted or not; open files are committed first. */
@@ -115,7 +198,7 @@ export class Mounts {
   async unmountAll(): Promise<void> {
     for (const m of [...this.mounts.values()]) {
       try {
-        await this.unmount(m.volume);
+        await this.unmount(m.volume, { force: true, keep: true });
       } catch (err) {
         this.log(`could not unmount ${m.dir}: ${(err as Error).message}`);
       }
@@ -123,12 +206,12 @@ export class Mounts {
   }
 }
 
-function checkMountPoint(dir: string): void {
-  try {
-    if (!statSync(dir).isDirectory()) throw new BazilError('NOT_A_DIRECTORY', `${dir} is not a directory; mount onto an empty directory`);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw new BazilError('NOT_FOUND', `mount point ${dir} does not exist; create it with \`mkdir ${dir}\``);
-    if (isErrno(err, 'ENOTCONN')) return; // left by a server that was killed: mounting clears it
-    throw err;
-  }
+function busyError(dir: string, busy: Holder[]): BazilError {
+  const shown = busy.slice(0, 5).map((h) => `${h.command} (pid ${h.pid}): ${h.what}`);
+  if (busy.length > 5) shown.push(`and ${busy.length - 5} more`);
+  return new BazilError(
+    'LOCKED',
+    `${dir} is busy: programs are using it:\n  ${shown.join('\n  ')}\n` +
+      `Close them (or leave the directory) and unmount again, or unmount anyway with \`bazil volume unmount --force ${dir}\` (they then get errors).`,
+  );
 }

@@ -92,9 +92,9 @@ describe('bazil server', { concurrency: true }, () => {
     for (const cmd of ['ping', 'stop']) {
       const r = await bazil([`-data-dir=${dir}`, 'server', cmd]);
       assert.equal(r.code, 3, cmd);
-      assert.equal(r.stderr, `bazil: no bazil server is running for data dir ${dir}; start one with \`bazil server run &\`\n`);
+      assert.equal(r.stderr, `bazil: no bazil server is running for data dir ${dir}; start one with \`bazil server start\`\n`);
     }
-    assert.match((await bazil([`-data-dir=${dir}`, 'status'])).stdout, /Server: +not running \(start it with `bazil server run &`\)/);
+    assert.match((await bazil([`-data-dir=${dir}`, 'status'])).stdout, /Server: +not running \(start it with `bazil server start`\)/);
   });
 
   test('a second server on the same data dir is refused with exit 5 and the pid of the first', async (t) => {
@@ -218,7 +218,7 @@ describe('bazil server', { concurrency: true }, () => {
     for (const args of [['volume', 'mount', 'v', mnt], ['volume', 'unmount', mnt], ['volume', 'snapshot', 'v', 's1']]) {
       const r = await bazil([`-data-dir=${dir}`, ...args]);
       assert.equal(r.code, 3, args.join(' '));
-      assert.equal(r.stderr, `bazil: no bazil server is running for data dir ${dir}; start one with \`bazil server run &\`\n`, args.join(' '));
+      assert.equal(r.stderr, `bazil: no bazil server is running for data dir ${dir}; start one with \`bazil server start\`\n`, args.join(' '));
     }
     const list = await bazil([`-data-dir=${dir}`, 'volume', 'snapshot', 'list', 'v']);
     assert.equal(list.code, 0, list.stderr);

@@ -135,5 +135,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE nodes ADD COLUMN atime INTEGER;                       -- milliseconds; NULL: never set, reads as mtime
   ALTER TABLE nodes ADD COLUMN atime_ns INTEGER NOT NULL DEFAULT 0;
   `,
+  // 5: where each volume was mounted: the server mounts it there again when it starts.
+  `
+  CREATE TABLE mounts (
+    volume INTEGER PRIMARY KEY REFERENCES volumes (id) ON DELETE CASCADE,
+    dir TEXT NOT NULL UNIQUE            -- absolute path of the mount point
+  );
+  `,
 ];
 

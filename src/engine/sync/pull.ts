@@ -10,14 +10,18 @@
  * never overwritten by a stale decision. A directory's s takes in theirs only
  * when everything in it was settled (no conflict left open, nothing postponed).
  */
-import { EMPTY, SELF, decode, join, le, raise, type Vector } from '../clock/vector.js';
+import { EMPTY, decode, join, le, type Vector } from '../clock/vector.js';
+import { effectiveSync } from '../clock/version.js';
 import type { Db } from '../db/open.js';
-import { isBazilError } from '../errors.js';
+import { BazilError, isBazilError } from '../errors.js';
+import type { SyncCounts } from '../events.js';
 import { createdOf, modOf, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
-import { recordConflict, settleConflicts } from './conflicts.js';
-import { readListing, type Entry, type Listing } from './listing.js';
+import { hasOpenConflicts, recordConflict, settleConflicts } from './conflicts.js';
+import { readListing, type Listing } from './listing.js';
 import { reconcile, type Version } from './reconcile.js';
 import type { Replicas } from './replicas.js';
+import { PATH_MAX, readPage, type DirHandle, type Page } from './validate.js';
+import type { Entry } from './wire.js';
 
 export interface PullOptions {
   tree: Tree;
@@ -27,27 +31,28 @@ export interface PullOptions {
   replicas: Replicas;
   /** Their public key: conflicts name it. */
   peer: Buffer;
-  /** Fetches their listing of a directory (a path from the volume's root). */
-  list(path: string): Promise<unknown>;
+  /** Fetches a page of their listing of a directory (null: the root), after a name (null: the first page). */
+  list(dir: DirHandle | null, after: string | null): Promise<unknown>;
   /** A file open through a mount is not changed under its reader. */
   isOpen(ino: number): boolean;
   /** Called for each change held back because the file is open. */
   postponed(ino: number): void;
+  /** Told of each conflict recorded (its path), once its directory's changes are committed. */
+  conflictFound?(path: string): void;
+  /** Told of the counts so far after each directory is applied. */
+  progress?(stats: PullStats): void;
 }
 
-export interface PullStats {
-  /** Directories whose listing was fetched. */
-  dirs: number;
-  /** Entries written from their side (new or changed). */
-  copied: number;
-  deleted: number;
-  conflicts: number;
-  postponed: number;
-}
+/** What a pull did: the counts its events carry too. */
+export type PullStats = SyncCounts;
 
 interface Pending {
   ino: number;
   path: string;
+  /** Their handle of the directory; null for the root, or when they deleted it. */
+  handle: DirHandle | null;
+  /** The directory's s as their parent's listing showed it: what its own pages' s are relative to. */
+  base: Vector;
   ours: Vector;
   theirs: Vector;
   theirsGone: boolean;
@@ -60,13 +65,16 @@ interface Pending {
 export async function pull(opts: PullOptions): Promise<PullStats> {
   const stats: PullStats = { dirs: 1, copied: 0, deleted: 0, conflicts: 0, postponed: 0 };
   const { tree } = opts;
-  const root = readListing(opts.replicas, await opts.list('/'));
-  const ours = raise(tree.syncVector(tree.root), SELF, tree.epoch());
-  if (root.m.size > 0 && le(root.m, ours)) {
-    tree.transaction(() => tree.joinSync(tree.root, root.s));
+  const walk = new Walk(opts, stats);
+  const first = await walk.page(null, EMPTY, null);
+  const ours = effectiveSync(tree.syncVector(tree.root), tree.epoch());
+  if (first.m.size > 0 && le(first.m, ours)) {
+    tree.transaction(() => tree.joinSync(tree.root, first.s));
     return stats;
   }
-  await new Walk(opts, stats).dir({ ino: tree.root, path: '/', ours, theirs: root.s, theirsGone: false }, root);
+  const root = await readListing(first, (after) => walk.page(null, EMPTY, after));
+  await walk.run({ ino: tree.root, path: '/', handle: null, base: EMPTY, ours, theirs: root.s, theirsGone: false }, root);
+  walk.reportRefused();
   return stats;
 }
 
@@ -88,62 +96,114 @@ function versionOf(e: Entry, s: Vector = e.s, m: Vector = e.m): SyncedVersion {
 
 /** Their side of a name they deleted without a trace: what their directory had seen. */
 function deletion(name: string, seen: Vector): Entry {
-  return { name, kind: 'deleted', mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, m: seen, s: seen, c: new Map() };
+  return { name, kind: 'deleted', mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, ino: null, m: seen, s: seen, c: new Map() };
 }
 
 class Walk {
   /** Open conflicts with this volume: only then can a sync settle one. */
   private readonly anyOpen: boolean;
+  private readonly peerHex: string;
+  /** Paths of their entries refused for being too long. */
+  private readonly tooLong: string[] = [];
+  /** Conflicts recorded by the transaction under way, told once it commits. */
+  private found: string[] = [];
 
   constructor(
     private readonly opts: PullOptions,
     private readonly stats: PullStats,
   ) {
-    this.anyOpen = !!opts.db.prepare('SELECT 1 FROM conflicts WHERE volume = ? AND resolved_at IS NULL LIMIT 1').get(opts.volume);
+    this.peerHex = opts.peer.toString('hex');
+    this.anyOpen = hasOpenConflicts(opts.db, opts.volume);
   }
 
-  /** Merges one directory (theirs is null when they deleted it); true when all of it settled. */
-  async dir(at: Pending, theirs: Listing | null): Promise<boolean> {
+  /** A page of their listing, checked (validate.ts). */
+  async page(dir: DirHandle | null, base: Vector, after: string | null): Promise<Page> {
+    return readPage(await this.opts.list(dir, after), { replicas: this.opts.replicas, peer: this.peerHex, root: dir === null, after, base });
+  }
+
+  /**
+   * Merges a directory and everything under it (theirs is null when they
+   * deleted it). Depth first, with an explicit stack (a tree may be as deep as
+   * paths reach): a directory is finished after all its subdirectories, and
+   * takes their s in only when all of them settled.
+   */
+  async run(top: Pending, theirs: Listing | null): Promise<void> {
     const { tree } = this.opts;
-    const pending: Pending[] = [];
-    let settled = tree.transaction(() => this.decide(at, theirs, pending));
-    for (const sub of pending) {
-      let listing: Listing | null = null;
-      if (!sub.theirsGone) {
-        try {
-          listing = readListing(this.opts.replicas, await this.opts.list(sub.path));
-          this.stats.dirs++;
-        } catch (err) {
-          // Renamed or deleted there since their parent was listed: the next sync sees it.
-          if (!isBazilError(err, 'NOT_FOUND') && !isBazilError(err, 'NOT_A_DIRECTORY')) throw err;
-          settled = false;
-          continue;
+    interface Frame {
+      at: Pending;
+      subs: Pending[];
+      next: number;
+      settled: boolean;
+    }
+    const open = (at: Pending, listing: Listing | null): Frame => {
+      const subs: Pending[] = [];
+      this.found = [];
+      const settled = tree.transaction(() => this.decide(at, listing, subs));
+      for (const path of this.found) this.opts.conflictFound?.(path);
+      this.opts.progress?.({ ...this.stats });
+      return { at, subs, next: 0, settled };
+    };
+    const stack = [open(top, theirs)];
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1];
+      if (f.next < f.subs.length) {
+        const sub = f.subs[f.next++];
+        let listing: Listing | null = null;
+        if (!sub.theirsGone) {
+          if (!sub.handle) throw new Error(`internal: ${sub.path} is a directory of theirs without a handle`);
+          try {
+            const first = await this.page(sub.handle, sub.base, null);
+            listing = await readListing(first, (after) => this.page(sub.handle, sub.base, after));
+            this.stats.dirs++;
+          } catch (err) {
+            // Renamed or deleted there since their parent was listed: the next sync sees it.
+            if (!isBazilError(err, 'NOT_FOUND') && !isBazilError(err, 'NOT_A_DIRECTORY')) throw err;
+            f.settled = false;
+            continue;
+          }
+          sub.theirs = listing.s;
         }
-        sub.theirs = listing.s;
+        stack.push(open(sub, listing));
+        continue;
       }
-      settled = (await this.dir(sub, listing)) && settled;
+      stack.pop();
+      if (f.settled) this.finish(f.at);
+      if (stack.length > 0) stack[stack.length - 1].settled &&= f.settled;
     }
-    if (settled) {
-      tree.transaction(() => {
-        const node = tree.get(at.ino);
-        if (at.deleted && tree.children(at.ino).length === 0 && node.parent !== node.ino) {
-          // Deleted on one side, changed on the other, and nothing live came
-          // of the change: the deletion stands, whichever side deleted it.
-          // Both sides must come to this, or each would keep the outcome it
-          // reached (an empty directory here, none there) with an s that
-          // covers the other's. The deletion's m covers both versions, so a
-          // replica holding either one takes it.
-          tree.deleteSynced(node, join(at.deleted, modOf(node)), at.theirs);
-        } else {
-          // What survives has seen the deletion: its m covers it, or a replica
-          // that has seen our m would skip it, take our s, and keep what the
-          // deletion removed.
-          if (at.deleted) tree.coverUp(at.ino, at.deleted);
-          tree.joinSync(at.ino, at.theirs);
-        }
-      });
-    }
-    return settled;
+  }
+
+  /** Settles a directory whose every entry settled. */
+  private finish(at: Pending): void {
+    const { tree } = this.opts;
+    tree.transaction(() => {
+      const node = tree.get(at.ino);
+      if (at.deleted && tree.children(at.ino).length === 0 && node.parent !== node.ino) {
+        // Deleted on one side, changed on the other, and nothing live came
+        // of the change: the deletion stands, whichever side deleted it.
+        // Both sides must come to this, or each would keep the outcome it
+        // reached (an empty directory here, none there) with an s that
+        // covers the other's. The deletion's m covers both versions, so a
+        // replica holding either one takes it.
+        tree.deleteSynced(node, join(at.deleted, modOf(node)), at.theirs);
+      } else {
+        // What survives has seen the deletion: its m covers it, or a replica
+        // that has seen our m would skip it, take our s, and keep what the
+        // deletion removed.
+        if (at.deleted) tree.coverUp(at.ino, at.deleted);
+        tree.joinSync(at.ino, at.theirs);
+      }
+    });
+  }
+
+  /** Entries not taken because their path is too long for Linux: the pull fails once it has done the rest. */
+  reportRefused(): void {
+    if (this.tooLong.length === 0) return;
+    const example = this.tooLong[0];
+    throw new BazilError(
+      'NAME_TOO_LONG',
+      `peer sent ${this.tooLong.length} entr${this.tooLong.length === 1 ? 'y' : 'ies'} whose path is longer than ${PATH_MAX - 1} bytes (PATH_MAX), such as ${example.slice(0, 60)}...; ` +
+        'they were not taken, everything else was synced; shorten the path on that peer',
+    );
   }
 
   /** Decides and applies every name of one directory; subdirectories to walk go to pending. */
@@ -165,6 +225,12 @@ class Walk {
       const theirsV: Version | undefined = e && { kind: e.kind, m: e.m, s: e.s, c: e.c, content: contentKey(e) };
       const d = reconcile(ours, theirsV, at.ours, at.theirs);
       const path = childPath(at.path, name);
+      if (e && e.kind !== 'deleted' && d.do !== 'nothing' && Buffer.byteLength(path) >= PATH_MAX) {
+        // Linux could not name it (a peer could send a chain deeper than any path reaches).
+        this.tooLong.push(path);
+        settled = false;
+        continue;
+      }
       switch (d.do) {
         case 'nothing':
           if (e && node) this.settle(path);
@@ -184,7 +250,7 @@ class Walk {
           this.settle(path);
           break;
         case 'take':
-          settled = this.take(at, name, node, e, pending) && settled;
+          settled = this.take(at, theirs, name, node, e, pending) && settled;
           break;
         case 'merge': {
           let dir = node;
@@ -197,7 +263,7 @@ class Walk {
             this.stats.copied++;
           }
           const restoring = d.create && d.deleted ? join(at.restoring ?? EMPTY, d.deleted) : at.restoring;
-          pending.push({ ino: dir!.ino, path, ours: d.ours, theirs: d.theirs, theirsGone: d.theirsGone, deleted: d.deleted, restoring });
+          pending.push({ ino: dir!.ino, path, ...this.handleOf(theirs, e), ours: d.ours, theirs: d.theirs, theirsGone: d.theirsGone, deleted: d.deleted, restoring });
           break;
         }
         case 'conflict':
@@ -249,7 +315,7 @@ class Walk {
   }
 
   /** Theirs replaces ours: their version, or their deletion. */
-  private take(at: Pending, name: string, node: Node | undefined, e: Entry | undefined, pending: Pending[]): boolean {
+  private take(at: Pending, theirs: Listing | null, name: string, node: Node | undefined, e: Entry | undefined, pending: Pending[]): boolean {
     const { tree } = this.opts;
     const path = childPath(at.path, name);
     if (!e || e.kind === 'deleted') {
@@ -264,26 +330,41 @@ class Walk {
     } else {
       if (node && !this.remove(node, e.m, e.s)) return false;
       const made = tree.insertSynced(at.ino, name, versionOf(e, e.kind === 'dir' ? new Map() : e.s, this.restoredM(at, e)));
-      if (e.kind === 'dir') pending.push({ ino: made.ino, path, ours: new Map(), theirs: e.s, theirsGone: false, restoring: at.restoring });
+      if (e.kind === 'dir') pending.push({ ino: made.ino, path, ...this.handleOf(theirs, e), ours: new Map(), theirs: e.s, theirsGone: false, restoring: at.restoring });
     }
     this.stats.copied++;
     this.settle(path);
     return true;
   }
 
+  /** Their handle of a directory entry of theirs, and its s as listed (what its pages' s are relative to). */
+  private handleOf(theirs: Listing | null, e: Entry | undefined): { handle: DirHandle | null; base: Vector } {
+    if (!theirs || !e || e.kind !== 'dir' || e.ino === null) return { handle: null, base: EMPTY };
+    return { handle: { ino: e.ino, parent: theirs.ino, name: e.name }, base: e.s };
+  }
+
   /** Deletes a node and everything under it for their deletion; what is open stays, and false says so. */
   private remove(node: Node, m: Vector, s: Vector): boolean {
     const { tree } = this.opts;
-    if (node.kind === 'dir') {
-      let all = true;
-      for (const child of tree.children(node.ino)) all = this.remove(child, m, s) && all;
-      if (!all) return false;
-    } else if (this.busy(node)) {
-      return false;
+    // The subtree parents first (without recursion: it may be deep), then deleted children first.
+    const order: Node[] = [];
+    for (const stack = [node]; stack.length > 0; ) {
+      const n = stack.pop()!;
+      order.push(n);
+      if (n.kind === 'dir') for (const child of tree.children(n.ino)) stack.push(child);
     }
-    tree.deleteSynced(node, m, s);
-    this.stats.deleted++;
-    return true;
+    const kept = new Set<number>(); // directories that keep something open, and open files
+    for (let i = order.length - 1; i >= 0; i--) {
+      const n = order[i];
+      if (n.kind === 'dir' ? kept.has(n.ino) : this.busy(n)) {
+        kept.add(n.ino);
+        kept.add(n.parent);
+        continue;
+      }
+      tree.deleteSynced(n, m, s);
+      this.stats.deleted++;
+    }
+    return !kept.has(node.ino);
   }
 
   private busy(node: Node): boolean {
@@ -296,6 +377,7 @@ class Walk {
   private conflict(path: string, theirs: Entry, localDeleted: boolean): void {
     recordConflict(this.opts.db, this.opts.volume, path, this.opts.peer, theirs, localDeleted);
     this.stats.conflicts++;
+    this.found.push(path);
   }
 
   private settle(path: string): void {

@@ -115,24 +115,31 @@ export async function takeSnapshot(tree: Tree, store: ContentStore, db: Db, name
     list.push(node);
     byParent.set(node.parent, list);
   }
-  const dirObject = async (ino: number): Promise<Buffer> => {
-    const children = (byParent.get(ino) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const entries: SnapEntry[] = [];
-    for (const n of children) {
-      entries.push({
-        name: n.name,
-        kind: n.kind,
-        mode: n.mode,
-        size: n.size,
-        mtime: n.mtime,
-        data: n.kind === 'file' && !n.manifest ? (n.data ?? Buffer.alloc(0)) : undefined,
-        manifest: n.kind === 'dir' ? await dirObject(n.ino) : (n.manifest ?? undefined),
-        target: n.target ?? undefined,
-      });
-    }
-    return storeBytes(store, encodeDir(entries));
-  };
-  const root = await dirObject(tree.root);
+  // Directories are stored children first, without recursion (a tree may be as deep as paths reach).
+  const dirs: number[] = [];
+  for (const stack = [tree.root]; stack.length > 0; ) {
+    const ino = stack.pop()!;
+    dirs.push(ino);
+    for (const n of byParent.get(ino) ?? []) if (n.kind === 'dir') stack.push(n.ino);
+  }
+  const stored = new Map<number, Buffer>();
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const children = (byParent.get(dirs[i]) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries: SnapEntry[] = children.map((n) => ({
+      name: n.name,
+      kind: n.kind,
+      mode: n.mode,
+      size: n.size,
+      mtime: n.mtime,
+      data: n.kind === 'file' && !n.manifest ? (n.data ?? Buffer.alloc(0)) : undefined,
+      manifest: n.kind === 'dir' ? stored.get(n.ino) : (n.manifest ?? undefined),
+      target: n.target ?? undefined,
+    }));
+    stored.set(dirs[i], await storeBytes(store, encodeDir(entries)));
+    // A stored directory's children are no longer needed.
+    for (const n of children) if (n.kind === 'dir') stored.delete(n.ino);
+  }
+  const root = stored.get(tree.root)!;
   const createdAt = Date.now();
   try {
     db.prepare('INSERT INTO snapshots (volume, name, root, created_at) VALUES (?, ?, ?, ?)').run(tree.volumeId, name, root, createdAt);

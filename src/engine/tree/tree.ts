@@ -4,7 +4,8 @@
  * no hard links. Every method is one short synchronous transaction: callers on
  * the FUSE path never hold the database across an await.
  */
-import { SELF, decode, encode, equal, join, without, type Vector } from '../clock/vector.js';
+import { SELF, decode, encode, equal, join, type Vector } from '../clock/vector.js';
+import * as clocks from '../clock/version.js';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 import type { Time } from './times.js';
@@ -39,17 +40,14 @@ export interface Node {
 }
 
 /** A deleted entry, kept so that the deletion syncs. Its s is whole, not relative. */
-export interface Tombstone {
+export interface Tombstone extends clocks.Clocks {
   parent: number;
   name: string;
   kind: Kind;
-  m: Vector;
-  s: Vector;
-  c: Vector;
 }
 
-/** A version from a peer, as the sync writes it into the tree. */
-export interface SyncedVersion {
+/** A version from a peer, as the sync writes it into the tree; its s is their whole sync vector, joined into ours. */
+export interface SyncedVersion extends clocks.Clocks {
   kind: Kind;
   mode: number;
   size: number;
@@ -59,10 +57,6 @@ export interface SyncedVersion {
   data: Buffer | null;
   manifest: Buffer | null;
   target: string | null;
-  m: Vector;
-  /** Their whole sync vector: joined into ours. */
-  s: Vector;
-  c: Vector;
 }
 
 /**
@@ -81,18 +75,11 @@ export type Content = { size: number; data: Buffer; manifest?: undefined } | { s
 
 export const KIND_CODES: Record<Kind, number> = { file: 1, dir: 2, symlink: 3 };
 export const KINDS: Kind[] = ['file', 'file', 'dir', 'symlink'];
-/** Nodes made before vectors existed: made here, at the first epoch. */
-const FIRST: Vector = new Map([[SELF, 1]]);
+/** A sync vector encoded as stored (clock/version.ts: without this replica's own entry). */
+const storedSync = (s: Vector): Buffer | null => encode(clocks.storedSync(s));
 
-/**
- * A sync vector as stored: without this replica's own entry. That one is
- * always the current epoch (a replica has seen all its own changes); stored,
- * it would claim changes not made yet.
- */
-const storedSync = (s: Vector): Buffer | null => encode(without(s, SELF));
-
-export const modOf = (node: Pick<Node, 'm'>): Vector => (node.m ? decode(node.m) : FIRST);
-export const createdOf = (node: Pick<Node, 'c'>): Vector => (node.c ? decode(node.c) : FIRST);
+export const modOf = (node: Pick<Node, 'm'>): Vector => (node.m ? decode(node.m) : clocks.FIRST);
+export const createdOf = (node: Pick<Node, 'c'>): Vector => (node.c ? decode(node.c) : clocks.FIRST);
 
 /** The longest name a directory entry may have, in bytes (as NAME_MAX). */
 export const NAME_MAX = 255;
@@ -147,6 +134,8 @@ export class Tree {
       exists: db.prepare('SELECT 1 FROM nodes WHERE ino = ?'),
       lookup: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND name = ? AND ino != parent`),
       children: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent ORDER BY name`),
+      childrenAfter: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent AND name > ? ORDER BY name LIMIT ?`),
+      dirAt: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE ino = ? AND volume = ? AND parent = ? AND name = ? AND kind = 2 AND ino != parent`),
       countDirs: db.prepare('SELECT count(*) AS n FROM nodes WHERE parent = ? AND kind = 2 AND ino != parent'),
       hasChild: db.prepare('SELECT 1 FROM nodes WHERE parent = ? AND ino != parent LIMIT 1'),
       insert: db.prepare(
@@ -163,6 +152,7 @@ export class Tree {
       tick: db.prepare('UPDATE volumes SET epoch = epoch + 1 WHERE id = ?'),
       tomb: db.prepare('SELECT parent, name, kind, m, s, c FROM tombstones WHERE parent = ? AND name = ?'),
       tombs: db.prepare('SELECT parent, name, kind, m, s, c FROM tombstones WHERE parent = ? ORDER BY name'),
+      tombsAfter: db.prepare('SELECT parent, name, kind, m, s, c FROM tombstones WHERE parent = ? AND name > ? ORDER BY name LIMIT ?'),
       putTomb: db.prepare('INSERT OR REPLACE INTO tombstones (volume, parent, name, kind, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       dropTomb: db.prepare('DELETE FROM tombstones WHERE parent = ? AND name = ?'),
       dropTombsIn: db.prepare('DELETE FROM tombstones WHERE parent = ?'),
@@ -299,6 +289,20 @@ export class Tree {
     return (this.stmts.children.all(dir) as Row[]).map(fromRow);
   }
 
+  /** Up to limit entries of dir named after `after` (in the database's byte order of names), in that order. */
+  childrenAfter(dir: number, after: string, limit: number): Node[] {
+    return (this.stmts.childrenAfter.all(dir, after, limit) as Row[]).map(fromRow);
+  }
+
+  /**
+   * A directory of this volume by handle: its inode, checked in one lookup to
+   * still be named `name` in `parent` (a peer's handle from an earlier listing).
+   */
+  dirAt(ino: number, parent: number, name: string): Node | undefined {
+    const row = this.stmts.dirAt.get(ino, this.volumeId, parent, name) as Row | undefined;
+    return row && fromRow(row);
+  }
+
   /** Every node of the volume, read in one statement: a consistent view. */
   all(): Node[] {
     return (this.stmts.all.all(this.volumeId) as Row[]).map(fromRow);
@@ -312,7 +316,7 @@ export class Tree {
       const now = Date.now();
       const size = kind === 'symlink' ? Buffer.byteLength(target ?? '') : 0;
       const data = kind === 'file' ? Buffer.alloc(0) : null;
-      const stamp = encode(new Map([[SELF, this.epoch()]]));
+      const stamp = encode(this.stampVector());
       // What this name's tombstone had seen, this entry has seen too.
       const seen = this.takeTomb(parent, name)?.s;
       const ino = Number(
@@ -424,7 +428,7 @@ export class Tree {
 
   /** {this replica: current epoch}: the stamp of a change made now. */
   private stampVector(): Vector {
-    return new Map([[SELF, this.epoch()]]);
+    return clocks.localStamp(this.epoch());
   }
 
   /** A local change to a node: it gets a new m, and its ancestors' m cover it. */
@@ -484,6 +488,11 @@ export class Tree {
 
   tombstones(dir: number): Tombstone[] {
     return (this.stmts.tombs.all(dir) as TombRow[]).map(tombFromRow);
+  }
+
+  /** Up to limit tombstones of dir named after `after`, in name order (as childrenAfter). */
+  tombstonesAfter(dir: number, after: string, limit: number): Tombstone[] {
+    return (this.stmts.tombsAfter.all(dir, after, limit) as TombRow[]).map(tombFromRow);
   }
 
   private takeTomb(parent: number, name: string): Tombstone | undefined {

@@ -2,7 +2,7 @@
  * Volumes: named file trees, each encrypted under one sharing key. A volume also
  * has a random 32-byte id that stays the same on every peer that connects to it.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 import { checkName } from '../names.js';
@@ -75,4 +75,24 @@ export function volumeById(db: Db, volumeId: Buffer): (Volume & { rowId: number 
  */
 export function sharingKeyCheck(secret: Buffer, volumeId: Buffer): Buffer {
   return createHmac('sha256', secret).update('bazil sharing key check\0').update(volumeId).digest();
+}
+
+/** The sharing key secret of a volume, by its row id. */
+export function volumeSecret(db: Db, volumeRowId: number): Buffer {
+  const name = db.prepare('SELECT sharing_key FROM volumes WHERE id = ?').pluck().get(volumeRowId) as string | undefined;
+  if (name === undefined) throw new BazilError('NOT_FOUND', `no volume with id ${volumeRowId}`);
+  return sharingKeySecret(db, name);
+}
+
+/**
+ * Proof that the asking side of one connection holds a volume's sharing key,
+ * sent with each request that reads (or announces) the volume: an HMAC, under
+ * a key derived from the sharing key, of the connection's channel binding,
+ * the volume id and the key of the side that answers. Bound to the
+ * connection, it cannot be replayed on another; naming the replier, it cannot
+ * be sent back the other way on the same one.
+ */
+export function volumeProof(secret: Buffer, binding: Buffer, volumeId: Buffer, replier: Buffer): Buffer {
+  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'bazil volume proof v1', 32));
+  return createHmac('sha256', key).update(binding).update(volumeId).update(replier).digest();
 }

@@ -1,7 +1,7 @@
 /** Replicas of one volume in one process, synced by calling pull() directly: the sync's logic without a network or a mount. */
 import { join } from 'node:path';
 import { createDataDir, DataDir } from '../../../src/engine/datadir.js';
-import { listDir } from '../../../src/engine/sync/listing.js';
+import { listPage } from '../../../src/engine/sync/listing.js';
 import { pull, type PullStats } from '../../../src/engine/sync/pull.js';
 import { Replicas } from '../../../src/engine/sync/replicas.js';
 import { listConflicts } from '../../../src/engine/sync/conflicts.js';
@@ -48,7 +48,7 @@ export class Rep {
       replicas: this.replicas,
       peer: other.key,
       // Through JSON, as on the wire.
-      list: async (path) => JSON.parse(JSON.stringify(listDir(other.tree, other.replicas, path))),
+      list: async (dir, after) => JSON.parse(JSON.stringify(listPage(other.tree, other.replicas, dir, after))),
       isOpen: (ino) => this.open.has(ino),
       postponed: (ino) => this.postponed.push(ino),
     });

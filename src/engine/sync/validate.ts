@@ -1,0 +1,263 @@
+/**
+ * Everything a peer sends about a volume is checked here, once, before any of
+ * it is used: the params of its requests (when it asks us) and the pages of a
+ * directory listing (when it answers us). A peer may be granted and still
+ * hostile: nothing it sends may reach the tree, the store or a vector in a
+ * form the honest code would not make itself.
+ *
+ * Bad params are INVALID_ARGUMENT; a bad listing is CORRUPT and names what
+ * was wrong, so the refusal can be logged in one line.
+ */
+import { join, vector, type Vector } from '../clock/vector.js';
+import { BazilError } from '../errors.js';
+import { checkName } from '../names.js';
+import { decodeNode, manifestSize } from '../store/manifest.js';
+import { INLINE_MAX } from '../tree/open-file.js';
+import { NAME_MAX, type Kind } from '../tree/tree.js';
+import type { Entry, WireEntry, WirePage } from './wire.js';
+import type { Replicas, WireVector } from './replicas.js';
+
+/** Linux's PATH_MAX, with its terminating NUL: a volume path is at most 4095 bytes. */
+export const PATH_MAX = 4096;
+/** The longest symlink target, in bytes (PATH_MAX - 1, as Linux allows). */
+export const TARGET_MAX = PATH_MAX - 1;
+/** Epochs are stored as uint32 (clock/vector.ts). */
+export const EPOCH_MAX = 0xffff_ffff;
+/** Replica keys one listing page may name. */
+export const MAX_REPLICAS = 4096;
+/** Entries (live and deleted) one directory may have in a listing, over all its pages: what a pull holds in memory at once. */
+export const MAX_DIR_ENTRIES = 1_000_000;
+/** The latest and earliest mtime JavaScript dates can hold, in ms (±100,000,000 days). */
+const MTIME_LIMIT = 8.64e15;
+/** The root's name for snapshots (fuse/volume-fs.ts serves it; it is never an entry). */
+const SNAP_DIR = '.snap';
+
+const HEX_KEY = /^[0-9a-f]{64}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Where a peer names a directory of a volume: its inode there, with the parent and name it had when listed. */
+export interface DirHandle {
+  ino: number;
+  parent: number;
+  name: string;
+}
+
+// ---- names ----------------------------------------------------------------
+
+/** Why a name cannot be a directory entry, or undefined when it can. */
+function badName(name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'a name that is not a string';
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) return `the name ${JSON.stringify(name.slice(0, 80))}`;
+  if (Buffer.byteLength(name) > NAME_MAX) return `a name of ${Buffer.byteLength(name)} bytes (over ${NAME_MAX})`;
+  return undefined;
+}
+
+/** Names in the order the sender pages them: SQLite's, the bytes of their UTF-8. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+// ---- request params -------------------------------------------------------
+
+const badParam = (name: string, what: string) => new BazilError('INVALID_ARGUMENT', `the request's "${name}" must be ${what}`);
+
+/** A 32-byte value as 64 lowercase hex characters (a volume id, an object id, a proof). */
+export function hexParam(params: Record<string, unknown>, name: string): Buffer {
+  const v = params[name];
+  if (typeof v !== 'string' || !HEX_KEY.test(v)) throw badParam(name, '64 lowercase hex characters');
+  return Buffer.from(v, 'hex');
+}
+
+/** A volume's name as a user chose it (volume.info). */
+export function volumeNameParam(params: Record<string, unknown>, name: string): string {
+  const v = params[name];
+  if (typeof v !== 'string') throw badParam(name, 'a volume name');
+  try {
+    return checkName('volume', v);
+  } catch {
+    throw badParam(name, 'a volume name (1 to 64 letters, digits, ".", "_" or "-")');
+  }
+}
+
+/** An optional boolean flag. */
+export function flagParam(params: Record<string, unknown>, name: string): boolean | undefined {
+  const v = params[name];
+  if (v !== undefined && typeof v !== 'boolean') throw badParam(name, 'true or false');
+  return v;
+}
+
+const isIno = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x > 0;
+
+/** The directory a listing is asked for: absent for the root, else a handle from an earlier listing. */
+export function dirParam(params: Record<string, unknown>, name: string): DirHandle | null {
+  const v = params[name];
+  if (v === undefined || v === null) return null;
+  const h = v as Partial<DirHandle>;
+  if (typeof v !== 'object' || Array.isArray(v) || !isIno(h.ino) || !isIno(h.parent) || badName(h.name)) {
+    throw badParam(name, 'a directory handle {ino, parent, name} from a listing');
+  }
+  return { ino: h.ino, parent: h.parent, name: h.name as string };
+}
+
+/** Where a listing goes on: absent for its first page, else the last name of the page before. */
+export function cursorParam(params: Record<string, unknown>, name: string): string | null {
+  const v = params[name];
+  if (v === undefined || v === null) return null;
+  if (badName(v)) throw badParam(name, 'the name the previous page ended with');
+  return v as string;
+}
+
+// ---- answers ---------------------------------------------------------------
+
+/** A peer's answer to volume.info: the volume's id and its sharing key check, 32 bytes each. */
+export function readVolumeInfo(result: unknown): { volumeId: Buffer; keyCheck: Buffer } {
+  const r = result as { volumeId?: unknown; keyCheck?: unknown } | null;
+  if (!r || typeof r !== 'object' || typeof r.volumeId !== 'string' || !HEX_KEY.test(r.volumeId) || typeof r.keyCheck !== 'string' || !HEX_KEY.test(r.keyCheck)) {
+    throw new BazilError('CORRUPT', 'the peer sent a malformed volume id or key check');
+  }
+  return { volumeId: Buffer.from(r.volumeId, 'hex'), keyCheck: Buffer.from(r.keyCheck, 'hex') };
+}
+
+// ---- listings -------------------------------------------------------------
+
+export interface PageContext {
+  replicas: Replicas;
+  /** The sender's key (hex): the first replica of its list. */
+  peer: string;
+  /** The root's listing: `.snap` may not be in it. */
+  root: boolean;
+  /** The cursor the page was asked with: every name comes after it. */
+  after: string | null;
+  /** The directory's whole s as known before this page (from its parent's listing); EMPTY for the root. */
+  base: Vector;
+}
+
+export interface Page {
+  /** The directory's inode on the sender. */
+  ino: number;
+  m: Vector;
+  /** The directory's whole s as this page shows it. */
+  s: Vector;
+  entries: Entry[];
+  /** Ask again after this name; null when this was the last page. */
+  next: string | null;
+}
+
+const KINDS = new Set(['file', 'dir', 'symlink', 'deleted']);
+
+/** Checks one page of a peer's listing and maps it to local replica ids; CORRUPT names the first bad value. */
+export function readPage(wire: unknown, ctx: PageContext): Page {
+  const corrupt = (what: string) => new BazilError('CORRUPT', `the peer sent a malformed directory listing: ${what}`);
+  if (!wire || typeof wire !== 'object' || Array.isArray(wire)) throw corrupt('not an object');
+  const w = wire as Partial<WirePage>;
+  if (!isIno(w.ino)) throw corrupt('no directory inode');
+  const keys = replicaList(w.replicas, ctx.peer, corrupt);
+  if (!Array.isArray(w.entries)) throw corrupt('no entries');
+  if (w.next !== undefined && (badName(w.next) || w.entries.length === 0 || w.next !== (w.entries[w.entries.length - 1] as WireEntry)?.name)) {
+    throw corrupt('a cursor that is not the last name of the page');
+  }
+  const vec = vectorReader(ctx.replicas, keys, corrupt);
+  const s = join(ctx.base, vec(w.s, 'the directory'));
+  const m = vec(w.m, 'the directory');
+  let previous = ctx.after;
+  const entries = w.entries.map((e: unknown) => {
+    const entry = readEntry(e, s, vec, corrupt);
+    if (ctx.root && entry.name === SNAP_DIR) throw corrupt(`"${SNAP_DIR}" at the root, where snapshots are`);
+    if (previous !== null && compareNames(previous, entry.name) >= 0) throw corrupt(`"${entry.name.slice(0, 80)}" out of name order, or twice`);
+    previous = entry.name;
+    return entry;
+  });
+  return { ino: w.ino, m, s, entries, next: w.next ?? null };
+}
+
+function replicaList(v: unknown, peer: string, corrupt: (what: string) => BazilError): string[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_REPLICAS) throw corrupt(`a replica list that is not 1 to ${MAX_REPLICAS} keys`);
+  if (!v.every((k) => typeof k === 'string' && HEX_KEY.test(k))) throw corrupt('a replica key that is not 64 lowercase hex characters');
+  if (new Set(v).size !== v.length) throw corrupt('a replica named twice');
+  if (v[0] !== peer) throw corrupt('a replica list that does not begin with the sender');
+  return v as string[];
+}
+
+type VectorReader = (w: unknown, what: string) => Vector;
+
+function vectorReader(replicas: Replicas, keys: string[], corrupt: (what: string) => BazilError): VectorReader {
+  const decode = replicas.decoder(keys);
+  return (w, what) => {
+    if (!Array.isArray(w)) throw corrupt(`a vector of ${what} that is not a list of pairs`);
+    if (w.length > keys.length) throw corrupt(`a vector of ${what} with more pairs than replicas`);
+    const seen = new Set<number>();
+    for (const p of w) {
+      if (!Array.isArray(p) || p.length !== 2) throw corrupt(`a vector of ${what} that is not a list of pairs`);
+      const [i, epoch] = p as unknown[];
+      if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= keys.length || seen.has(i)) throw corrupt(`a vector of ${what} with a bad replica index`);
+      if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 0 || epoch > EPOCH_MAX) throw corrupt(`a vector of ${what} with the epoch ${String(epoch).slice(0, 30)} (0 to ${EPOCH_MAX})`);
+      seen.add(i);
+    }
+    return vector(decode(w as WireVector));
+  };
+}
+
+function readEntry(v: unknown, dirS: Vector, vec: VectorReader, corrupt: (what: string) => BazilError): Entry {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw corrupt('an entry that is not an object');
+  const e = v as Partial<WireEntry>;
+  const nameProblem = badName(e.name);
+  if (nameProblem) throw corrupt(nameProblem);
+  const name = e.name as string;
+  const bad = (what: string) => corrupt(`${what} for "${name.slice(0, 80)}"`);
+  if (typeof e.kind !== 'string' || !KINDS.has(e.kind)) throw bad('an unknown kind');
+  const vectors = { m: vec(e.m, `"${name.slice(0, 80)}"`), s: join(dirS, vec(e.s, `"${name.slice(0, 80)}"`)), c: vec(e.c, `"${name.slice(0, 80)}"`) };
+  const none = { mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, ino: null };
+  if (e.kind === 'deleted') return { name, kind: 'deleted', ...none, ...vectors };
+  const kind = e.kind as Kind;
+  if (typeof e.mode !== 'number' || !Number.isInteger(e.mode) || e.mode < 0 || e.mode > 0o7777) throw bad('a mode that is not 0 to 07777');
+  if (typeof e.mtime !== 'number' || !Number.isSafeInteger(e.mtime) || Math.abs(e.mtime) > MTIME_LIMIT) throw bad('an mtime that is not a date');
+  if (e.mtimeNs !== undefined && (typeof e.mtimeNs !== 'number' || !Number.isInteger(e.mtimeNs) || e.mtimeNs < 0 || e.mtimeNs >= 1_000_000)) {
+    throw bad("an mtime's nanoseconds that are not 0 to 999999 past its millisecond");
+  }
+  if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) throw bad('a size that is not a whole number of bytes');
+  const base = { ...none, name, kind, mode: e.mode, mtime: e.mtime, mtimeNs: e.mtimeNs ?? 0, ...vectors };
+  if (kind !== 'file' && (e.data !== undefined || e.manifest !== undefined)) throw bad(`content on a ${kind}`);
+  if (kind !== 'symlink' && e.target !== undefined) throw bad(`a target on a ${kind}`);
+  if (kind !== 'dir' && e.ino !== undefined) throw bad(`an inode on a ${kind}`);
+  switch (kind) {
+    case 'dir':
+      if (!isIno(e.ino)) throw bad('a directory without its inode');
+      return { ...base, ino: e.ino };
+    case 'symlink': {
+      const t = e.target;
+      if (typeof t !== 'string' || t === '' || t.includes('\0') || Buffer.byteLength(t) > TARGET_MAX) throw bad(`a symlink target that is not 1 to ${TARGET_MAX} bytes without NUL`);
+      if (e.size !== Buffer.byteLength(t)) throw bad("a size that is not its target's length");
+      return { ...base, size: e.size, target: t };
+    }
+    case 'file': {
+      if (e.data !== undefined && e.manifest !== undefined) throw bad('both inline data and a manifest');
+      if (e.data !== undefined) {
+        const data = base64(e.data, INLINE_MAX, () => bad(`inline data that is not base64 of at most ${INLINE_MAX} bytes`));
+        if (data.length !== e.size) throw bad(`a size of ${e.size} bytes with ${data.length} bytes of inline data`);
+        return { ...base, size: e.size, data };
+      }
+      if (e.manifest !== undefined) {
+        // A manifest root's entries span the file: its size is theirs, never more (or a read would
+        // reach past the content into whatever memory held the buffer).
+        const manifest = base64(e.manifest, Infinity, () => bad('a manifest that is not base64'));
+        let spans: number;
+        try {
+          spans = manifestSize(decodeNode(manifest, 'its manifest root'));
+        } catch (err) {
+          throw bad(`a manifest root that does not parse (${(err as Error).message})`);
+        }
+        if (spans !== e.size) throw bad(`a size of ${e.size} bytes with a manifest of ${spans}`);
+        return { ...base, size: e.size, manifest };
+      }
+      if (e.size !== 0) throw bad(`a size of ${e.size} bytes with no content`);
+      return { ...base, size: 0, data: Buffer.alloc(0) };
+    }
+  }
+}
+
+function base64(v: unknown, max: number, bad: () => BazilError): Buffer {
+  if (typeof v !== 'string' || v.length % 4 !== 0 || !BASE64.test(v) || (v.length / 4) * 3 > max + 2) throw bad();
+  const bytes = Buffer.from(v, 'base64');
+  if (bytes.length > max) throw bad();
+  return bytes;
+}
