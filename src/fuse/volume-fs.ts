@@ -64,7 +64,7 @@ function secNs(ms: number, ns = 0): [number, number] {
 type Handle =
   | { kind: 'file'; file: OpenFile }
   | { kind: 'snap'; read: (buf: Buffer, length: number, offset: number) => Promise<number> }
-  | { kind: 'dir'; names: Buffer[]; entries: Entry[]; modes: number[][] };
+  | { kind: 'dir'; names: Buffer[]; entries: Entry[]; modes: number[][]; ino?: number };
 
 /** A virtual inode: the .snap directory, or an entry inside snapshot `snap` at `path`. */
 interface Virtual {
@@ -309,19 +309,8 @@ export class VolumeFs implements Handler {
         if (h.kind !== 'file') return edge.replyErr(r.id, 0);
         return this.files.release(h.file).then(() => edge.replyErr(r.id, 0));
       }
-      case Op.OPENDIR: {
-        const dir = this.dir(ino);
-        const names: Buffer[] = [Buffer.from('.'), Buffer.from('..')];
-        const self = this.entry(dir);
-        const entries: Entry[] = [self, self];
-        const modes: number[][] = [[r.ino, constants.S_IFDIR], [r.ino, constants.S_IFDIR]];
-        for (const c of this.tree.children(dir.ino)) {
-          names.push(Buffer.from(c.name));
-          entries.push(this.entry(c));
-          modes.push([this.kino(c.ino), TYPE_BITS[c.kind]]);
-        }
-        return edge.replyOpen(r.id, this.addHandle({ kind: 'dir', names, entries, modes }), false);
-      }
+      case Op.OPENDIR:
+        return edge.replyOpen(r.id, this.addHandle(this.listing(ino)), false);
       case Op.READDIR:
       case Op.READDIRPLUS:
         return this.readdir(edge, r);
@@ -343,6 +332,22 @@ export class VolumeFs implements Handler {
 
   private refuseSnapDir(dir: number, bytes: Buffer): void {
     if (dir === this.tree.root && bytes.equals(SNAP_NAME)) throw new BazilError('READ_ONLY', 'snapshots are read-only');
+  }
+
+  /** A directory's entries as a handle reads them: from the start again (rewinddir) they are read anew. */
+  private listing(ino: number): Handle & { kind: 'dir' } {
+    const dir = this.dir(ino);
+    const kino = this.kino(ino);
+    const names: Buffer[] = [Buffer.from('.'), Buffer.from('..')];
+    const self = this.entry(dir);
+    const entries: Entry[] = [self, self];
+    const modes: number[][] = [[kino, constants.S_IFDIR], [kino, constants.S_IFDIR]];
+    for (const c of this.tree.children(dir.ino)) {
+      names.push(Buffer.from(c.name));
+      entries.push(this.entry(c));
+      modes.push([this.kino(c.ino), TYPE_BITS[c.kind]]);
+    }
+    return { kind: 'dir', names, entries, modes, ino };
   }
 
   private dir(ino: number): Node {
@@ -416,8 +421,10 @@ export class VolumeFs implements Handler {
   }
 
   private readdir(edge: Edge, r: Request): void {
-    const h = this.handleOf(r.fh);
-    if (h.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `handle ${r.fh} is not a directory`);
+    const held = this.handleOf(r.fh);
+    if (held.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `handle ${r.fh} is not a directory`);
+    let h = held;
+    if (r.offset === 0 && h.ino !== undefined) this.handles.set(r.fh, (h = this.listing(h.ino)));
     const plus = r.op === Op.READDIRPLUS;
     edge.replyDir(r.id, r.size, r.offset, h.names, plus ? h.entries : h.modes, plus);
   }
