@@ -4,7 +4,6 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dataDirExists } from '../engine/datadir.js';
 import { BazilError, isErrno, type ErrorCode } from '../engine/errors.js';
-import type { ServerInfo } from '../server/api.js';
 import type { RunningServer } from '../server/server.js';
 import type { Command } from './command.js';
 import { EXIT_CODES } from './exit.js';
@@ -216,7 +215,7 @@ export const serverCommands: Command[] = [
     args: [0, 0],
     run: ({ dataDir }) =>
       withServer(dataDir, async (server) => {
-        const info = await server.call<ServerInfo>('ping');
+        const info = await server.call('ping', {});
         process.stdout.write(`bazil server is running (pid ${info.pid}), listening on ${info.peerAddress}\n`);
       }),
   },
@@ -229,8 +228,8 @@ export const serverCommands: Command[] = [
     args: [0, 0],
     async run({ dataDir }) {
       const pid = await withServer(dataDir, async (server) => {
-        const info = await server.call<ServerInfo>('ping');
-        await server.call('stop');
+        const info = await server.call('ping', {});
+        await server.call('stop', {});
         return info.pid;
       });
       await waitForExit(pid);

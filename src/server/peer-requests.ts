@@ -7,6 +7,7 @@
  *   sync.changed  {volume, proof}                  -> {}   (a hint: pull from me)  needs the volume
  *                                                    grant, or that the volume was connected from the peer
  *   object.get    {id, forward?}                   -> {} + the object's bytes  needs the storage grant
+ *   grants.mine   {volume?}                        -> PeerGrants  what the asker may do here (peer-grants.ts)
  *
  * Volumes are named by their id (hex) everywhere but in volume.info, which
  * is how a peer that only knows the name learns the id. A request about a
@@ -29,6 +30,7 @@ import type { Replicas } from '../engine/sync/replicas.js';
 import { cursorParam, dirParam, flagParam, hexParam, volumeNameParam } from '../engine/sync/validate.js';
 import { getVolume, sharingKeyCheck, volumeProof, volumeRowId, volumeSecret } from '../engine/tree/volumes.js';
 import type { OpenVolume, OpenVolumes } from './open-volumes.js';
+import { grantsOf } from './peer-grants.js';
 
 export interface PeerRequestContext {
   db: Db;
@@ -133,6 +135,7 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
         }
       },
     ],
+    ['grants.mine', async ({ peer, params }) => ({ result: grantsOf(ctx.db, peer, params) })],
   ]);
 
   return async (req) => {

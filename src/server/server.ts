@@ -7,7 +7,8 @@ import { DataDir } from '../engine/datadir.js';
 import { connectControl } from '../engine/control/client.js';
 import { ControlServer } from '../engine/control/server.js';
 import { BazilError, isBazilError } from '../engine/errors.js';
-import type { ServerInfo } from './api.js';
+import type { ServerInfo } from '../engine/control/api.js';
+import { EventLog } from '../engine/events.js';
 import { serverMethods } from './methods.js';
 import { Mounts } from './mounts.js';
 import { listenPeers, type PeerListener } from './peer-listener.js';
@@ -46,6 +47,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let peers: PeerListener | undefined;
   try {
     const identity = dataDir.identity();
+    const events = new EventLog(); // what happens here, streamed to control clients (events.subscribe)
     const replicas = new Replicas(db, identity.publicKey);
     // The parts refer to each other (a volume's content comes from peers, a
     // peer's request reads volumes, a change is announced to peers): they are
@@ -81,13 +83,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
     const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
-    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, info, requestStop, log });
-    const control = await ControlServer.listen(dataDir.path, methods, log);
+    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, info, requestStop, log });
+    const control = await ControlServer.listen(dataDir.path, methods, log, { log: events, instance: `${process.pid}-${Date.now()}` });
     const listener = peers;
     scheduler.start();
     await mounts.mountRemembered(); // before `Listening`: a started server has its mounts
+    for (const m of mounts.list()) events.emit({ type: 'mount.added', volume: m.volume, dir: m.dir });
+    for (const m of mounts.problems()) if (m.state === 'dead') events.emit({ type: 'mount.died', volume: m.volume, dir: m.dir });
 
     const shutdown = async (): Promise<void> => {
+      events.emit({ type: 'server.stopping' });
       control.stopAccepting();
       scheduler.stop();
       // Peer connections first: the listener's close waits for every socket it
@@ -153,7 +158,7 @@ async function openForServer(path: string): Promise<DataDir> {
     if (!isBazilError(err, 'LOCKED')) throw err;
     const client = await connectControl(path);
     if (!client) throw err;
-    const pid = await client.call<ServerInfo>('ping').then(
+    const pid = await client.call('ping', {}).then(
       (info) => info.pid,
       () => undefined,
     );
