@@ -17,6 +17,7 @@ import { bazilMountVolume, clearDeadMount, deadMount, forgetMount, isDeadMount, 
 import type { Mounts } from './mounts.js';
 import { absolutePath, base64Bytes, text, type Params } from './params.js';
 import { peerMethods } from './peer-methods.js';
+import { LastSyncs, statusMethod } from './status-method.js';
 import type { OpenVolumes } from './open-volumes.js';
 import type { PeerNetwork } from './peer-network.js';
 import type { SyncScheduler } from './sync-scheduler.js';
@@ -33,6 +34,8 @@ export interface DataDirContext {
   mounts: MountView;
   /** The running server's peer connections; none without a server. */
   network?: Pick<PeerNetwork, 'disconnect' | 'connection' | 'connected'>;
+  /** The running server's last syncs; none without a server. */
+  lastSyncs?: LastSyncs;
   log(line: string): void;
 }
 
@@ -51,10 +54,22 @@ export type DataDirMethod =
   | 'peer.storage.deny'
   | 'peer.volume.allow'
   | 'peer.volume.deny'
-  | 'volume.storage.add';
+  | 'volume.storage.add'
+  | 'status';
 
 export function dataDirMethods(ctx: DataDirContext): MethodTable<DataDirMethod> {
   const { db } = ctx.dataDir;
+  const volumes = (): VolumeInfo[] => {
+    const mounts = ctx.mounts.list();
+    const problems = ctx.mounts.problems();
+    return listVolumes(db).map((v) => ({
+      name: v.name,
+      sharingKey: v.sharingKey,
+      mounts: mounts.filter((m) => m.volume === v.name).map((m) => m.dir),
+      problems: problems.filter((m) => m.volume === v.name),
+    }));
+  };
+  const server = ctx.network && ctx.lastSyncs && { network: ctx.network, lastSyncs: ctx.lastSyncs };
   return {
     'sharing.add': (p) => {
       const name = text(p, 'name');
@@ -68,18 +83,10 @@ export function dataDirMethods(ctx: DataDirContext): MethodTable<DataDirMethod> 
       ctx.log(`created volume ${v.name} (sharing key ${v.sharingKey})`);
       return { name: v.name, sharingKey: v.sharingKey, mounts: [] };
     },
-    'volume.list': (): VolumeInfo[] => {
-      const mounts = ctx.mounts.list();
-      const problems = ctx.mounts.problems();
-      return listVolumes(db).map((v) => ({
-        name: v.name,
-        sharingKey: v.sharingKey,
-        mounts: mounts.filter((m) => m.volume === v.name).map((m) => m.dir),
-        problems: problems.filter((m) => m.volume === v.name),
-      }));
-    },
+    'volume.list': volumes,
     'volume.snapshot.list': (p) => listSnapshots(db, text(p, 'volume')),
     ...peerMethods({ dataDir: ctx.dataDir, network: ctx.network, log: ctx.log }),
+    ...statusMethod({ dataDir: ctx.dataDir, volumes, server }),
   };
 }
 
@@ -96,7 +103,7 @@ export interface MethodContext extends DataDirContext {
 
 export function serverMethods(ctx: MethodContext): ServerMethods {
   return {
-    ...dataDirMethods(ctx),
+    ...dataDirMethods({ ...ctx, lastSyncs: new LastSyncs(ctx.events) }),
     ping: () => ctx.info,
     stop: () => {
       ctx.requestStop();

@@ -101,6 +101,31 @@ export interface PeerGrants {
   volume?: boolean;
 }
 
+/** A peer, as `bazil status` shows it. */
+export interface PeerStatus extends PeerInfo {
+  /** Whether the server has a connection to it now; null when no server runs. */
+  connected: boolean | null;
+  /** Volumes here that sync from it (connected from it). */
+  syncs: string[];
+  /** Volumes here that fetch content from its store. */
+  storageFor: string[];
+  /** The last sync of each volume from it since the server started. */
+  lastSync: { volume: string; at: number; error?: string }[];
+  /** Grants missing on either side, each with the command that gives it. */
+  missing: string[];
+}
+
+/** Everything `bazil status` shows. */
+export interface StatusInfo {
+  dataDir: string;
+  publicKey: string;
+  sharingKeys: string[];
+  volumes: VolumeInfo[];
+  peers: PeerStatus[];
+  /** Open conflicts. */
+  conflicts: { volume: string; path: string; peer: string }[];
+}
+
 /**
  * The answer to events.subscribe. The events come after it as stream messages
  * (protocol.ts): first the kept ones after `since`, then each new one.
@@ -122,6 +147,8 @@ type Ok = Record<string, never>;
 /** Every method: its params and its result. */
 export interface ControlMethods {
   ping: { params: Ok; result: ServerInfo };
+  /** Where things stand: volumes and their mounts, peers and grants, open conflicts. */
+  status: { params: Ok; result: StatusInfo };
   /** Answers, then the server shuts down. */
   stop: { params: Ok; result: Ok };
   'sharing.add': { params: { name: string; /** base64 of 32 bytes */ secret: string }; result: Ok };
