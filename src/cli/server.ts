@@ -58,6 +58,11 @@ async function run(dataDir: string, addr: string | undefined, manualSync: boolea
     if (file) file.write(line);
     else process.stderr.write(`${line}\n`);
   };
+  // On a terminal, which is likely the one the user types commands in, what a
+  // command prints itself is not said twice (a log file or a pipe gets it all).
+  const note = (text: string) => {
+    if (file || !process.stderr.isTTY) log(text);
+  };
   // Handlers first: a signal that comes while the server starts stops it cleanly too.
   let server: RunningServer | undefined;
   let signals = 0;
@@ -69,7 +74,7 @@ async function run(dataDir: string, addr: string | undefined, manualSync: boolea
   try {
     // Loaded here, not at the top: only `server run` needs the server and its FUSE code.
     const { startServer } = await import('../server/server.js');
-    server = await startServer({ dataDir, addr, manualSync, log });
+    server = await startServer({ dataDir, addr, manualSync, log, note });
     if (signals > 0) void server.stop();
     else {
       const listening = `bazil: Listening on ${server.info.peerAddress}`;

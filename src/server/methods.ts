@@ -37,6 +37,8 @@ export interface DataDirContext {
   /** The running server's last syncs; none without a server. */
   lastSyncs?: LastSyncs;
   log(line: string): void;
+  /** For a line that repeats what the client asked for and prints itself (added peer X): see ServerOptions.note. */
+  note(line: string): void;
 }
 
 /** The methods that work on a data dir alone (through the server when one runs, else in process). */
@@ -74,18 +76,18 @@ export function dataDirMethods(ctx: DataDirContext): MethodTable<DataDirMethod> 
     'sharing.add': (p) => {
       const name = text(p, 'name');
       addSharingKey(db, name, base64Bytes(p, 'secret'));
-      ctx.log(`added sharing key ${name}`);
+      ctx.note(`added sharing key ${name}`);
       return {};
     },
     'sharing.list': () => listSharingKeys(db),
     'volume.create': (p) => {
       const v = createVolume(db, text(p, 'name'), text(p, 'sharing', DEFAULT_SHARING_KEY));
-      ctx.log(`created volume ${v.name} (sharing key ${v.sharingKey})`);
+      ctx.note(`created volume ${v.name} (sharing key ${v.sharingKey})`);
       return { name: v.name, sharingKey: v.sharingKey, mounts: [] };
     },
     'volume.list': volumes,
     'volume.snapshot.list': (p) => listSnapshots(db, text(p, 'volume')),
-    ...peerMethods({ dataDir: ctx.dataDir, network: ctx.network, log: ctx.log }),
+    ...peerMethods({ dataDir: ctx.dataDir, network: ctx.network, log: ctx.log, note: ctx.note }),
     ...statusMethod({ dataDir: ctx.dataDir, volumes, server }),
   };
 }
@@ -136,7 +138,7 @@ export function offlineMethods(dataDir: DataDir, needsServer: () => BazilError):
     problems: () => rememberedMounts(db).filter((r) => isDeadMount(r.dir)).map(deadMount),
   };
   return {
-    ...dataDirMethods({ dataDir, mounts, log: () => {} }),
+    ...dataDirMethods({ dataDir, mounts, log: () => {}, note: () => {} }),
     // Without a server, a dead mount is cleared and a remembered one forgotten; anything else needs the server.
     'volume.unmount': async (p) => {
       const target = unmountTarget(p);

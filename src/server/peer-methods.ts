@@ -44,6 +44,8 @@ export interface PeerMethodContext {
   /** The server's peer connections; none without a server. */
   network?: Pick<PeerNetwork, 'disconnect' | 'connection'>;
   log(line: string): void;
+  /** A line that repeats what the client prints itself. */
+  note(line: string): void;
 }
 
 /** A peer to talk to, refused when it is this data dir's own key (a common slip: the keys look alike). */
@@ -65,14 +67,14 @@ export function peerMethods(ctx: PeerMethodContext): MethodTable<PeerMethod> {
     'peer.add': (p) => {
       const k = key(p);
       addPeer(db, k);
-      ctx.log(`added peer ${k.toString('hex')}`);
+      ctx.note(`added peer ${k.toString('hex')}`);
       return {};
     },
     'peer.remove': (p) => {
       const k = key(p);
       removePeer(db, k);
       const closed = ctx.network?.disconnect(k) ?? 0;
-      ctx.log(`removed peer ${k.toString('hex')}${closed ? `, closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}`);
+      ctx.note(`removed peer ${k.toString('hex')}${closed ? `, closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}`);
       return { closed };
     },
     'peer.list': () => listPeers(db),
@@ -80,42 +82,42 @@ export function peerMethods(ctx: PeerMethodContext): MethodTable<PeerMethod> {
       const k = key(p);
       const location = text(p, 'location');
       setPeerLocation(db, k, location);
-      ctx.log(`peer ${k.toString('hex')} is at ${location}`);
+      ctx.note(`peer ${k.toString('hex')} is at ${location}`);
       return {};
     },
     'peer.storage.allow': (p) => {
       const k = key(p);
       const backend = text(p, 'backend');
       allowStorage(db, k, backend);
-      ctx.log(`peer ${k.toString('hex')} may read storage ${backend}`);
+      ctx.note(`peer ${k.toString('hex')} may read storage ${backend}`);
       return {};
     },
     'peer.storage.deny': (p) => {
       const k = key(p);
       const backend = text(p, 'backend');
       denyStorage(db, k, backend);
-      ctx.log(`peer ${k.toString('hex')} may no longer read storage ${backend}`);
+      ctx.note(`peer ${k.toString('hex')} may no longer read storage ${backend}`);
       return {};
     },
     'peer.volume.allow': (p) => {
       const k = key(p);
       const volume = text(p, 'volume');
       allowVolume(db, k, volume);
-      ctx.log(`peer ${k.toString('hex')} may sync volume ${volume}`);
+      ctx.note(`peer ${k.toString('hex')} may sync volume ${volume}`);
       return {};
     },
     'peer.volume.deny': (p) => {
       const k = key(p);
       const volume = text(p, 'volume');
       denyVolume(db, k, volume);
-      ctx.log(`peer ${k.toString('hex')} may no longer sync volume ${volume}`);
+      ctx.note(`peer ${k.toString('hex')} may no longer sync volume ${volume}`);
       return {};
     },
     'volume.storage.add': async (p) => {
       const volume = text(p, 'volume');
       const backend = text(p, 'backend');
       addVolumeStorage(db, volume, text(p, 'sharing', DEFAULT_SHARING_KEY), backend);
-      ctx.log(`volume ${volume} may fetch content from ${backend}`);
+      ctx.note(`volume ${volume} may fetch content from ${backend}`);
       if (backend === 'local' || !ctx.network) return {};
       // Whether the peer lets this side read its store: otherwise reads fail later, as a bare EACCES.
       return { grants: await grantsOrNothing(ctx.network, parsePublicKey(backend.slice(backend.indexOf(':') + 1)), undefined, ctx.log) };

@@ -30,6 +30,8 @@ export interface ServerOptions {
   manualSync?: boolean;
   /** One line for the user (stderr), without the `bazil: ` prefix. Never given secrets. */
   log(line: string): void;
+  /** For lines that repeat what a client asked and prints itself (added peer X); default: log. */
+  note?(line: string): void;
 }
 
 export interface RunningServer {
@@ -83,7 +85,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
     const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
-    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, info, requestStop, log });
+    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, info, requestStop, log, note: options.note ?? log });
     const control = await ControlServer.listen(dataDir.path, methods, log, { log: events, instance: `${process.pid}-${Date.now()}` });
     const listener = peers;
     scheduler.start();

@@ -85,7 +85,7 @@ export function syncMethods(ctx: MethodContext): MethodTable<SyncMethod> {
       const v = createVolume(db, name, sharing, volumeId);
       const opened = ctx.volumes.get(v.name);
       addVolumePeer(db, opened.rowId, peer);
-      ctx.log(`connected volume ${v.name} to ${remoteName} on peer ${shortKey(peer)}`);
+      ctx.note(`connected volume ${v.name} to ${remoteName} on peer ${shortKey(peer)}`);
       // Get its files now; the user need not wait for it.
       ctx.scheduler.pull(opened, peer).catch((err) => ctx.log(`first sync of ${v.name} from ${shortKey(peer)} failed: ${(err as Error).message}`));
       return { name: v.name, sharingKey: v.sharingKey, mounts: [], grants: await grantsOrNothing(ctx.network, peer, remoteName, ctx.log) };
@@ -127,7 +127,7 @@ export function syncMethods(ctx: MethodContext): MethodTable<SyncMethod> {
       const { volume, path } = locate(text(p, 'path'));
       const v = ctx.volumes.get(volume);
       const r = resolveConflict({ tree: v.tree, db, volume: v.rowId, path, choice: choice as Choice, isOpen: (ino) => ctx.mounts.isOpen(volume, ino) });
-      ctx.log(`resolved the conflict at ${volume}:${path} (${choice})`);
+      ctx.note(`resolved the conflict at ${volume}:${path} (${choice})`);
       ctx.events.emit({ type: 'conflict.resolved', volume, path, choice });
       return { where: where(volume, path), savedAs: r.savedAs && where(volume, r.savedAs) };
     },
