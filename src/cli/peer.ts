@@ -108,10 +108,10 @@ export const peerCommands: Command[] = [
     async run({ dataDir, flags }) {
       const { peers, connected } = await withControl(dataDir, false, async (api) => ({
         peers: await api.call('peer.list', {}),
-        // Only a running server has connections.
-        connected: await api.call('peer.connected', {}).catch(() => [] as string[]),
+        // Only a running server has connections: null without one.
+        connected: await api.call('peer.connected', {}).catch(() => undefined),
       }));
-      const rows = peers.map((p) => ({ ...p, connected: connected.includes(p.publicKey) }));
+      const rows = peers.map((p) => ({ ...p, connected: connected ? connected.includes(p.publicKey) : null }));
       if (flags.json === true) return printJson(rows);
       if (peers.length === 0) hint('No peers yet; add one with `bazil peer add PUBKEY` (its key: `bazil debug pubkey` on the other machine).');
       for (const p of peers) say(peerLine(p));
