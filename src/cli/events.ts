@@ -1,6 +1,7 @@
 /** `bazil events`: the server's event stream, live, one line per event (JSON lines for scripts). */
 import type { BazilEvent, SequencedEvent, SyncCounts } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
+import { EVENT_TYPES } from '../engine/events.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { withServer } from './use-datadir.js';
 
@@ -48,9 +49,8 @@ export const eventsCommands: Command[] = [
     summary: "Print the server's events live: syncs, conflicts, peers, mounts",
     usage: '[--json] [--since=N [--instance=ID]] [--until=TYPE] [--kept]',
     details:
-      'One line per event, as it happens: NUMBER, TIME (UTC), TYPE, then what it is about. Types: sync.started,\n' +
-      'sync.progress, sync.finished, conflict.found, conflict.resolved, peer.connected, peer.disconnected,\n' +
-      'peer.refused, mount.added, mount.removed, mount.died, fetch.progress, server.stopping.\n' +
+      'One line per event, as it happens: NUMBER, TIME (UTC), TYPE, then what it is about. Types:\n' +
+      `${Object.keys(EVENT_TYPES).slice(0, 7).join(', ')},\n${Object.keys(EVENT_TYPES).slice(7).join(', ')}.\n` +
       'Numbers increase for the life of a server process, named by an instance ID (on stderr when it starts).\n' +
       '--since=N first prints the events after N that the server still keeps; with --instance=ID, the numbers\n' +
       'of a server since restarted count from its first kept event. Either way it warns when some are gone.\n' +
@@ -72,6 +72,9 @@ export const eventsCommands: Command[] = [
       const since = flags.since as number | undefined;
       const instance = flags.instance as string | undefined;
       if (since !== undefined && (!Number.isSafeInteger(since) || since < 0)) throw new BazilError('INVALID_ARGUMENT', '--since takes an event number (0 or more)');
+      if (until !== undefined && !Object.hasOwn(EVENT_TYPES, until)) {
+        throw new BazilError('INVALID_ARGUMENT', `--until takes an event type: ${Object.keys(EVENT_TYPES).join(', ')}`);
+      }
       if (flags.kept === true && since === undefined) throw new BazilError('INVALID_ARGUMENT', '--kept prints the kept events after --since=N: give --since too');
       await withServer(dataDir, async (server) => {
         let done!: (err?: BazilError) => void;
