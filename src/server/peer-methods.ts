@@ -63,9 +63,11 @@ export function peerKey(dataDir: DataDir, p: Params, name: string): Buffer {
 export function peerMethods(ctx: PeerMethodContext): MethodTable<PeerMethod> {
   const { db } = ctx.dataDir;
   const key = (p: Params) => parsePublicKey(text(p, 'key'));
+  // Introducing or granting one's own key: say so, rather than "add it as a peer first".
+  const other = (p: Params) => peerKey(ctx.dataDir, p, 'key');
   return {
     'peer.add': (p) => {
-      const k = key(p);
+      const k = other(p);
       addPeer(db, k);
       ctx.note(`added peer ${k.toString('hex')}`);
       return {};
@@ -79,14 +81,14 @@ export function peerMethods(ctx: PeerMethodContext): MethodTable<PeerMethod> {
     },
     'peer.list': () => listPeers(db),
     'peer.location.set': (p) => {
-      const k = key(p);
+      const k = other(p);
       const location = text(p, 'location');
       setPeerLocation(db, k, location);
       ctx.note(`peer ${k.toString('hex')} is at ${location}`);
       return {};
     },
     'peer.storage.allow': (p) => {
-      const k = key(p);
+      const k = other(p);
       const backend = text(p, 'backend');
       allowStorage(db, k, backend);
       ctx.note(`peer ${k.toString('hex')} may read storage ${backend}`);
@@ -100,7 +102,7 @@ export function peerMethods(ctx: PeerMethodContext): MethodTable<PeerMethod> {
       return {};
     },
     'peer.volume.allow': (p) => {
-      const k = key(p);
+      const k = other(p);
       const volume = text(p, 'volume');
       allowVolume(db, k, volume);
       ctx.note(`peer ${k.toString('hex')} may sync volume ${volume}`);
@@ -116,6 +118,7 @@ export function peerMethods(ctx: PeerMethodContext): MethodTable<PeerMethod> {
     'volume.storage.add': async (p) => {
       const volume = text(p, 'volume');
       const backend = text(p, 'backend');
+      if (backend.startsWith('peerkey:')) peerKey(ctx.dataDir, { key: backend.slice('peerkey:'.length).trim() }, 'key');
       addVolumeStorage(db, volume, text(p, 'sharing', DEFAULT_SHARING_KEY), backend);
       ctx.note(`volume ${volume} may fetch content from ${backend}`);
       if (backend === 'local' || !ctx.network) return {};

@@ -61,4 +61,10 @@ test('grants missing on the other side are named with the command that gives the
   const own = await b.sh(`bazil volume sync v ${b.key}`);
   assert.equal(own.code, 2, own.stderr);
   assert.match(own.stderr, /is this data dir's own public key/);
+  for (const cmd of [`peer location set ${b.key} 127.0.0.1:1`, `peer volume allow ${b.key} v`, `volume storage add -sharing=friends v peerkey:${b.key}`]) {
+    const r = await b.sh(`bazil ${cmd}`);
+    assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /is this data dir's own public key/, cmd);
+    assert.doesNotMatch(r.stderr, /peer add/, `${cmd}: never advice to add one's own key`);
+  }
 });
