@@ -19,7 +19,7 @@ function peerLines(status: StatusInfo, running: boolean): string[] {
     const lines = [`  ${p.publicKey.slice(0, 16)}... at ${p.location ?? '(no location)'}${state}${p.syncs.length ? `; syncs ${p.syncs.join(', ')} from it` : ''}`];
     for (const s of p.lastSync) lines.push(`    last sync of ${s.volume}: ${new Date(s.at).toISOString()}${s.error ? `, failed: ${s.error}` : ''}`);
     if (running && p.syncs.length && p.lastSync.length === 0) lines.push('    no sync from it since the server started');
-    for (const m of p.missing) lines.push(`    missing grant ${m}`);
+    for (const m of p.missing) lines.push(`    ${m}`);
     return lines;
   });
 }

@@ -57,17 +57,17 @@ export function statusMethod(ctx: StatusContext): MethodTable<'status'> {
           const storageFor = byPeer(storageOf, p.publicKey);
           const missing: string[] = [];
           // This side: a volume synced from the peer that it may not pull back from here (one way).
-          for (const v of syncs) if (!p.volumes.includes(v)) missing.push(`here: peer may not sync ${v} from this side (one way); \`bazil peer volume allow ${p.publicKey} ${v}\``);
-          if (p.volumes.length && !p.storage.includes('local')) missing.push(`here: peer may sync ${p.volumes.join(', ')} but not read this store; \`bazil peer storage allow ${p.publicKey} local\``);
+          for (const v of syncs) if (!p.volumes.includes(v)) missing.push(`one way: it may not sync ${v} from here; for both ways, \`bazil peer volume allow ${p.publicKey} ${v}\``);
+          if (p.volumes.length && !p.storage.includes('local')) missing.push(`it may sync ${p.volumes.join(', ')} here but not read this store; \`bazil peer storage allow ${p.publicKey} local\``);
           // Their side, asked only of a peer connected now: a status never waits on a dial.
           if (conn) {
             const asked = await Promise.all((syncs.length ? syncs : [undefined]).map((v) => askGrants(conn, v).catch((): PeerGrants | undefined => undefined)));
             const me = asked.find((g) => g?.asker)?.asker ?? ctx.dataDir.publicKey().toString('hex');
             asked.forEach((g, i) => {
-              if (g?.volume === false) missing.push(`there: peer does not let this side sync ${syncs[i]}; on it, \`bazil peer volume allow ${me} ${syncs[i]}\``);
+              if (g?.volume === false) missing.push(`it does not let this side sync ${syncs[i]}; on that machine, \`bazil peer volume allow ${me} ${syncs[i]}\``);
             });
             if (storageFor.length && asked[0] && !asked[0].storage.includes('local')) {
-              missing.push(`there: peer does not let this side read its store (${storageFor.join(', ')} read content from it); on it, \`bazil peer storage allow ${me} local\``);
+              missing.push(`it does not let this side read its store (volumes that read content from it: ${storageFor.join(', ')}); on that machine, \`bazil peer storage allow ${me} local\``);
             }
           }
           return { ...p, connected: ctx.server ? conn !== undefined : null, syncs, storageFor, lastSync: ctx.server?.lastSyncs.of(p.publicKey) ?? [], missing };
