@@ -16,7 +16,11 @@ function volumeLines(status: StatusInfo): string[] {
 function peerLines(status: StatusInfo, running: boolean): string[] {
   return status.peers.flatMap((p) => {
     const state = p.connected === null ? '' : p.connected ? ', connected' : ', not connected';
-    const lines = [`  ${p.publicKey.slice(0, 16)}... at ${p.location ?? '(no location)'}${state}${p.syncs.length ? `; syncs ${p.syncs.join(', ')} from it` : ''}`];
+    const granted = [...p.storage.map((s) => `read the ${s} store`), ...p.volumes.map((v) => `sync ${v}`)];
+    const lines = [
+      `  ${p.publicKey} at ${p.location ?? '(no location)'}${state}${p.syncs.length ? `; syncs ${p.syncs.join(', ')} from it` : ''}`,
+      `    may here: ${granted.length ? granted.join(', ') : 'nothing'}`,
+    ];
     for (const s of p.lastSync) lines.push(`    last sync of ${s.volume}: ${new Date(s.at).toISOString()}${s.error ? `, failed: ${s.error}` : ''}`);
     if (running && p.syncs.length && p.lastSync.length === 0) lines.push('    no sync from it since the server started');
     for (const m of p.missing) lines.push(`    ${m}`);
