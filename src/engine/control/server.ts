@@ -29,6 +29,7 @@ export const SUBSCRIBER_BACKLOG = 4 << 20;
 
 export class ControlServer {
   private readonly connections = new Set<Socket>();
+  private readonly subscribed = new WeakSet<Socket>();
   private accepting = true;
 
   private constructor(
@@ -132,6 +133,7 @@ export class ControlServer {
   private subscribe(socket: Socket, params: Record<string, unknown>): Subscription {
     if (!this.accepting) throw new BazilError('NOT_FOUND', 'the bazil server is stopping');
     if (!this.events) throw new BazilError('INVALID_ARGUMENT', 'this bazil server streams no events');
+    if (this.subscribed.has(socket)) throw new BazilError('INVALID_ARGUMENT', 'this connection is subscribed already; open another one to subscribe again');
     const { log, instance } = this.events;
     const since = params.since ?? log.last; // by default, from now on
     if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0) throw new BazilError('INVALID_ARGUMENT', '"since" must be a sequence number (0 or more)');
@@ -141,6 +143,7 @@ export class ControlServer {
     let pending: SequencedEvent[] | undefined = [...kept.events];
     const send = (e: SequencedEvent) => this.stream(socket, JSON.stringify({ event: e }) + '\n', stop);
     const stop = log.subscribe((e) => (pending ? pending.push(e) : send(e)));
+    this.subscribed.add(socket);
     socket.once('close', stop);
     queueMicrotask(() => {
       const first = pending ?? [];

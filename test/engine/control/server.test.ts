@@ -108,3 +108,15 @@ test('a subscriber that never reads is dropped, and told so; the others are answ
   assert.equal(lines.at(-1)!.dropped!.code, 'UNAVAILABLE');
   slow.destroy();
 });
+
+test('a connection subscribes once: a second subscribe is refused, the first goes on', async (t) => {
+  const events = new EventLog();
+  const { dir } = await serve(t, events);
+  const c = await client(t, dir);
+  const got: SequencedEvent[] = [];
+  await c.subscribe({}, { event: (e) => got.push(e), end: () => {} });
+  await assert.rejects(c.call('events.subscribe', {}), /subscribed already/);
+  events.emit({ type: 'server.stopping' });
+  await c.call('ping', {});
+  assert.deepEqual(got.map((e) => e.seq), [1], 'each event once');
+});
