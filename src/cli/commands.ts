@@ -2,6 +2,7 @@
 import type { Command } from './command.js';
 import { createCommands } from './create.js';
 import { debugCommands } from './debug.js';
+import { eventsCommands } from './events.js';
 import { helpCommands } from './help.js';
 import { peerCommands } from './peer.js';
 import { syncCommands } from './sync.js';
@@ -10,4 +11,4 @@ import { sharingCommands } from './sharing.js';
 import { statusCommands } from './status.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...syncCommands, ...debugCommands, ...helpCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...syncCommands, ...eventsCommands, ...debugCommands, ...helpCommands];

@@ -9,6 +9,7 @@
  *   sync.list     {volume, proof, dir?, after?}    -> WirePage
  *   sync.changed  {volume, proof}                  -> {}   (a hint: pull from me)
  *   object.get    {id, forward?}                   -> {} + the object's bytes
+ *   grants.mine   {volume?}                        -> what the asker may do here
  *
  * Volumes are named by their id (hex) everywhere but in volume.info, which is
  * how a peer that only knows the name learns the id. `proof` shows that the
@@ -16,6 +17,7 @@
  * What comes back from a peer is untrusted: the asking side reads results as
  * unknown and checks them (sync/validate.ts); the answering side checks params.
  */
+import type { PeerGrants } from '../control/api.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { WirePage } from '../sync/wire.js';
 import type { DirHandle } from '../sync/validate.js';
@@ -29,6 +31,7 @@ export interface PeerMethods {
   'sync.list': { params: { volume: string; proof: string; dir?: DirHandle; after?: string }; result: WirePage };
   'sync.changed': { params: { volume: string; proof: string }; result: Empty };
   'object.get': { params: { id: string; forward?: boolean }; result: Empty };
+  'grants.mine': { params: { volume?: string }; result: PeerGrants };
 }
 
 export type PeerMethod = keyof PeerMethods;
@@ -39,6 +42,7 @@ export const PEER_TIMEOUTS_MS: Record<PeerMethod, number> = {
   'sync.list': 60_000,
   'sync.changed': 10_000,
   'object.get': 60_000,
+  'grants.mine': 10_000,
 };
 
 /** Calls a peer method; the result is the peer's word, to be validated by the caller. */

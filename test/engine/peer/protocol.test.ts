@@ -20,6 +20,7 @@ test('the handler answers the methods of the map and refuses anything else', asy
     'sync.list': async () => (called.push('sync.list'), { result: { ino: 1, replicas: [], m: [], s: [], entries: [] } }),
     'sync.changed': async () => (called.push('sync.changed'), { result: {} }),
     'object.get': async () => (called.push('object.get'), { result: {}, body: Buffer.from('x') }),
+    'grants.mine': async () => (called.push('grants.mine'), { result: { asker: peer.toString('hex'), storage: [] } }),
   };
   const handle = peerHandler(handlers, (l) => lines.push(l));
   for (const method of Object.keys(PEER_TIMEOUTS_MS)) await handle(req(method, {}));
