@@ -6,7 +6,8 @@
  *   sync.list     {volume, proof, dir?, after?}    -> WirePage              needs the volume grant
  *   sync.changed  {volume, proof}                  -> {}   (a hint: pull from me)  needs the volume
  *                                                    grant, or that the volume was connected from the peer
- *   object.get    {id, forward?}                   -> {} + the object's bytes  needs the storage grant
+ *   object.get    {id, forward?}                   -> {kept} + the object's bytes  needs the storage grant
+ *   object.has    {ids}                            -> {held}  (engine/cache/has-wire.ts)  needs the storage grant
  *
  * Volumes are named by their id (hex) everywhere but in volume.info, which
  * is how a peer that only knows the name learns the id. A request about a
@@ -22,6 +23,8 @@ import { BazilError, isBazilError } from '../engine/errors.js';
 import type { PeerHandler } from '../engine/peer/connection.js';
 import { shortKey } from '../engine/peer/handshake.js';
 import { mayReadStorage, mayUseVolume } from '../engine/peer/peers.js';
+import { objectIdsParam } from '../engine/cache/has-wire.js';
+import type { Holding } from '../engine/cache/where.js';
 import type { ObjectStore } from '../engine/store/objects.js';
 import { sharingKeySecret } from '../engine/store/sharing.js';
 import { listPage } from '../engine/sync/listing.js';
@@ -37,6 +40,8 @@ export interface PeerRequestContext {
   replicas: Replicas;
   /** A peer says a volume changed there. */
   changed(volume: OpenVolume, peer: Buffer): void;
+  /** Whether the local store holds an object, and keeps it or only caches it (engine/cache). */
+  holding(id: Buffer): Holding;
   /** Asks this server's own sources (other peers) for an object it lacks. */
   forward(id: Buffer, asker: Buffer): Promise<Buffer>;
   log(line: string): void;
@@ -125,12 +130,21 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
         const forward = flagParam(params, 'forward');
         if (!mayReadStorage(ctx.db, peer)) throw refuse(peer, 'read the local store', `bazil peer storage allow ${peer.toString('hex')} local`);
         try {
-          return { result: {}, body: await ctx.objects.get(id) };
+          const body = await ctx.objects.get(id);
+          return { result: { kept: ctx.holding(id) === 'kept' }, body };
         } catch (err) {
           // Content this server has not fetched yet may be on its own peers (a chain a -> b -> c).
           if (!isBazilError(err, 'NOT_FOUND') || forward === false) throw err;
-          return { result: {}, body: await ctx.forward(id, peer) };
+          return { result: { kept: false }, body: await ctx.forward(id, peer) };
         }
+      },
+    ],
+    [
+      'object.has',
+      async ({ peer, params }) => {
+        const ids = objectIdsParam(params);
+        if (!mayReadStorage(ctx.db, peer)) throw refuse(peer, 'ask what the local store holds', `bazil peer storage allow ${peer.toString('hex')} local`);
+        return { result: { held: ids.map((id) => ctx.holding(id)) } };
       },
     ],
   ]);

@@ -20,6 +20,11 @@ import { OpenVolumes } from './open-volumes.js';
 import { peerRequests } from './peer-requests.js';
 import { PeerNetwork } from './peer-network.js';
 import { SyncScheduler } from './sync-scheduler.js';
+import { Cache } from '../engine/cache/cache.js';
+import { askPeerHas } from '../engine/cache/has-wire.js';
+import { Pins } from '../engine/cache/pins.js';
+import { peerStore } from '../engine/cache/where.js';
+import { cacheMethods } from './cache-methods.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -52,12 +57,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // tied together here, through these late-bound names.
     let network!: PeerNetwork;
     let scheduler!: SyncScheduler;
-    const volumes = new OpenVolumes(dataDir, (rowId) => peerSources(volumeStoragePeers(db, rowId), () => network), (v) => scheduler.watch(v));
+    const cache = await Cache.open({
+      db,
+      objects: dataDir.objects(),
+      log,
+      stores: () => allStoragePeers(db).map(peerStore),
+      ask: (store, ids) => askPeerHas((key) => network.connection(key), store, ids),
+    });
+    const volumes = new OpenVolumes(dataDir, (rowId) => peerSources(volumeStoragePeers(db, rowId), () => network), (v) => scheduler.watch(v), {
+      fetched: (id, source, kept) => cache.confirmed(id, source.store, kept),
+      knownHolders: (id) => cache.describeHolders(id),
+    });
+    const pins = new Pins({ db, cache, volumes: () => volumes.all(), log });
     const mounts = new Mounts(dataDir, volumes, log);
     const handler = peerRequests({
       db,
       volumes,
       objects: dataDir.objects(),
+      holding: (id) => cache.holding(id),
       replicas,
       changed: (v, peer) => scheduler.changed(v, peer),
       forward: (id, asker) => fetchFromAny(peerSources(allStoragePeers(db, asker), () => network, false), id),
@@ -82,20 +99,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
     const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
     const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, info, requestStop, log });
+    for (const [name, method] of cacheMethods({ db, cache, pins, volumes, mounts })) methods.set(name, method);
     const control = await ControlServer.listen(dataDir.path, methods, log);
     const listener = peers;
     scheduler.start();
+    pins.start();
     await mounts.mountRemembered(); // before `Listening`: a started server has its mounts
 
     const shutdown = async (): Promise<void> => {
       control.stopAccepting();
       scheduler.stop();
+      pins.stop();
       // Peer connections first: the listener's close waits for every socket it
       // accepted to end, so closing it while a peer is connected never finished.
       await step('close peer connections', () => network.closeAll());
       await step('stop listening for peers', () => listener.close());
       await step('unmount', () => mounts.unmountAll());
       await step('close the control socket', () => control.close());
+      cache.close();
       dataDir.close();
       log('stopped');
     };
@@ -119,25 +140,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 function peerSources(keys: Buffer[], network: () => PeerNetwork, forward = true): ObjectSource[] {
   return keys.map((key) => ({
     name: `peer ${shortKey(key)}`,
+    store: peerStore(key),
     get: async (id) => {
       const conn = await network().connection(key);
-      const { body } = await conn.call('object.get', { id: Buffer.from(id).toString('hex'), forward }, undefined, 60_000);
+      const { result, body } = await conn.call<{ kept?: unknown }>('object.get', { id: Buffer.from(id).toString('hex'), forward }, undefined, 60_000);
       if (!body) throw new BazilError('CORRUPT', `peer ${shortKey(key)} answered object.get without the object`);
-      return body;
+      return { bytes: body, kept: result?.kept === true };
     },
   }));
 }
 
 /** Every peer some volume fetches content from, but the one asking. */
-function allStoragePeers(db: Db, except: Buffer): Buffer[] {
+function allStoragePeers(db: Db, except?: Buffer): Buffer[] {
   const keys = db.prepare('SELECT DISTINCT peer FROM volume_storage').pluck().all() as Buffer[];
-  return keys.filter((k) => !k.equals(except));
+  return keys.filter((k) => !except || !k.equals(except));
 }
 
 async function fetchFromAny(sources: ObjectSource[], id: Buffer): Promise<Buffer> {
   for (const source of sources) {
     try {
-      return await source.get(id);
+      return (await source.get(id)).bytes;
     } catch {
       // the next one may have it
     }
