@@ -136,6 +136,16 @@ test('eviction goes least recently used, never evicts pinned or unique content, 
   w = await whereis(b, 'mnt');
   assert.deepEqual(['f1', 'f2', 'f3', 'f4', 'mine'].map((f) => w.get(`/${f}`)!.here), ['none', 'none', 'none', 'full', 'full']);
   assert.equal((await b.ok('sha256sum <mnt/f4 | cut -c1-64')).trim(), sums.f4);
+
+  // With a gone, a read of evicted content fails, and b's log names the store to bring back.
+  // (b restarts first, so that no memory of its still holds f2.)
+  await a.ok('bazil server stop');
+  await b.ok('bazil server stop');
+  await b.start();
+  await eventually(async () => (await b.sh('test -f mnt/f2')).code === 0, 10_000, 'b mounts v again');
+  const r = await b.sh('cat mnt/f2 >/dev/null');
+  assert.notEqual(r.code, 0);
+  assert.match(b.server!.stderr(), new RegExp(`make one of these available: peer:${a.key}`));
 });
 
 test('a pinned directory, grown by a sync, stays readable with its only peer stopped', { skip }, async (t) => {
