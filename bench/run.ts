@@ -3,7 +3,7 @@
  * BAZIL_BENCH_DIR picks the disk (default: a temp dir); BAZIL_BENCH_MIB scales the
  * 1 GiB store and FUSE runs down for a quick look; BAZIL_BENCH_ROUNDS sets the rounds (3);
  * BAZIL_BENCH_FILES the small files (10000); BAZIL_BENCH_STORE=0, BAZIL_BENCH_FUSE=0 or
- * BAZIL_BENCH_SYNC=0 skips a part. The sync bench (two servers, beside rsync) takes
+ * BAZIL_BENCH_SYNC=0 or BAZIL_BENCH_RESPONSIVE=0 skips a part. The sync bench (two servers, beside rsync) takes
  * BAZIL_BENCH_SYNC_MIB (else BAZIL_BENCH_MIB), BAZIL_BENCH_SYNC_FILES (else BAZIL_BENCH_FILES),
  * BAZIL_BENCH_SYNC_ROUNDS (1), and BAZIL_BENCH_SYNC_AUTO=0 to skip its run with automatic sync.
  * The cache bench (a read at a 256 MiB budget beside the default) takes BAZIL_BENCH_CACHE_MIB
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { benchCache } from './cache.js';
 import { benchFuse } from './fuse.js';
 import { benchDedup, benchStore } from './store.js';
+import { benchResponsiveness } from './responsiveness.js';
 import { benchSync } from './sync.js';
 
 const base = mkdtempSync(join(process.env.BAZIL_BENCH_DIR || tmpdir(), 'bazil-bench-'));
@@ -34,6 +35,7 @@ try {
       auto: process.env.BAZIL_BENCH_SYNC_AUTO !== '0',
     });
   }
+  if (process.env.BAZIL_BENCH_RESPONSIVE !== '0') await benchResponsiveness(base);
   if (process.env.BAZIL_BENCH_CACHE !== '0') await benchCache(base, Number(process.env.BAZIL_BENCH_CACHE_MIB || process.env.BAZIL_BENCH_MIB || 1024));
 } finally {
   rmSync(base, { recursive: true, force: true });

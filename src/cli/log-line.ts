@@ -23,3 +23,11 @@ export function escapeLogLine(line: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+/**
+ * Text for the terminal that may span lines (a usage message after an error):
+ * each line escaped as a log line, so quoted text cannot restyle the terminal.
+ */
+export function escapeForTerminal(text: string): string {
+  return text.split('\n').map(escapeLogLine).join('\n');
+}

@@ -9,6 +9,7 @@ import { EXIT_CODES } from './exit.js';
 import { COMMANDS } from './commands.js';
 import { unknownCommand } from './help.js';
 import { defaultAction } from './status.js';
+import { escapeForTerminal } from './log-line.js';
 
 function meowFlags(options: Option[] = []): AnyFlags {
   const flags: AnyFlags = {};
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
     process.exitCode = await run(process.argv.slice(2));
   } catch (err) {
     if (isBazilError(err)) {
-      process.stderr.write(`bazil: ${err.message}\n`);
+      // Messages may quote what a peer sent: escaped like log lines, they cannot drive the terminal.
+      process.stderr.write(`bazil: ${escapeForTerminal(err.message)}\n`);
       process.exitCode = EXIT_CODES[err.code];
     } else if (isErrno(err, 'EPIPE')) {
       process.exitCode = 0;
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
       process.stderr.write(`bazil: ${err.message}\n`);
       process.exitCode = EXIT_CODES.INTERNAL;
     } else {
-      process.stderr.write(`bazil: internal error: ${err instanceof Error ? (process.env.BAZIL_DEBUG ? err.stack : err.message) : String(err)}\n`);
+      process.stderr.write(`bazil: internal error: ${err instanceof Error ? (process.env.BAZIL_DEBUG ? err.stack : escapeForTerminal(err.message)) : escapeForTerminal(String(err))}\n`);
       process.exitCode = EXIT_CODES.INTERNAL;
     }
   }

@@ -1,7 +1,7 @@
 /** The server's log sink writes one visible line per call, whatever text a peer makes it quote. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeLogLine } from '../../src/cli/log-line.js';
+import { escapeForTerminal, escapeLogLine } from '../../src/cli/log-line.js';
 import { dialPeer } from '../../src/engine/peer/connection.js';
 import { eventually, makeHost } from '../sync/hosts.js';
 import { knownIdentity } from '../sync/raw-peer.js';
@@ -20,6 +20,10 @@ test('escapeLogLine escapes what could break or restyle a line, and nothing else
   }
 });
 
+test('escapeForTerminal keeps line breaks and escapes the rest', () => {
+  assert.equal(escapeForTerminal('bad flag\nUsage: bazil x\x1b[2J'), 'bad flag\nUsage: bazil x\\x1b[2J');
+});
+
 test("a peer cannot forge a line in a real server's log", { timeout: 60_000 }, async (t) => {
   const h = await makeHost(t, 'logged');
   await h.start('-addr=127.0.0.1:0', '--manual-sync');
@@ -27,14 +31,13 @@ test("a peer cannot forge a line in a real server's log", { timeout: 60_000 }, a
   const conn = await dialPeer({ host: '127.0.0.1', port: h.server!.port, identity, expectKey: Buffer.from(h.key, 'hex'), timeoutMs: 5000 });
   t.after(() => conn.close());
   const forged = 'bazil: added peer 0000000000000000000000000000000000000000000000000000000000000000';
-  // Not granted: the server logs the refusal, quoting the name. Each name tries another line break.
-  for (const name of [`v\n${forged}`, `v\r\n${forged}`, `v\u2028${forged}`, `v\x1b[2K\r${forged}`]) {
-    await assert.rejects(conn.call('volume.info', { name }, undefined, 5000), /may not use volume/);
+  // The server logs the refusal of an unknown request, quoting its name. Each name tries another line break.
+  for (const method of [`v\n${forged}`, `v\r\n${forged}`, `v\u2028${forged}`, `v\x1b[2K\r${forged}`]) {
+    await assert.rejects(conn.call(method, {}, undefined, 5000), /unknown request/);
   }
-  await conn.call(`x\n${forged}`, {}, undefined, 5000).catch(() => {});
-  await eventually(() => (h.server!.stderr().match(/refused use volume v/g) ?? []).length === 4, 5000, 'four refusals in the log');
+  await eventually(() => (h.server!.stderr().match(/unknown request "v/g) ?? []).length === 4, 5000, 'four refusals in the log');
   const lines = h.server!.stderr().split(/\r\n|\r|\n|\u2028/);
-  assert.deepEqual(lines.filter((l) => l.includes('added peer 0000')).filter((l) => !l.includes('refused use volume')), [], h.server!.stderr());
-  assert.match(h.server!.stderr(), /refused use volume v\\nbazil: added peer 0{64} to peer /);
-  assert.match(h.server!.stderr(), /refused use volume v\\x1b\[2K\\rbazil: added peer/);
+  assert.deepEqual(lines.filter((l) => l.includes('added peer 0000')).filter((l) => !l.includes('unknown request')), [], h.server!.stderr());
+  assert.match(h.server!.stderr(), /unknown request "v\\nbazil: added peer/);
+  assert.match(h.server!.stderr(), /unknown request "v\\x1b\[2K\\rbazil: added peer/);
 });

@@ -184,7 +184,7 @@ test('a granted peer holding the key sends thousands of hostile messages: refuse
       if (i >= 0) page.replicas[i] = page.replicas[0]!; // a swap: the page still names each replica once
       page.replicas[0] = malloryHex;
     }
-    return { result: rng() < Number(process.env.BAZIL_FUZZ_MUTATE ?? 0.8) ? mutate(rng, page) : page };
+    return { result: rng() < Number(process.env.BAZIL_FUZZ_MUTATE ?? 0.5) ? mutate(rng, page) : page };
   };
   let pullsFailed = 0;
   const reasons = new Set<string>();

@@ -83,7 +83,8 @@ test('a granted but hostile peer reads nothing without the sharing key, learns n
   const hiddenId = db.prepare("SELECT volume_id FROM volumes WHERE name = 'hidden'").pluck().get() as Buffer;
   const secretDir = db.prepare("SELECT ino, parent FROM nodes WHERE name = 'secretdir'").get() as { ino: number; parent: number };
 
-  const dial = () => dialPeer({ host: '127.0.0.1', port: victim.server!.port, identity: fake, expectKey: victimKey, timeoutMs: 5000 });
+  // Like a real server, the fake answers on the connections it dials too: the victim may call it over any of them.
+  const dial = () => dialPeer({ host: '127.0.0.1', port: victim.server!.port, identity: fake, expectKey: victimKey, handle: answer, timeoutMs: 5000 });
   const conn = await dial();
   t.after(() => conn.close());
   const vId = Buffer.from(((await conn.call<{ volumeId: string }>('volume.info', { name: 'v' }, undefined, 5000)).result.volumeId), 'hex');
