@@ -174,3 +174,20 @@ test('a pinned directory, grown by a sync, stays readable with its only peer sto
   assert.equal(w.here, 'none');
   assert.deepEqual(w.needs, []); // never fetched: b knows no holder yet, and says so
 });
+
+test('the writer evicts its copy once a peer says it keeps it (pinned there), and reads it back from there', { skip }, async (t) => {
+  const [a, b] = await pair(t);
+  const sums = await filesFrom(a, b, { f: 6 * MiB, g: 1 * MiB });
+  await b.ok('bazil pin mnt/f');
+  await eventually(async () => /complete/.test(await b.ok('bazil pin list')), 20_000, 'the pin is complete');
+  // a is over its new budget: it asks b, which keeps f (pinned) but never fetched g.
+  await a.ok('bazil cache set-size 1M');
+  await eventually(async () => (await whereis(a, 'mnt/f')).get('/f')!.here === 'none', 20_000, 'a evicts f');
+  const w = await whereis(a, 'mnt');
+  assert.deepEqual(w.get('/f')!.stores.map((s) => [s.store, s.kept]), [[`peer:${b.key}`, true]]);
+  assert.equal(w.get('/g')!.here, 'full');
+  assert.deepEqual(w.get('/g')!.stores, []);
+  const s = await cacheStats(a);
+  assert.ok(s.notElsewhere >= 1 * MiB && s.evictable === 0, JSON.stringify(s));
+  assert.equal((await a.ok('sha256sum <mnt/f | cut -c1-64')).trim(), sums.f);
+});

@@ -70,6 +70,7 @@ export class Cache implements ObjectStoreWatcher {
   private lastAsk = 0;
   private asking?: Promise<void>;
   private warnedOver = false;
+  private retry?: NodeJS.Timeout;
   private closed = false;
 
   private constructor(
@@ -214,6 +215,7 @@ export class Cache implements ObjectStoreWatcher {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.retry);
     this.where.flush();
     if (this.options.objects.watcher === this) this.options.objects.watcher = undefined;
   }
@@ -264,7 +266,16 @@ export class Cache implements ObjectStoreWatcher {
           `the local store holds ${this.usedBytes} bytes, over its ${target}-byte budget: the rest is pinned or not yet stored elsewhere; unpin files or raise the budget with \`bazil cache set-size\``,
         );
       }
-      if (Date.now() - this.lastAsk > ASK_EVERY_MS) void this.askElsewhere().then(() => this.makeRoom());
+      // Ask the stores again now and then while over: one may have come back, or pinned what is here.
+      const wait = this.lastAsk + ASK_EVERY_MS - Date.now();
+      if (wait <= 0) void this.askElsewhere().then(() => this.makeRoom());
+      else if (!this.retry) {
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          void this.makeRoom();
+        }, wait);
+        this.retry.unref();
+      }
     }
   }
 
