@@ -190,4 +190,11 @@ test('the writer evicts its copy once a peer says it keeps it (pinned there), an
   const s = await cacheStats(a);
   assert.ok(s.notElsewhere >= 1 * MiB && s.evictable === 0, JSON.stringify(s));
   assert.equal((await a.ok('sha256sum <mnt/f | cut -c1-64')).trim(), sums.f);
+
+  // b unpins f: it told a it keeps f, so a's word from before (a sent it) no longer lets b's copy go.
+  // Over its own budget, b asks a, learns a no longer has it, and keeps the last copy.
+  await b.ok('bazil unpin mnt/f && bazil cache set-size 1M');
+  await eventually(async () => !(await whereis(b, 'mnt/f')).get('/f')!.stores.some((s) => s.kept), 40_000, 'b learns a no longer keeps f');
+  assert.equal((await whereis(b, 'mnt/f')).get('/f')!.here, 'full');
+  assert.equal((await b.ok('sha256sum <mnt/f | cut -c1-64')).trim(), sums.f);
 });

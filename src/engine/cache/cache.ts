@@ -99,7 +99,7 @@ export class Cache implements ObjectStoreWatcher {
     for (const o of found) {
       cache.local.set(o.hex, o.size);
       cache.usedBytes += o.size;
-      if (kept.has(o.hex)) cache.evictable.set(o.hex, o.size);
+      if (kept.has(o.hex) && cache.where.keptElsewhere(Buffer.from(o.hex, 'hex'))) cache.evictable.set(o.hex, o.size);
     }
     options.objects.watcher = cache;
     return cache;
@@ -141,11 +141,18 @@ export class Cache implements ObjectStoreWatcher {
     return holders.length ? holders.map((h) => `${h.store} (confirmed ${new Date(h.seen).toISOString()})`).join(', ') : undefined;
   }
 
-  /** What this store answers a peer's object.has: kept unless another store keeps it and it is not pinned. */
+  /**
+   * What this store answers a peer's object.has (and object.get): kept unless
+   * another store keeps it and it is not pinned. Saying kept is remembered.
+   */
   holding(id: Buffer): Holding {
     const hex = id.toString('hex');
     if (!this.local.has(hex)) return 'absent';
-    return this.evictable.has(hex) && !this.pinned.has(hex) ? 'cached' : 'kept';
+    if (this.evictable.has(hex) && !this.pinned.has(hex)) return 'cached';
+    // The asker may evict its copy on this word: what others said before no longer lets this one go.
+    this.where.told(id);
+    this.evictable.delete(hex);
+    return 'kept';
   }
 
   /** The objects (hex ids) pins hold here; set by the pins whenever they change. */

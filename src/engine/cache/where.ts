@@ -4,6 +4,12 @@
  * since when and when last confirmed. A confirmation comes only from the holder
  * (it sent the object, or answered object.has); nothing is recorded on a guess.
  *
+ * A store that keeps an object may let its copy go only on a confirmation
+ * newer than the last time it told a peer it keeps it: that peer may have
+ * evicted its own copy on that word (a pin since removed, say), and an older
+ * confirmation may be that very peer's. So no two stores evict on each
+ * other's word, however the pins change.
+ *
  * Confirmations arrive once per fetched chunk; the database syncs every commit,
  * so they are written in batches (at most a second late). One lost in a crash
  * only makes the cache keep an object it could have evicted.
@@ -24,6 +30,11 @@ export type Holding = 'absent' | 'cached' | 'kept';
 
 const FLUSH_MS = 1000;
 
+interface Told {
+  id: Buffer;
+  at: number;
+}
+
 interface Pending {
   id: Buffer;
   store: string;
@@ -37,6 +48,9 @@ export const peerStore = (key: Buffer | string): string => `peer:${typeof key ==
 
 export class WhereTable {
   private readonly pending = new Map<string, Pending>();
+  private readonly pendingTold = new Map<string, Told>();
+  /** hex id -> when this store last said it keeps it (all of the table, loaded at start). */
+  private readonly toldAt = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private readonly stmts;
 
@@ -48,7 +62,17 @@ export class WhereTable {
       drop: db.prepare('DELETE FROM object_where WHERE id = ? AND store = ?'),
       holders: db.prepare('SELECT store, kept, since, seen FROM object_where WHERE id = ? ORDER BY seen DESC'),
       keptIds: db.prepare('SELECT DISTINCT id FROM object_where WHERE kept = 1'),
+      told: db.prepare('INSERT INTO object_told (id, at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'),
     };
+    for (const r of db.prepare('SELECT id, at FROM object_told').all() as { id: Buffer; at: number }[]) this.toldAt.set(r.id.toString('hex'), r.at);
+  }
+
+  /** This store told a peer it keeps the object. */
+  told(id: Buffer, at = Date.now()): void {
+    const hex = id.toString('hex');
+    this.toldAt.set(hex, at);
+    this.pendingTold.set(hex, { id, at });
+    this.schedule();
   }
 
   /** The store holds the object (kept: it keeps it for good there). */
@@ -73,12 +97,16 @@ export class WhereTable {
     return [...byStore.values()].sort((a, b) => b.seen - a.seen);
   }
 
-  /** Some other store keeps the object: the local copy may be evicted. */
+  /**
+   * Some other store keeps the object, as it confirmed after this store last
+   * said it keeps it: the local copy may be evicted.
+   */
   keptElsewhere(id: Buffer): boolean {
-    return this.holders(id).some((h) => h.kept);
+    const since = this.toldAt.get(id.toString('hex')) ?? -1;
+    return this.holders(id).some((h) => h.kept && h.seen > since);
   }
 
-  /** Ids (hex) some other store keeps: loaded once at start. */
+  /** Ids (hex) that may be kept elsewhere (keptElsewhere tells): loaded once at start. */
   keptIds(): Set<string> {
     return new Set((this.stmts.keptIds.pluck().all() as Buffer[]).map((b) => b.toString('hex')));
   }
@@ -87,19 +115,26 @@ export class WhereTable {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 && this.pendingTold.size === 0) return;
     const batch = [...this.pending.values()];
+    const told = [...this.pendingTold.values()];
     this.pending.clear();
+    this.pendingTold.clear();
     this.db.transaction(() => {
       for (const p of batch) {
         if (p.kept === null) this.stmts.drop.run(p.id, p.store);
         else this.stmts.upsert.run(p.id, p.store, p.kept ? 1 : 0, p.at, p.at);
       }
+      for (const t of told) this.stmts.told.run(t.id, t.at);
     })();
   }
 
   private queue(p: Pending): void {
     this.pending.set(`${p.id.toString('hex')} ${p.store}`, p);
+    this.schedule();
+  }
+
+  private schedule(): void {
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
     this.timer.unref();
   }

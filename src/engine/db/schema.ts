@@ -156,6 +156,12 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (id, store)
   ) WITHOUT ROWID;
   CREATE INDEX object_where_kept ON object_where (id) WHERE kept = 1;
+  -- When this store last told a peer it keeps an object: the peer may have evicted its
+  -- copy on that word, so only confirmations from others newer than this let it go here.
+  CREATE TABLE object_told (
+    id BLOB PRIMARY KEY,
+    at INTEGER NOT NULL                -- ms
+  ) WITHOUT ROWID;
   CREATE TABLE pins (
     volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
     path TEXT NOT NULL,                -- from the volume's root: /dir/name

@@ -66,6 +66,23 @@ test('eviction takes the least recently used of what another store keeps, and no
   assert.deepEqual(cache.where.holders(cachedThere), []);
 });
 
+test('once this store said it keeps an object, only a newer confirmation lets it go', async (t) => {
+  const { dir, cache, put } = await setup(t);
+  const id = await put(true);
+  cache.confirmed(id, PEER, true); // the peer sent it, saying it keeps it
+  cache.setPinned(new Set([id.toString('hex')]));
+  assert.equal(cache.holding(id), 'kept'); // pinned: a peer asking may now evict its copy on this word
+  cache.setPinned(new Set());
+  await cache.setBudget({ budget: 0 });
+  assert.ok(here(dir, id), 'the older confirmation may be from the very peer that evicted on our word');
+  assert.equal(cache.holding(id), 'kept');
+  await new Promise((r) => setTimeout(r, 2));
+  cache.confirmed(id, PEER, true); // asked again, the peer says it keeps it
+  assert.equal(cache.holding(id), 'cached');
+  await cache.setBudget({ budget: 0 });
+  assert.ok(!here(dir, id));
+});
+
 test('the where-table survives a restart, and the index is rebuilt from the store', async (t) => {
   const { dir, cache, put } = await setup(t);
   const id = await put(true);
