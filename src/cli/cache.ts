@@ -1,9 +1,6 @@
 /** Commands of the local cache: its budget, pins for offline use, and where content is. */
 import { resolve } from 'node:path';
-import { parseSize } from '../engine/cache/budget.js';
-import type { CacheStats } from '../engine/cache/cache.js';
-import type { PinInfo } from '../engine/cache/pins.js';
-import type { WhereIs } from '../engine/cache/whereis.js';
+import type { CacheStats, PinInfo, WhereIs } from '../engine/control/cache-api.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { formatBytes, printJson } from './format.js';
 import { withServer } from './use-datadir.js';
@@ -60,10 +57,9 @@ export const cacheCommands: Command[] = [
     examples: ['bazil cache set-size 20G', 'bazil cache set-size --keep-free=2G 256M', 'bazil cache set-size default'],
     args: [1, 1],
     async run({ dataDir, args, flags }) {
-      const size = args[0] === 'default' ? null : parseSize(args[0]);
       const keepFree = flags['keep-free'];
-      const minFree = typeof keepFree === 'string' ? (keepFree === 'default' ? null : parseSize(keepFree)) : undefined;
-      const s = await withServer(dataDir, (server) => server.call<CacheStats>('cache.setSize', { size, minFree }));
+      const minFree = typeof keepFree === 'string' ? keepFree : undefined;
+      const s = await withServer(dataDir, (server) => server.call<CacheStats>('cache.setSize', { size: args[0], minFree }));
       process.stdout.write(`Cache budget ${formatBytes(s.budget)}, keeping ${formatBytes(s.minFree)} of disk free; ${formatBytes(s.used)} used.\n`);
     },
   },

@@ -1,29 +1,21 @@
 /**
  * Control methods of the cache (engine/cache): its budget, pins and whereis.
- *
- *   cache.show      {}                          -> CacheStats
- *   cache.setSize   {size?, minFree?}           -> CacheStats   (bytes; null: back to the default)
- *   pin.add         {paths}                     -> PinInfo[]
- *   pin.remove      {paths}                     -> {}
- *   pin.list        {}                          -> PinInfo[]
- *   whereis         {paths}                     -> WhereIs[]    (one per file, directories expanded)
- *
- * A path is an absolute path inside a mount, or VOLUME:/path.
+ * Their shapes are in engine/control/cache-api.ts.
  */
 import { isAbsolute, relative, sep } from 'node:path';
 import type { Cache } from '../engine/cache/cache.js';
-import { Pins, volumePath, type PinInfo } from '../engine/cache/pins.js';
-import { whereIs, type WhereIs } from '../engine/cache/whereis.js';
+import { parseSize } from '../engine/cache/budget.js';
+import { Pins, volumePath } from '../engine/cache/pins.js';
+import { whereIs } from '../engine/cache/whereis.js';
+import type { PinInfo, WhereIs } from '../engine/control/cache-api.js';
 import type { Method } from '../engine/control/server.js';
-import type { Db } from '../engine/db/open.js';
 import { BazilError } from '../engine/errors.js';
 import type { Node } from '../engine/tree/tree.js';
 import type { Mounts } from './mounts.js';
-import type { OpenVolume, OpenVolumes } from './open-volumes.js';
+import type { OpenVolume, OpenVolumes } from '../engine/node/open-volumes.js';
 import type { Params } from './params.js';
 
 export interface CacheMethodContext {
-  db: Db;
   cache: Cache;
   pins: Pins;
   volumes: OpenVolumes;
@@ -46,11 +38,12 @@ export function cacheMethods(ctx: CacheMethodContext): [string, Method][] {
     throw new BazilError('NOT_FOUND', `${target} is not inside a mounted volume; name it as VOLUME:/path instead`);
   };
 
+  /** A size as typed (256M, 10G, a byte count), or "default" (null). */
   const size = (p: Params, name: string): number | null | undefined => {
     const v = p[name];
-    if (v === undefined || v === null) return v;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new BazilError('INVALID_ARGUMENT', `"${name}" must be a number of bytes`);
-    return v;
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw new BazilError('INVALID_ARGUMENT', `"${name}" must be a size like 256M, or "default"`);
+    return v === 'default' ? null : parseSize(v);
   };
 
   const paths = (p: Params): string[] => {

@@ -10,9 +10,9 @@ import type { ServerInfo, VolumeInfo } from './api.js';
 import type { Mounts } from './mounts.js';
 import { absolutePath, base64Bytes, text } from './params.js';
 import { peerMethods } from './peer-methods.js';
-import type { OpenVolumes } from './open-volumes.js';
-import type { PeerNetwork } from './peer-network.js';
-import type { SyncScheduler } from './sync-scheduler.js';
+import type { OpenVolumes } from '../engine/node/open-volumes.js';
+import type { PeerNetwork } from '../engine/peer/network.js';
+import type { SyncScheduler } from '../engine/node/sync-scheduler.js';
 import { syncMethods } from './sync-methods.js';
 
 export interface MethodContext {

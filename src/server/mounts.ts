@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { DataDir } from '../engine/datadir.js';
-import type { OpenVolumes } from './open-volumes.js';
+import type { OpenVolumes } from '../engine/node/open-volumes.js';
 import { BazilError } from '../engine/errors.js';
 import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/snapshots.js';
 import type { Tree } from '../engine/tree/tree.js';

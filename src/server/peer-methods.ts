@@ -31,7 +31,7 @@ import {
 } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { text, type Params } from './params.js';
-import type { PeerNetwork } from './peer-network.js';
+import type { PeerNetwork } from '../engine/peer/network.js';
 
 export function peerMethods(ctx: { db: Db; network: Pick<PeerNetwork, 'disconnect'>; log(line: string): void }): [string, Method][] {
   const { db } = ctx;

@@ -6,13 +6,12 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import type { Method } from '../engine/control/server.js';
 import { BazilError } from '../engine/errors.js';
-import { shortKey } from '../engine/peer/handshake.js';
-import { addVolumePeer, parsePublicKey } from '../engine/peer/peers.js';
-import { DEFAULT_SHARING_KEY, sharingKeySecret } from '../engine/store/sharing.js';
+import { connectVolume } from '../engine/node/connect.js';
+import { parsePublicKey } from '../engine/peer/peers.js';
+import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { listConflicts } from '../engine/sync/conflicts.js';
 import { resolveConflict, type Choice } from '../engine/sync/resolve.js';
-import { readVolumeInfo } from '../engine/sync/validate.js';
-import { createVolume, listVolumes, sharingKeyCheck } from '../engine/tree/volumes.js';
+import { listVolumes } from '../engine/tree/volumes.js';
 import type { ConflictInfo, VolumeInfo } from './api.js';
 import type { MethodContext } from './methods.js';
 import { text } from './params.js';
@@ -48,22 +47,7 @@ export function syncMethods(ctx: MethodContext): [string, Method][] {
         const remoteName = text(p, 'volume');
         const name = text(p, 'name', remoteName);
         const sharing = text(p, 'sharing', DEFAULT_SHARING_KEY);
-        const secret = sharingKeySecret(db, sharing); // NOT_FOUND, saying how to add it, before any network
-        const conn = await ctx.network.connection(peer);
-        const { result } = await conn.call('volume.info', { name: remoteName }, undefined, 30_000);
-        const { volumeId, keyCheck } = readVolumeInfo(result);
-        if (!sharingKeyCheck(secret, volumeId).equals(keyCheck)) {
-          throw new BazilError(
-            'UNAUTHORIZED',
-            `the sharing key "${sharing}" is not the key volume ${remoteName} uses on peer ${shortKey(peer)}; copy the right key from there and add it with \`bazil sharing add NAME <KEYFILE\`, then connect with -sharing=NAME`,
-          );
-        }
-        const v = createVolume(db, name, sharing, volumeId);
-        const opened = ctx.volumes.get(v.name);
-        addVolumePeer(db, opened.rowId, peer);
-        ctx.log(`connected volume ${v.name} to ${remoteName} on peer ${shortKey(peer)}`);
-        // Get its files now; the user need not wait for it.
-        ctx.scheduler.pull(opened, peer).catch((err) => ctx.log(`first sync of ${v.name} from ${shortKey(peer)} failed: ${(err as Error).message}`));
+        const v = await connectVolume({ db, network: ctx.network, volumes: ctx.volumes, scheduler: ctx.scheduler, log: ctx.log }, { peer, remoteName, name, sharing });
         return { name: v.name, sharingKey: v.sharingKey, mounts: [] } satisfies VolumeInfo;
       },
     ],

@@ -20,7 +20,7 @@ import { acceptPeer, dialPeer, type PeerConnection, type PeerHandler } from '../
 import { identityFromSeed } from '../../src/engine/peer/identity.js';
 import { isBazilError } from '../../src/engine/errors.js';
 import { encodeNode } from '../../src/engine/store/manifest.js';
-import type { WireEntry, WirePage } from '../../src/engine/sync/listing.js';
+import type { WireEntry, WirePage } from '../../src/engine/sync/wire.js';
 import type { DirHandle } from '../../src/engine/sync/validate.js';
 import { sharingKeyCheck, volumeProof } from '../../src/engine/tree/volumes.js';
 import { fuseUnavailable } from '../fuse/mount-helpers.js';

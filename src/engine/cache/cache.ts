@@ -18,35 +18,21 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CacheStats } from '../control/cache-api.js';
 import type { Db } from '../db/open.js';
 import type { LocalObjectStore, ObjectStoreWatcher } from '../store/objects.js';
 import { diskSpace, readBudget, writeBudget, type BudgetSettings, type DiskSpace } from './budget.js';
 import { WhereTable, type Holding } from './where.js';
 
-export interface CacheStats {
-  /** Bytes of objects in the local store. */
-  used: number;
-  budget: number;
-  minFree: number;
-  defaultBudget: boolean;
-  defaultMinFree: boolean;
-  /** Bytes free on the data dir's disk. */
-  diskFree: number;
-  pinned: number;
-  notElsewhere: number;
-  evictable: number;
-  objects: number;
-}
 
 export interface CacheOptions {
   db: Db;
   objects: LocalObjectStore;
   log(line: string): void;
-  /** Asks a store which of these objects it holds (a batch object.has); rejects when it cannot be reached. */
-  ask?(store: string, ids: Buffer[]): Promise<Holding[]>;
-  /** The stores worth asking about objects not yet confirmed elsewhere. */
-  stores?(): string[];
 }
+
+/** Asks a store which of these objects it holds (a batch object.has); rejects when it cannot be reached. */
+export type AskStore = (store: string, ids: Buffer[]) => Promise<Holding[]>;
 
 /** Ids per object.has request. */
 export const HAS_BATCH = 1000;
@@ -72,6 +58,8 @@ export class Cache implements ObjectStoreWatcher {
   private warnedOver = false;
   private retry?: NodeJS.Timeout;
   private closed = false;
+  private stores: () => string[] = () => [];
+  private askStore?: AskStore;
 
   private constructor(
     private readonly options: CacheOptions,
@@ -200,6 +188,12 @@ export class Cache implements ObjectStoreWatcher {
     return this.stats();
   }
 
+  /** The stores worth asking about objects not yet confirmed elsewhere, and how to ask them. */
+  useStores(stores: () => string[], ask: AskStore): void {
+    this.stores = stores;
+    this.askStore = ask;
+  }
+
   /** Evicts until the store fits its budget (and the disk its floor); one eviction at a time. */
   makeRoom(): Promise<void> {
     const run = this.room.then(() => this.evict());
@@ -287,10 +281,10 @@ export class Cache implements ObjectStoreWatcher {
   }
 
   private async ask(): Promise<void> {
-    const { ask, stores } = this.options;
-    if (!ask || !stores) return;
+    const ask = this.askStore;
+    if (!ask) return;
     const unconfirmed = [...this.local.keys()].filter((hex) => !this.evictable.has(hex)).map((hex) => Buffer.from(hex, 'hex'));
-    for (const store of stores()) {
+    for (const store of this.stores()) {
       for (let i = 0; i < unconfirmed.length && !this.closed; i += HAS_BATCH) {
         const ids = unconfirmed.slice(i, i + HAS_BATCH);
         let answers: Holding[];

@@ -9,9 +9,8 @@
 import { BazilError } from '../errors.js';
 import { HAS_BATCH } from './cache.js';
 import type { PeerConnection } from '../peer/connection.js';
+import { peerCall } from '../peer/protocol.js';
 import type { Holding } from './where.js';
-
-type PeerCaller = Pick<PeerConnection, 'call'>;
 
 const OBJECT_ID = /^[0-9a-f]{64}$/;
 const HOLDINGS = new Set<string>(['absent', 'cached', 'kept']);
@@ -35,10 +34,10 @@ export function readHoldings(result: unknown, count: number): Holding[] {
 }
 
 /** Asks a peer's store (peer:HEX) about a batch of objects over a connection to it. */
-export async function askPeerHas(connect: (key: Buffer) => Promise<PeerCaller>, store: string, ids: Buffer[]): Promise<Holding[]> {
+export async function askPeerHas(connect: (key: Buffer) => Promise<PeerConnection>, store: string, ids: Buffer[]): Promise<Holding[]> {
   const m = /^peer:([0-9a-f]{64})$/.exec(store);
   if (!m) throw new BazilError('INVALID_ARGUMENT', `${store} is not a peer's store`);
   const conn = await connect(Buffer.from(m[1], 'hex'));
-  const { result } = await conn.call('object.has', { ids: ids.map((id) => id.toString('hex')) }, undefined, 60_000);
+  const { result } = await peerCall(conn, 'object.has', { ids: ids.map((id) => id.toString('hex')) });
   return readHoldings(result, ids.length);
 }

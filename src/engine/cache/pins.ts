@@ -9,6 +9,7 @@
  * pinned volume's tree changes (a sync brought files), and every little while
  * while a pin waits.
  */
+import type { PinInfo } from '../control/cache-api.js';
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { ContentStore } from '../store/content.js';
@@ -21,20 +22,6 @@ export interface PinVolume {
   rowId: number;
   tree: Tree;
   store: ContentStore;
-}
-
-export type PinState = 'complete' | 'fetching' | 'waiting';
-
-export interface PinInfo {
-  volume: string;
-  path: string;
-  state: PinState;
-  files: number;
-  /** File bytes here and in all (holes excluded). */
-  bytes: number;
-  total: number;
-  /** Why it waits: the last failure to fetch. */
-  error?: string;
 }
 
 export interface PinsOptions {

@@ -4,36 +4,12 @@
  * when). Read from the cache's index and where-table only: nothing is fetched
  * and no peer is asked.
  */
+import type { StoreHolding, WhereIs } from '../control/cache-api.js';
 import type { Node } from '../tree/tree.js';
 import type { Cache } from './cache.js';
 import { fileObjects } from './file-objects.js';
 import type { PinVolume } from './pins.js';
 import type { Holder } from './where.js';
-
-export interface StoreHolding {
-  store: string;
-  /** Of the file's objects, how many the store was confirmed to hold. */
-  objects: number;
-  /** It keeps all of those (not merely caches them). */
-  kept: boolean;
-  /** Milliseconds: the oldest of the confirmations (every one is at least this recent). */
-  seen: number;
-}
-
-export interface WhereIs {
-  volume: string;
-  path: string;
-  /** 'inline': small content kept in the metadata, on every peer that has the file. */
-  here: 'full' | 'part' | 'none' | 'inline';
-  /** Data bytes here, of the file's data bytes. */
-  bytes: number;
-  total: number;
-  objects: number;
-  pinned: boolean;
-  stores: StoreHolding[];
-  /** When content is missing here: the stores that hold what is missing (bring one back to read it). */
-  needs?: string[];
-}
 
 export async function whereIs(cache: Cache, volume: PinVolume, path: string, file: Node, pinned: boolean): Promise<WhereIs> {
   const base = { volume: volume.name, path, pinned, stores: [] as StoreHolding[] };

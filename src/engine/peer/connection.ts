@@ -17,6 +17,7 @@ import { errorFromWire, type WireError } from '../control/protocol.js';
 import type { Identity } from './identity.js';
 import { ByteQueue, FrameOpener, FrameSealer, lengthPrefix, MAX_SEALED, TAG_LENGTH } from './frames.js';
 import { clientHandshake, DEFAULT_HANDSHAKE_TIMEOUT_MS, serverHandshake, shortKey, type Session } from './handshake.js';
+import { formatAddr } from './listener.js';
 
 /** binding: the connection's channel binding (Session.binding), for proofs tied to this connection. */
 export type PeerHandler = (req: {
@@ -519,8 +520,4 @@ function connected(socket: Socket, timeoutMs: number): Promise<void> {
 function addressOf(socket: Socket): string | undefined {
   const { remoteAddress: host, remotePort: port } = socket;
   return host === undefined || port === undefined ? undefined : formatAddr(host, port);
-}
-
-function formatAddr(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

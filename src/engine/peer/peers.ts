@@ -255,6 +255,21 @@ export function volumeStoragePeers(db: Db, volumeRowId: number): Buffer[] {
     .all(volumeRowId) as Buffer[];
 }
 
+/** Every peer some volume fetches content from. */
+export function allStoragePeers(db: Db): Buffer[] {
+  return db.prepare('SELECT DISTINCT peer FROM volume_storage').pluck().all() as Buffer[];
+}
+
+/** Whether the volume was connected from the peer (`bazil volume connect`): it syncs from there. */
+export function isVolumePeer(db: Db, volumeRowId: number, key: Buffer): boolean {
+  return db.prepare('SELECT 1 FROM volume_peers WHERE volume = ? AND peer = ?').get(volumeRowId, key) !== undefined;
+}
+
+/** Peers granted the volume (`bazil peer volume allow`): those that may pull it from us. */
+export function volumeGrantees(db: Db, volumeRowId: number): Buffer[] {
+  return db.prepare('SELECT peer FROM peer_volumes WHERE volume = ?').pluck().all(volumeRowId) as Buffer[];
+}
+
 export function addVolumePeer(db: Db, volumeRowId: number, key: Buffer): void {
   db.transaction(() => {
     knownPeer(db, key);

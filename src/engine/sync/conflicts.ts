@@ -5,10 +5,11 @@
  * marked with how it was resolved.
  */
 import type { Db } from '../db/open.js';
-import { decode, encode, type Vector } from '../clock/vector.js';
+import { decode, encode } from '../clock/vector.js';
+import type { Clocks } from '../clock/version.js';
 import { BazilError } from '../errors.js';
 import { KIND_CODES, KINDS, type Kind } from '../tree/tree.js';
-import type { Entry } from './listing.js';
+import type { Entry } from './wire.js';
 
 export type Resolution = 'mine' | 'theirs' | 'both' | 'superseded';
 
@@ -20,7 +21,7 @@ export interface Conflict {
   peer: string;
   /** Deleted here and changed there: their version was restored in place. */
   localDeleted: boolean;
-  theirs: {
+  theirs: Clocks & {
     kind: Kind | 'deleted';
     mode: number;
     size: number;
@@ -28,9 +29,6 @@ export interface Conflict {
     data: Buffer | null;
     manifest: Buffer | null;
     target: string | null;
-    m: Vector;
-    s: Vector;
-    c: Vector;
   };
   createdAt: number;
   resolvedAt: number | null;
@@ -114,6 +112,11 @@ export function settleConflicts(db: Db, volume: number, path: string, peer: Buff
     path,
     peer,
   );
+}
+
+/** Whether the volume has a conflict not resolved yet. */
+export function hasOpenConflicts(db: Db, volume: number): boolean {
+  return db.prepare('SELECT 1 FROM conflicts WHERE volume = ? AND resolved_at IS NULL LIMIT 1').get(volume) !== undefined;
 }
 
 export function listConflicts(db: Db, volume?: number, all = false): Conflict[] {

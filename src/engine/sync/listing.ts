@@ -10,50 +10,13 @@
  * order, each asked for after the last name of the page before, so a
  * directory of any size fits the peer message limit.
  */
-import { SELF, decode, join, raise, type Vector } from '../clock/vector.js';
+import { SELF, decode, join, type Vector } from '../clock/vector.js';
+import { effectiveSync } from '../clock/version.js';
 import { BazilError } from '../errors.js';
-import { createdOf, modOf, type Kind, type Node, type Tombstone, type Tree } from '../tree/tree.js';
+import { createdOf, modOf, type Node, type Tombstone, type Tree } from '../tree/tree.js';
 import type { Replicas, WireVector } from './replicas.js';
 import { compareNames, MAX_DIR_ENTRIES, type DirHandle, type Page } from './validate.js';
-
-export interface WireEntry {
-  name: string;
-  kind: Kind | 'deleted';
-  mode?: number;
-  size?: number;
-  mtime?: number;
-  /** Nanoseconds past mtime's millisecond; absent: 0. */
-  mtimeNs?: number;
-  /** base64 */
-  data?: string;
-  /** base64 of the encoded manifest root */
-  manifest?: string;
-  target?: string;
-  /** A directory's inode on the sender: its handle, with the listed directory's ino and its name. */
-  ino?: number;
-  m: WireVector;
-  /** Relative to the page's s: the entry's s is the join of both. */
-  s: WireVector;
-  c: WireVector;
-}
-
-export interface WirePage {
-  /** The listed directory's inode on the sender. */
-  ino: number;
-  /** Replica keys (hex) the vectors index; the first is the sender. */
-  replicas: string[];
-  m: WireVector;
-  /**
-   * The directory's own stored s (relative to its parent's; the root's is
-   * whole) with the sender's epoch: the receiver joins it to the directory's
-   * s from the parent's listing, so no listing walks up the tree.
-   */
-  s: WireVector;
-  /** In name order (the bytes of their UTF-8), all after the page's cursor. */
-  entries: WireEntry[];
-  /** More entries follow: ask again after this name (the last of this page). */
-  next?: string;
-}
+import type { Entry, WireEntry, WirePage } from './wire.js';
 
 /** A page carries at most about this many bytes of entries (as JSON): far under a peer message's limit. */
 export const PAGE_BYTES = 1 << 20;
@@ -92,7 +55,7 @@ export function listPage(tree: Tree, replicas: Replicas, at: DirHandle | null, a
       if (order >= 0) j++; // a tombstone under a live name is not shown: the live entry replaced it
     }
     const more = i < nodes.length || j < tombs.length || nodes.length === PAGE_ROWS || tombs.length === PAGE_ROWS;
-    const s: Vector = raise(decode(dir.s), SELF, epoch);
+    const s: Vector = effectiveSync(decode(dir.s), epoch);
     return { ino: dir.ino, replicas: keys, m: encode(modOf(dir)), s: encode(s), entries, ...(more && entries.length > 0 ? { next: entries[entries.length - 1].name } : {}) };
   });
 }
@@ -128,23 +91,6 @@ export interface Listing {
   m: Vector;
   s: Vector;
   entries: Map<string, Entry>;
-}
-
-export interface Entry {
-  name: string;
-  kind: Kind | 'deleted';
-  mode: number;
-  size: number;
-  mtime: number;
-  mtimeNs?: number;
-  data: Buffer | null;
-  manifest: Buffer | null;
-  target: string | null;
-  /** A directory's inode on the sender (its handle); null for the rest. */
-  ino: number | null;
-  m: Vector;
-  s: Vector;
-  c: Vector;
 }
 
 /**

@@ -10,15 +10,18 @@
  * never overwritten by a stale decision. A directory's s takes in theirs only
  * when everything in it was settled (no conflict left open, nothing postponed).
  */
-import { EMPTY, SELF, decode, join, le, raise, type Vector } from '../clock/vector.js';
+import { EMPTY, decode, join, le, type Vector } from '../clock/vector.js';
+import { effectiveSync } from '../clock/version.js';
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
+import type { SyncCounts } from '../events.js';
 import { createdOf, modOf, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
-import { recordConflict, settleConflicts } from './conflicts.js';
-import { readListing, type Entry, type Listing } from './listing.js';
+import { hasOpenConflicts, recordConflict, settleConflicts } from './conflicts.js';
+import { readListing, type Listing } from './listing.js';
 import { reconcile, type Version } from './reconcile.js';
 import type { Replicas } from './replicas.js';
 import { PATH_MAX, readPage, type DirHandle, type Page } from './validate.js';
+import type { Entry } from './wire.js';
 
 export interface PullOptions {
   tree: Tree;
@@ -34,17 +37,14 @@ export interface PullOptions {
   isOpen(ino: number): boolean;
   /** Called for each change held back because the file is open. */
   postponed(ino: number): void;
+  /** Told of each conflict recorded (its path), once its directory's changes are committed. */
+  conflictFound?(path: string): void;
+  /** Told of the counts so far after each directory is applied. */
+  progress?(stats: PullStats): void;
 }
 
-export interface PullStats {
-  /** Directories whose listing was fetched. */
-  dirs: number;
-  /** Entries written from their side (new or changed). */
-  copied: number;
-  deleted: number;
-  conflicts: number;
-  postponed: number;
-}
+/** What a pull did: the counts its events carry too. */
+export type PullStats = SyncCounts;
 
 interface Pending {
   ino: number;
@@ -67,7 +67,7 @@ export async function pull(opts: PullOptions): Promise<PullStats> {
   const { tree } = opts;
   const walk = new Walk(opts, stats);
   const first = await walk.page(null, EMPTY, null);
-  const ours = raise(tree.syncVector(tree.root), SELF, tree.epoch());
+  const ours = effectiveSync(tree.syncVector(tree.root), tree.epoch());
   if (first.m.size > 0 && le(first.m, ours)) {
     tree.transaction(() => tree.joinSync(tree.root, first.s));
     return stats;
@@ -105,13 +105,15 @@ class Walk {
   private readonly peerHex: string;
   /** Paths of their entries refused for being too long. */
   private readonly tooLong: string[] = [];
+  /** Conflicts recorded by the transaction under way, told once it commits. */
+  private found: string[] = [];
 
   constructor(
     private readonly opts: PullOptions,
     private readonly stats: PullStats,
   ) {
     this.peerHex = opts.peer.toString('hex');
-    this.anyOpen = !!opts.db.prepare('SELECT 1 FROM conflicts WHERE volume = ? AND resolved_at IS NULL LIMIT 1').get(opts.volume);
+    this.anyOpen = hasOpenConflicts(opts.db, opts.volume);
   }
 
   /** A page of their listing, checked (validate.ts). */
@@ -135,7 +137,11 @@ class Walk {
     }
     const open = (at: Pending, listing: Listing | null): Frame => {
       const subs: Pending[] = [];
-      return { at, subs, next: 0, settled: tree.transaction(() => this.decide(at, listing, subs)) };
+      this.found = [];
+      const settled = tree.transaction(() => this.decide(at, listing, subs));
+      for (const path of this.found) this.opts.conflictFound?.(path);
+      this.opts.progress?.({ ...this.stats });
+      return { at, subs, next: 0, settled };
     };
     const stack = [open(top, theirs)];
     while (stack.length > 0) {
@@ -371,6 +377,7 @@ class Walk {
   private conflict(path: string, theirs: Entry, localDeleted: boolean): void {
     recordConflict(this.opts.db, this.opts.volume, path, this.opts.peer, theirs, localDeleted);
     this.stats.conflicts++;
+    this.found.push(path);
   }
 
   private settle(path: string): void {

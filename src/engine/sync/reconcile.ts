@@ -2,25 +2,20 @@
  * What to do with one name of a directory when pulling a peer's version of
  * it into ours: the vector time pair rules (Cox & Josephson, "File
  * synchronization with vector time pairs"). A pure function of the two
- * versions' vectors, so it can be tested exhaustively.
- *
- * m: the modification vector (a directory's covers its whole subtree);
- * s: the sync vector, what that replica has seen (effective, with its own
- *    entry at its current epoch);
- * c: the creation vector.
+ * versions' vectors (clock/version.ts), so it can be tested exhaustively.
+ * Each version's s is effective (with its replica's own entry at its current
+ * epoch).
  * A version that is absent (no entry, no tombstone) is judged by its
  * directory's s: if that covers the other side's creation, it was seen and
  * deleted.
  */
-import { le, type Vector } from '../clock/vector.js';
+import type { Vector } from '../clock/vector.js';
+import { compare, seen, type Clocks } from '../clock/version.js';
 
 export type VersionKind = 'file' | 'dir' | 'symlink' | 'deleted';
 
-export interface Version {
+export interface Version extends Clocks {
   kind: VersionKind;
-  m: Vector;
-  s: Vector;
-  c: Vector;
   /** Identifies the content (files and symlinks): equal content, equal key. */
   content?: string;
 }
@@ -62,22 +57,23 @@ export function reconcile(ours: Version | undefined, theirs: Version | undefined
 
   if (!theirs) {
     // They have no trace of it: unseen there, or seen and deleted.
-    if (!le(ours!.c, theirsDir)) return NOTHING;
+    if (!seen(ours!.c, theirsDir)) return NOTHING;
     return changedSince(ours!, theirsDir, theirsDir);
   }
   if (!ours) {
-    if (!le(theirs.c, oursDir)) return takeNew(theirs);
+    if (!seen(theirs.c, oursDir)) return takeNew(theirs);
     // We saw it created and kept no trace: deleted here.
-    return le(theirs.m, oursDir) ? NOTHING : restore(theirs, oursDir, oursDir);
+    return seen(theirs.m, oursDir) ? NOTHING : restore(theirs, oursDir, oursDir);
   }
   if (ours.kind === 'deleted') return deletedHere(theirs, ours);
   if (theirs.kind === 'deleted') return deletedThere(ours, theirs);
 
+  const relation = compare(ours, theirs);
   if (ours.kind === 'dir' && theirs.kind === 'dir') {
-    return le(theirs.m, ours.s) ? NOTHING : { do: 'merge', create: false, ours: ours.s, theirs: theirs.s, theirsGone: false };
+    return relation === 'known' ? NOTHING : { do: 'merge', create: false, ours: ours.s, theirs: theirs.s, theirsGone: false };
   }
-  if (le(theirs.m, ours.s)) return NOTHING;
-  if (le(ours.m, theirs.s)) return { do: 'take' };
+  if (relation === 'known') return NOTHING;
+  if (relation === 'newer') return { do: 'take' };
   if (ours.kind === theirs.kind && ours.content !== undefined && ours.content === theirs.content) return { do: 'same' };
   return { do: 'conflict' };
 }
@@ -101,11 +97,11 @@ function bothDeleted(ours: Version | undefined, theirs: Version | undefined, our
     // the walk, would otherwise make our tombstone's s claim their deletion
     // while its m lacks it, and a replica that had seen our m but not their
     // deletion would keep what they deleted.
-    if (!ours || !le(ours.c, theirsDir)) return NOTHING;
+    if (!ours || !seen(ours.c, theirsDir)) return NOTHING;
     theirs = { kind: 'deleted', m: theirsDir, s: theirsDir, c: ours.c };
   }
   const known = ours ? ours.s : oursDir;
-  if (le(theirs.m, known) && le(theirs.s, known)) return NOTHING;
+  if (seen(theirs.m, known) && seen(theirs.s, known)) return NOTHING;
   return ours ? { do: 'same' } : { do: 'take' };
 }
 
@@ -116,31 +112,31 @@ function takeNew(theirs: Version): Decision {
 
 /** Ours is deleted (tomb), theirs live. */
 function deletedHere(theirs: Version, tomb: Version): Decision {
-  if (le(theirs.m, tomb.s)) return NOTHING;
-  if (le(tomb.m, theirs.s)) return takeNew(theirs); // they saw our deletion, and made it again since
+  if (seen(theirs.m, tomb.s)) return NOTHING;
+  if (seen(tomb.m, theirs.s)) return takeNew(theirs); // they saw our deletion, and made it again since
   return restore(theirs, tomb.s, tomb.m);
 }
 
 /**
- * Deleted here (deletion m `deleted`, having seen `seen`), changed there:
+ * Deleted here (deletion m `deleted`, having seen `saw`), changed there:
  * nothing may be lost, so theirs comes back. A directory comes back with what
  * changed in it, not with what we deleted.
  */
-function restore(theirs: Version, seen: Vector, deleted: Vector): Decision {
-  if (theirs.kind === 'dir') return { do: 'merge', create: true, ours: seen, theirs: theirs.s, theirsGone: false, deleted };
+function restore(theirs: Version, saw: Vector, deleted: Vector): Decision {
+  if (theirs.kind === 'dir') return { do: 'merge', create: true, ours: saw, theirs: theirs.s, theirsGone: false, deleted };
   return { do: 'restore', deleted };
 }
 
 /** Ours live, theirs deleted (tomb). */
 function deletedThere(ours: Version, tomb: Version): Decision {
-  if (le(tomb.m, ours.s)) return NOTHING;
+  if (seen(tomb.m, ours.s)) return NOTHING;
   return changedSince(ours, tomb.s, tomb.m);
 }
 
-/** They deleted (deletion m `deleted`) what they had seen as `seen`: the deletion wins unless ours changed since. */
-function changedSince(ours: Version, seen: Vector, deleted: Vector): Decision {
-  if (le(ours.m, seen)) return { do: 'take' };
+/** They deleted (deletion m `deleted`) what they had seen as `saw`: the deletion wins unless ours changed since. */
+function changedSince(ours: Version, saw: Vector, deleted: Vector): Decision {
+  if (seen(ours.m, saw)) return { do: 'take' };
   // Changed here after they deleted it: keep ours; in a directory, keep what changed.
-  if (ours.kind === 'dir') return { do: 'merge', create: false, ours: ours.s, theirs: seen, theirsGone: true, deleted };
+  if (ours.kind === 'dir') return { do: 'merge', create: false, ours: ours.s, theirs: saw, theirsGone: true, deleted };
   return { do: 'keep' };
 }

@@ -14,7 +14,7 @@ import { checkName } from '../names.js';
 import { decodeNode, manifestSize } from '../store/manifest.js';
 import { INLINE_MAX } from '../tree/open-file.js';
 import { NAME_MAX, type Kind } from '../tree/tree.js';
-import type { Entry, WireEntry, WirePage } from './listing.js';
+import type { Entry, WireEntry, WirePage } from './wire.js';
 import type { Replicas, WireVector } from './replicas.js';
 
 /** Linux's PATH_MAX, with its terminating NUL: a volume path is at most 4095 bytes. */

@@ -4,7 +4,8 @@
  * no hard links. Every method is one short synchronous transaction: callers on
  * the FUSE path never hold the database across an await.
  */
-import { SELF, decode, encode, equal, join, without, type Vector } from '../clock/vector.js';
+import { SELF, decode, encode, equal, join, type Vector } from '../clock/vector.js';
+import * as clocks from '../clock/version.js';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 import type { Time } from './times.js';
@@ -39,17 +40,14 @@ export interface Node {
 }
 
 /** A deleted entry, kept so that the deletion syncs. Its s is whole, not relative. */
-export interface Tombstone {
+export interface Tombstone extends clocks.Clocks {
   parent: number;
   name: string;
   kind: Kind;
-  m: Vector;
-  s: Vector;
-  c: Vector;
 }
 
-/** A version from a peer, as the sync writes it into the tree. */
-export interface SyncedVersion {
+/** A version from a peer, as the sync writes it into the tree; its s is their whole sync vector, joined into ours. */
+export interface SyncedVersion extends clocks.Clocks {
   kind: Kind;
   mode: number;
   size: number;
@@ -59,10 +57,6 @@ export interface SyncedVersion {
   data: Buffer | null;
   manifest: Buffer | null;
   target: string | null;
-  m: Vector;
-  /** Their whole sync vector: joined into ours. */
-  s: Vector;
-  c: Vector;
 }
 
 /** File content as stored: inline bytes or a manifest root. */
@@ -70,18 +64,11 @@ export type Content = { size: number; data: Buffer; manifest?: undefined } | { s
 
 export const KIND_CODES: Record<Kind, number> = { file: 1, dir: 2, symlink: 3 };
 export const KINDS: Kind[] = ['file', 'file', 'dir', 'symlink'];
-/** Nodes made before vectors existed: made here, at the first epoch. */
-const FIRST: Vector = new Map([[SELF, 1]]);
+/** A sync vector encoded as stored (clock/version.ts: without this replica's own entry). */
+const storedSync = (s: Vector): Buffer | null => encode(clocks.storedSync(s));
 
-/**
- * A sync vector as stored: without this replica's own entry. That one is
- * always the current epoch (a replica has seen all its own changes); stored,
- * it would claim changes not made yet.
- */
-const storedSync = (s: Vector): Buffer | null => encode(without(s, SELF));
-
-export const modOf = (node: Pick<Node, 'm'>): Vector => (node.m ? decode(node.m) : FIRST);
-export const createdOf = (node: Pick<Node, 'c'>): Vector => (node.c ? decode(node.c) : FIRST);
+export const modOf = (node: Pick<Node, 'm'>): Vector => (node.m ? decode(node.m) : clocks.FIRST);
+export const createdOf = (node: Pick<Node, 'c'>): Vector => (node.c ? decode(node.c) : clocks.FIRST);
 
 /** The longest name a directory entry may have, in bytes (as NAME_MAX). */
 export const NAME_MAX = 255;
@@ -296,7 +283,7 @@ export class Tree {
       const now = Date.now();
       const size = kind === 'symlink' ? Buffer.byteLength(target ?? '') : 0;
       const data = kind === 'file' ? Buffer.alloc(0) : null;
-      const stamp = encode(new Map([[SELF, this.epoch()]]));
+      const stamp = encode(this.stampVector());
       // What this name's tombstone had seen, this entry has seen too.
       const seen = this.takeTomb(parent, name)?.s;
       const ino = Number(
@@ -402,7 +389,7 @@ export class Tree {
 
   /** {this replica: current epoch}: the stamp of a change made now. */
   private stampVector(): Vector {
-    return new Map([[SELF, this.epoch()]]);
+    return clocks.localStamp(this.epoch());
   }
 
   /** A local change to a node: it gets a new m, and its ancestors' m cover it. */

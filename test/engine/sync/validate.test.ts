@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { EMPTY } from '../../../src/engine/clock/vector.js';
 import { isBazilError } from '../../../src/engine/errors.js';
 import { encodeNode } from '../../../src/engine/store/manifest.js';
-import { listPage, type WireEntry, type WirePage } from '../../../src/engine/sync/listing.js';
+import { listPage } from '../../../src/engine/sync/listing.js';
+import type { WireEntry, WirePage } from '../../../src/engine/sync/wire.js';
 import { cursorParam, dirParam, flagParam, hexParam, readPage, readVolumeInfo, volumeNameParam, type PageContext } from '../../../src/engine/sync/validate.js';
 import { Rep } from './harness.js';
 

@@ -11,7 +11,7 @@ import {
   MAX_HANDSHAKES,
   MAX_HANDSHAKES_PER_ADDRESS,
   RATE_PER_SECOND,
-} from '../../src/server/peer-admission.js';
+} from '../../../src/engine/peer/admission.js';
 
 test('an address may have a few handshakes at once, and open connections at a bounded rate', () => {
   let now = 0;

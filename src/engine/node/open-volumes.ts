@@ -3,11 +3,11 @@
  * shared by its mount, the sync and the requests of peers, so that all of
  * them see one state (and the tree's change listeners hear every change).
  */
-import type { DataDir } from '../engine/datadir.js';
-import { ContentStore, type ContentStoreOptions, type ObjectSource } from '../engine/store/content.js';
-import { sharingKeySecret } from '../engine/store/sharing.js';
-import { Tree } from '../engine/tree/tree.js';
-import { getVolume, listVolumes, volumeById, volumeRowId } from '../engine/tree/volumes.js';
+import type { DataDir } from '../datadir.js';
+import { ContentStore, type ContentStoreOptions, type ObjectSource } from '../store/content.js';
+import { sharingKeySecret } from '../store/sharing.js';
+import { Tree } from '../tree/tree.js';
+import { getVolume, listVolumes, volumeById, volumeRowId } from '../tree/volumes.js';
 
 export interface OpenVolume {
   name: string;

@@ -7,15 +7,20 @@
  * It owns every peer socket the server has, from the moment it is accepted or
  * dialed, so closeAll() ends them all, proven or not: nothing a peer does (or
  * fails to do) can hold the server's shutdown.
+ *
+ * It tells of peers as events: peer.connected and peer.disconnected for each
+ * proven connection kept, peer.refused for a connection turned away (too
+ * many from an address or a peer, or a key that is not a known peer).
  */
 import type { Socket } from 'node:net';
-import type { Db } from '../engine/db/open.js';
-import { BazilError } from '../engine/errors.js';
-import { acceptPeer, dialPeer, type PeerConnection, type PeerHandler } from '../engine/peer/connection.js';
-import { shortKey } from '../engine/peer/handshake.js';
-import type { Identity } from '../engine/peer/identity.js';
-import { isPeer, peerLocation } from '../engine/peer/peers.js';
-import { AddressLogLimiter, HandshakeAdmission } from './peer-admission.js';
+import type { Db } from '../db/open.js';
+import { BazilError } from '../errors.js';
+import type { EventLog } from '../events.js';
+import { acceptPeer, dialPeer, type PeerConnection, type PeerHandler } from './connection.js';
+import { shortKey } from './handshake.js';
+import type { Identity } from './identity.js';
+import { isPeer, peerLocation } from './peers.js';
+import { AddressLogLimiter, HandshakeAdmission } from './admission.js';
 
 /**
  * Connections one peer key may hold at once. One is the rule (each side reuses
@@ -42,6 +47,7 @@ export class PeerNetwork {
     private readonly db: Db,
     private readonly identity: Identity,
     private readonly handle: PeerHandler,
+    private readonly events: EventLog,
     private readonly log: (line: string) => void,
   ) {
     this.anonLog = new AddressLogLimiter(log);
@@ -52,6 +58,7 @@ export class PeerNetwork {
     if (this.closing) return void socket.destroy();
     const address = socket.remoteAddress ?? 'an unknown address';
     if (!this.admission.admit(address)) {
+      this.events.emit({ type: 'peer.refused', address, what: 'connect: too many connections from there' });
       this.anonLog.line(address, `refused a peer connection from ${address}: too many connections from there; it may try again in a few seconds`);
       return void socket.destroy();
     }
@@ -67,7 +74,11 @@ export class PeerNetwork {
     });
     acceptPeer(socket, {
       identity: this.identity,
-      isKnown: (key) => isPeer(this.db, key),
+      isKnown: (key) => {
+        const known = isPeer(this.db, key);
+        if (!known) this.events.emit({ type: 'peer.refused', peer: key.toString('hex'), address, what: 'connect: not a known peer' });
+        return known;
+      },
       handle: this.handle,
       log: this.log,
       logUnauthenticated: (line) => this.anonLog.line(address, line),
@@ -84,6 +95,7 @@ export class PeerNetwork {
     const all = this.byPeer.get(hex) ?? new Set<PeerConnection>();
     if (this.closing || all.size >= MAX_CONNECTIONS_PER_PEER) {
       if (!this.closing) {
+        this.events.emit({ type: 'peer.refused', peer: hex, address: conn.remoteAddress, what: 'connect: too many connections from this peer' });
         this.log(`closed a new connection from peer ${hex} at ${conn.remoteAddress}: it already has ${all.size} open, the most one peer may have`);
       }
       conn.close();
@@ -92,7 +104,9 @@ export class PeerNetwork {
     all.add(conn);
     this.byPeer.set(hex, all);
     this.conns.set(hex, conn);
+    this.events.emit({ type: 'peer.connected', peer: hex, address: conn.remoteAddress });
     void conn.closed.then(() => {
+      this.events.emit({ type: 'peer.disconnected', peer: hex });
       all.delete(conn);
       if (all.size === 0 && this.byPeer.get(hex) === all) this.byPeer.delete(hex);
       if (this.conns.get(hex) !== conn) return;

@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { BazilError, isErrno } from '../engine/errors.js';
+import { BazilError, isErrno } from '../errors.js';
 
 export const PREFERRED_PORT = 34211;
 const ANY_V6 = '::';

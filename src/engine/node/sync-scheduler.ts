@@ -10,21 +10,25 @@
  * Pulls of one volume from one peer never overlap: a request while one runs
  * makes it run once more after.
  */
-import type { Db } from '../engine/db/open.js';
-import { isBazilError } from '../engine/errors.js';
-import { shortKey } from '../engine/peer/handshake.js';
-import { volumeSyncPeers } from '../engine/peer/peers.js';
-import type { PeerConnection } from '../engine/peer/connection.js';
-import { pull, type PullStats } from '../engine/sync/pull.js';
-import type { Replicas } from '../engine/sync/replicas.js';
-import { volumeProof, volumeSecret } from '../engine/tree/volumes.js';
+import type { Db } from '../db/open.js';
+import { isBazilError } from '../errors.js';
+import type { EventLog } from '../events.js';
+import type { PeerConnection } from '../peer/connection.js';
+import { shortKey } from '../peer/handshake.js';
+import type { PeerNetwork } from '../peer/network.js';
+import { volumeGrantees, volumeSyncPeers } from '../peer/peers.js';
+import { peerCall } from '../peer/protocol.js';
+import { pull, type PullStats } from '../sync/pull.js';
+import type { Replicas } from '../sync/replicas.js';
+import { volumeProof, volumeSecret } from '../tree/volumes.js';
 import type { OpenVolume } from './open-volumes.js';
-import type { PeerNetwork } from './peer-network.js';
 
 /** Changes are announced this long after the last of a burst. */
 const ANNOUNCE_AFTER_MS = 300;
 /** How often to pull from every peer a volume syncs with, as a catch-up. */
 const POLL_MS = 30_000;
+/** sync.progress events of one pull are at most this often: a big tree has many directories. */
+const PROGRESS_EVERY_MS = 250;
 
 export interface SchedulerOptions {
   db: Db;
@@ -36,6 +40,8 @@ export interface SchedulerOptions {
   /** Calls fn once the file is no longer open. */
   whenClosed(v: OpenVolume, ino: number, fn: () => void): void;
   volumes(): OpenVolume[];
+  /** Where sync.started / progress / finished and conflict.found go. */
+  events: EventLog;
   log(line: string): void;
 }
 
@@ -97,7 +103,7 @@ export class SyncScheduler {
     for (const peer of this.peersToTell(v)) {
       try {
         const conn = this.opts.network.connected(peer) ?? (await this.opts.network.connection(peer));
-        await conn.call('sync.changed', { volume: hex, proof: this.proof(v, conn) }, undefined, 10_000);
+        await peerCall(conn, 'sync.changed', { volume: hex, proof: this.proof(v, conn) });
         this.recovered(v, peer);
       } catch (err) {
         this.failed(v, peer, 'tell of changes', err);
@@ -110,7 +116,7 @@ export class SyncScheduler {
    * from could not: our grant is what lets it list): those we can reach.
    */
   private peersToTell(v: OpenVolume): Buffer[] {
-    const rows = this.opts.db.prepare('SELECT peer FROM peer_volumes WHERE volume = ?').pluck().all(v.rowId) as Buffer[];
+    const rows = volumeGrantees(this.opts.db, v.rowId);
     const reachable = new Set(volumeSyncPeers(this.opts.db, v.rowId).map((k) => k.toString('hex')));
     return rows.filter((k) => reachable.has(k.toString('hex')) || this.opts.network.connected(k));
   }
@@ -151,11 +157,34 @@ export class SyncScheduler {
     return volumeProof(volumeSecret(this.opts.db, v.rowId), conn.binding, v.volumeId, conn.remoteKey).toString('hex');
   }
 
+  /** One pull, told as events: sync.started, sync.progress, then sync.finished (with the error, if it failed). */
   private async pullOnce(v: OpenVolume, peer: Buffer): Promise<PullStats> {
+    const { events } = this.opts;
+    const named = { volume: v.name, peer: peer.toString('hex') };
+    let counts: PullStats = { dirs: 0, copied: 0, deleted: 0, conflicts: 0, postponed: 0 };
+    let lastProgress = 0;
+    const progress = (now: PullStats) => {
+      counts = now;
+      if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+      lastProgress = Date.now();
+      events.emit({ type: 'sync.progress', ...named, counts });
+    };
+    events.emit({ type: 'sync.started', ...named });
+    try {
+      const stats = await this.pullLogged(v, peer, progress);
+      events.emit({ type: 'sync.finished', ...named, counts: stats });
+      return stats;
+    } catch (err) {
+      events.emit({ type: 'sync.finished', ...named, counts, error: (err as Error)?.message ?? String(err) });
+      throw err;
+    }
+  }
+
+  private async pullLogged(v: OpenVolume, peer: Buffer, progress: (stats: PullStats) => void): Promise<PullStats> {
     const conn = await this.opts.network.connection(peer);
     let stats: PullStats;
     try {
-      stats = await this.pullFrom(v, peer, conn);
+      stats = await this.pullFrom(v, peer, conn, progress);
     } catch (err) {
       // What the peer sent was refused (validate.ts, or paths past PATH_MAX): said once per pull, naming the peer.
       if (isBazilError(err, 'CORRUPT') || isBazilError(err, 'NAME_TOO_LONG')) this.opts.log(`refused what peer ${shortKey(peer)} sent of volume ${v.name}: ${err.message}`);
@@ -169,7 +198,7 @@ export class SyncScheduler {
     return stats;
   }
 
-  private pullFrom(v: OpenVolume, peer: Buffer, conn: PeerConnection): Promise<PullStats> {
+  private pullFrom(v: OpenVolume, peer: Buffer, conn: PeerConnection, progress: (stats: PullStats) => void): Promise<PullStats> {
     const volume = v.volumeId.toString('hex');
     const proof = this.proof(v, conn);
     return pull({
@@ -178,9 +207,11 @@ export class SyncScheduler {
       volume: v.rowId,
       replicas: this.opts.replicas,
       peer,
-      list: async (dir, after) => (await conn.call('sync.list', { volume, proof, ...(dir ? { dir } : {}), ...(after !== null ? { after } : {}) }, undefined, 60_000)).result,
+      list: async (dir, after) => (await peerCall(conn, 'sync.list', { volume, proof, ...(dir ? { dir } : {}), ...(after !== null ? { after } : {}) })).result,
       isOpen: (ino) => this.opts.isOpen(v, ino),
       postponed: (ino) => this.opts.whenClosed(v, ino, () => this.background(v, peer)),
+      conflictFound: (path) => this.opts.events.emit({ type: 'conflict.found', volume: v.name, path, peer: peer.toString('hex') }),
+      progress,
     });
   }
 
