@@ -24,7 +24,6 @@ import type { LocalObjectStore, ObjectStoreWatcher } from '../store/objects.js';
 import { diskSpace, readBudget, writeBudget, type BudgetSettings, type DiskSpace } from './budget.js';
 import { WhereTable, type Holding } from './where.js';
 
-
 export interface CacheOptions {
   db: Db;
   objects: LocalObjectStore;
