@@ -1,6 +1,6 @@
 /** Commands of the local cache: its budget, pins for offline use, and where content is. */
 import { resolve } from 'node:path';
-import type { CacheStats, PinInfo, WhereIs } from '../engine/control/cache-api.js';
+import type { PinInfo } from '../engine/control/cache-api.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { formatBytes, printJson } from './format.js';
 import { withServer } from './use-datadir.js';
@@ -32,7 +32,7 @@ export const cacheCommands: Command[] = [
     examples: ['bazil cache', 'bazil cache --json'],
     args: [0, 0],
     async run({ dataDir, flags }) {
-      const s = await withServer(dataDir, (server) => server.call<CacheStats>('cache.show'));
+      const s = await withServer(dataDir, (server) => server.call('cache.show', {}));
       if (flags.json === true) return printJson(s);
       const lines = [
         ['used', `${formatBytes(s.used)} in ${s.objects} objects`],
@@ -59,7 +59,7 @@ export const cacheCommands: Command[] = [
     async run({ dataDir, args, flags }) {
       const keepFree = flags['keep-free'];
       const minFree = typeof keepFree === 'string' ? keepFree : undefined;
-      const s = await withServer(dataDir, (server) => server.call<CacheStats>('cache.setSize', { size: args[0], minFree }));
+      const s = await withServer(dataDir, (server) => server.call('cache.setSize', { size: args[0], minFree }));
       process.stdout.write(`Cache budget ${formatBytes(s.budget)}, keeping ${formatBytes(s.minFree)} of disk free; ${formatBytes(s.used)} used.\n`);
     },
   },
@@ -74,7 +74,7 @@ export const cacheCommands: Command[] = [
     examples: ['bazil pin mnt/photos', 'bazil pin myfiles:/notes.txt'],
     args: [1, Infinity],
     async run({ dataDir, args }) {
-      const pins = await withServer(dataDir, (server) => server.call<PinInfo[]>('pin.add', { paths: args.map(place) }));
+      const pins = await withServer(dataDir, (server) => server.call('pin.add', { paths: args.map(place) }));
       for (const p of pins) process.stdout.write(`Pinned ${p.volume}:${p.path}.\n`);
       process.stderr.write('Its content is fetched in the background: `bazil pin list` shows how far.\n');
     },
@@ -87,7 +87,7 @@ export const cacheCommands: Command[] = [
     examples: ['bazil pin list'],
     args: [0, 0],
     async run({ dataDir, flags }) {
-      const pins = await withServer(dataDir, (server) => server.call<PinInfo[]>('pin.list'));
+      const pins = await withServer(dataDir, (server) => server.call('pin.list', {}));
       if (flags.json === true) return printJson(pins);
       if (pins.length === 0) process.stderr.write('Nothing is pinned; pin with `bazil pin PATH`.\n');
       for (const p of pins) process.stdout.write(`${pinLine(p)}\n`);
@@ -117,7 +117,7 @@ export const cacheCommands: Command[] = [
     examples: ['bazil whereis mnt/photos', 'bazil whereis --json myfiles:/notes.txt'],
     args: [1, Infinity],
     async run({ dataDir, args, flags }) {
-      const files = await withServer(dataDir, (server) => server.call<WhereIs[]>('whereis', { paths: args.map(place) }));
+      const files = await withServer(dataDir, (server) => server.call('whereis', { paths: args.map(place) }));
       if (flags.json === true) return printJson(files);
       for (const f of files) {
         const fields = [`${f.volume}:${f.path}`, `here=${f.here}${f.here === 'part' ? ` (${formatBytes(f.bytes)} of ${formatBytes(f.total)})` : ''}`];

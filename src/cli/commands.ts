@@ -3,6 +3,7 @@ import type { Command } from './command.js';
 import { cacheCommands } from './cache.js';
 import { createCommands } from './create.js';
 import { debugCommands } from './debug.js';
+import { eventsCommands } from './events.js';
 import { helpCommands } from './help.js';
 import { peerCommands } from './peer.js';
 import { syncCommands } from './sync.js';
@@ -11,4 +12,4 @@ import { sharingCommands } from './sharing.js';
 import { statusCommands } from './status.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...syncCommands, ...cacheCommands, ...debugCommands, ...helpCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...syncCommands, ...cacheCommands, ...eventsCommands, ...debugCommands, ...helpCommands];

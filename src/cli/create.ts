@@ -1,5 +1,6 @@
 import { createDataDir } from '../engine/datadir.js';
 import type { Command } from './command.js';
+import { bazilCommand } from './format.js';
 
 export const createCommands: Command[] = [
   {
@@ -14,7 +15,7 @@ export const createCommands: Command[] = [
       process.stdout.write(
         `Created a bazil data dir in ${dataDir}\n` +
           `Public key: ${publicKey.toString('hex')}\n` +
-          'Next: create a volume with `bazil volume create NAME`.\n',
+          `Next: create a volume with \`${bazilCommand(dataDir, 'volume create NAME')}\`.\n`,
       );
     },
   },

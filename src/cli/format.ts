@@ -1,4 +1,16 @@
-/** Human-readable sizes and rates for CLI output; JSON for scripts. */
+/** Human-readable sizes and rates for CLI output; JSON for scripts; commands to suggest. */
+import { resolve } from 'node:path';
+import { defaultDataDir } from '../engine/datadir.js';
+
+/**
+ * A bazil command line to suggest, runnable as shown: with -data-dir=PATH
+ * (at the end, where the words stay readable) when the data dir is not the one
+ * bazil would use without it.
+ */
+export function bazilCommand(dataDir: string, words: string): string {
+  const usual = process.env.BAZIL_DATA_DIR || defaultDataDir();
+  return resolve(dataDir) === resolve(usual) ? `bazil ${words}` : `bazil ${words} -data-dir=${resolve(dataDir)}`;
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

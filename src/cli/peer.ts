@@ -1,41 +1,22 @@
 /**
  * `bazil peer ...` and `bazil volume storage add`: introducing data dirs to each
  * other and granting them access. Each works through the server when one runs,
- * else on the data dir directly.
+ * else on the data dir directly (the same methods, in process).
  */
-import type { DataDir } from '../engine/datadir.js';
+import type { MethodName, Params, PeerGrants, PeerInfo } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
-import {
-  addPeer,
-  addVolumeStorage,
-  allowStorage,
-  allowVolume,
-  denyStorage,
-  denyVolume,
-  listPeers,
-  parsePublicKey,
-  removePeer,
-  setPeerLocation,
-  type PeerInfo,
-} from '../engine/peer/peers.js';
+import { parsePublicKey } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
-import type { Command } from './command.js';
-import { viaServerOrDataDir } from './use-datadir.js';
+import { JSON_OPTION, type Command } from './command.js';
+import { bazilCommand, printJson } from './format.js';
+import { withControl } from './use-datadir.js';
 
 const BOTH_WAYS = 'Works with or without the server: through it when it runs, else on the data dir directly.';
 const KEY_HELP = 'PUBKEY is the peer\'s public key, 64 hex characters: run `bazil debug pubkey` on the other machine to see it.';
 
-/** Runs a change through the server (method, params) or on the data dir (direct); the server's answer, if one ran. */
-function change(dataDir: string, method: string, params: Record<string, unknown>, direct: (dir: DataDir) => void): Promise<unknown> {
-  return viaServerOrDataDir<unknown>(
-    dataDir,
-    true,
-    (server) => server.call(method, params),
-    (dir) => {
-      direct(dir);
-      return undefined;
-    },
-  );
+/** Runs a change, through the server when one runs, else on the data dir. */
+function change<M extends MethodName>(dataDir: string, method: M, params: Params<M>) {
+  return withControl(dataDir, true, (api) => api.call(method, params));
 }
 
 const AT_ONCE = 'It holds at once, also on connections already open: grants are checked on every request.';
@@ -43,9 +24,35 @@ const AT_ONCE = 'It holds at once, also on connections already open: grants are 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const hint = (line: string) => process.stderr.write(`${line}\n`);
 
+/**
+ * Warns (on stderr) about what a peer does not grant this data dir, with the
+ * command to run on that machine: without it, reads fail later as a bare
+ * "Permission denied". Nothing when the peer could not be asked.
+ */
+export function warnMissingGrants(peer: string, grants: PeerGrants | undefined, volume?: string): void {
+  if (!grants) return;
+  const me = grants.asker || 'THISKEY';
+  if (volume !== undefined && grants.volume === false) {
+    hint(`Warning: peer ${peer} does not let this data dir sync ${volume}; on that machine, run \`bazil peer volume allow ${me} ${volume}\`.`);
+  }
+  if (!grants.storage.includes('local')) {
+    hint(
+      `Warning: peer ${peer} does not let this data dir read its store, so reading content from it fails ("Permission denied"); ` +
+        `on that machine, run \`bazil peer storage allow ${me} local\`.`,
+    );
+  }
+}
+
 function peerLine(p: PeerInfo): string {
   const list = (xs: string[]) => (xs.length ? xs.join(',') : '-');
   return [p.publicKey, `location=${p.location ?? '-'}`, `storage=${list(p.storage)}`, `volumes=${list(p.volumes)}`].join('\t');
+}
+
+/** Suggests mounting a volume, unless it is mounted already. */
+async function nextMount(dataDir: string, volume: string): Promise<void> {
+  const volumes = await withControl(dataDir, false, (api) => api.call('volume.list', {})).catch(() => []);
+  if (volumes.find((v) => v.name === volume)?.mounts.length) return;
+  hint(`Next: \`${bazilCommand(dataDir, `volume mount ${volume} DIR`)}\`.`);
 }
 
 export const peerCommands: Command[] = [
@@ -62,11 +69,11 @@ export const peerCommands: Command[] = [
     args: [1, 1],
     async run({ dataDir, args }) {
       const key = parsePublicKey(args[0]).toString('hex');
-      await change(dataDir, 'peer.add', { key }, (dir) => addPeer(dir.db, Buffer.from(key, 'hex')));
+      await change(dataDir, 'peer.add', { key });
       say(`Added peer ${key}.`);
       hint(
-        `Next: if this side will connect to it, tell bazil where its server listens: \`bazil peer location set ${key} HOST:PORT\`; ` +
-          `to share with it: \`bazil peer storage allow ${key} local\` and \`bazil peer volume allow ${key} VOLUME\`.`,
+        `Next: if this side will connect to it, tell bazil where its server listens: \`${bazilCommand(dataDir, `peer location set ${key} HOST:PORT`)}\`; ` +
+          `to share with it: \`${bazilCommand(dataDir, `peer storage allow ${key} local`)}\` and \`${bazilCommand(dataDir, `peer volume allow ${key} VOLUME`)}\`.`,
       );
     },
   },
@@ -83,27 +90,29 @@ export const peerCommands: Command[] = [
     args: [1, 1],
     async run({ dataDir, args }) {
       const key = parsePublicKey(args[0]).toString('hex');
-      const answer = (await change(dataDir, 'peer.remove', { key }, (dir) => removePeer(dir.db, Buffer.from(key, 'hex')))) as { closed?: number } | undefined;
-      const closed = answer?.closed ?? 0;
+      const { closed } = await change(dataDir, 'peer.remove', { key });
       say(`Removed peer ${key}${closed ? `; closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}.`);
     },
   },
   {
     path: ['peer', 'list'],
     summary: 'List peers, where they listen, and what they may do here',
-    usage: '',
+    usage: '[--json]',
     details:
       'One line per peer, tab-separated: PUBKEY, location=HOST:PORT, storage=BACKENDS (what it may read\n' +
-      `here), volumes=NAMES (what it may sync). A "-" means none or not set.\n${BOTH_WAYS}`,
-    examples: ['bazil peer list'],
+      'here), volumes=NAMES (what it may sync). A "-" means none or not set. With --json, also whether\n' +
+      `the server is connected to it now (\`bazil status\` shows that too).\n${BOTH_WAYS}`,
+    options: [JSON_OPTION],
+    examples: ['bazil peer list', 'bazil peer list --json'],
     args: [0, 0],
-    async run({ dataDir }) {
-      const peers = await viaServerOrDataDir(
-        dataDir,
-        false,
-        (server) => server.call<PeerInfo[]>('peer.list'),
-        (dir) => listPeers(dir.db),
-      );
+    async run({ dataDir, flags }) {
+      const { peers, connected } = await withControl(dataDir, false, async (api) => ({
+        peers: await api.call('peer.list', {}),
+        // Only a running server has connections: null without one.
+        connected: await api.call('peer.connected', {}).catch(() => undefined),
+      }));
+      const rows = peers.map((p) => ({ ...p, connected: connected ? connected.includes(p.publicKey) : null }));
+      if (flags.json === true) return printJson(rows);
       if (peers.length === 0) hint('No peers yet; add one with `bazil peer add PUBKEY` (its key: `bazil debug pubkey` on the other machine).');
       for (const p of peers) say(peerLine(p));
     },
@@ -127,9 +136,9 @@ export const peerCommands: Command[] = [
           `missing HOST:PORT: where the peer's server listens, as its \`bazil server run\` printed it, e.g. \`bazil peer location set ${key} white.local:34211\``,
         );
       }
-      await change(dataDir, 'peer.location.set', { key, location }, (dir) => setPeerLocation(dir.db, Buffer.from(key, 'hex'), location));
+      await change(dataDir, 'peer.location.set', { key, location });
       say(`Peer ${key} is at ${location}.`);
-      hint(`Next, to use one of its volumes: \`bazil volume connect -sharing=NAME ${key} VOLUME\`.`);
+      hint(`Next, to use one of its volumes: \`${bazilCommand(dataDir, `volume connect -sharing=NAME ${key} VOLUME`)}\`.`);
     },
   },
   {
@@ -144,9 +153,9 @@ export const peerCommands: Command[] = [
     async run({ dataDir, args }) {
       const key = parsePublicKey(args[0]).toString('hex');
       const backend = args[1];
-      await change(dataDir, 'peer.storage.allow', { key, backend }, (dir) => allowStorage(dir.db, Buffer.from(key, 'hex'), backend));
+      await change(dataDir, 'peer.storage.allow', { key, backend });
       say(`Peer ${key} may read the ${backend} store.`);
-      hint(`Next, to let it sync a volume: \`bazil peer volume allow ${key} VOLUME\`.`);
+      hint(`Next, to let it sync a volume: \`${bazilCommand(dataDir, `peer volume allow ${key} VOLUME`)}\`.`);
     },
   },
   {
@@ -159,7 +168,7 @@ export const peerCommands: Command[] = [
     async run({ dataDir, args }) {
       const key = parsePublicKey(args[0]).toString('hex');
       const backend = args[1];
-      await change(dataDir, 'peer.storage.deny', { key, backend }, (dir) => denyStorage(dir.db, Buffer.from(key, 'hex'), backend));
+      await change(dataDir, 'peer.storage.deny', { key, backend });
       say(`Peer ${key} may no longer read the ${backend} store.`);
     },
   },
@@ -176,7 +185,7 @@ export const peerCommands: Command[] = [
     async run({ dataDir, args }) {
       const key = parsePublicKey(args[0]).toString('hex');
       const volume = args[1];
-      await change(dataDir, 'peer.volume.allow', { key, volume }, (dir) => allowVolume(dir.db, Buffer.from(key, 'hex'), volume));
+      await change(dataDir, 'peer.volume.allow', { key, volume });
       say(`Peer ${key} may sync volume ${volume}.`);
       hint(
         `Next, on the peer: add this volume's sharing key (\`bazil sharing add NAME <KEYFILE\`), then ` +
@@ -196,7 +205,7 @@ export const peerCommands: Command[] = [
     async run({ dataDir, args }) {
       const key = parsePublicKey(args[0]).toString('hex');
       const volume = args[1];
-      await change(dataDir, 'peer.volume.deny', { key, volume }, (dir) => denyVolume(dir.db, Buffer.from(key, 'hex'), volume));
+      await change(dataDir, 'peer.volume.deny', { key, volume });
       say(`Peer ${key} may no longer sync volume ${volume}.`);
     },
   },
@@ -214,13 +223,15 @@ export const peerCommands: Command[] = [
     async run({ dataDir, args, flags }) {
       const [volume, backend] = args;
       const sharing = flags.sharing as string;
-      await change(dataDir, 'volume.storage.add', { volume, sharing, backend }, (dir) => addVolumeStorage(dir.db, volume, sharing, backend));
+      const { grants } = await change(dataDir, 'volume.storage.add', { volume, sharing, backend });
       if (backend === 'local') {
         say(`Volume ${volume} always uses the local store; nothing changed.`);
         return;
       }
-      say(`Volume ${volume} may fetch content from peer ${backend.slice('peerkey:'.length).trim().toLowerCase()}.`);
-      hint(`Next: \`bazil volume mount ${volume} DIR\`.`);
+      const peer = backend.slice('peerkey:'.length).trim().toLowerCase();
+      say(`Volume ${volume} may fetch content from peer ${peer}.`);
+      warnMissingGrants(peer, grants);
+      await nextMount(dataDir, volume);
     },
   },
 ];

@@ -4,7 +4,6 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dataDirExists } from '../engine/datadir.js';
 import { BazilError, isErrno, type ErrorCode } from '../engine/errors.js';
-import type { ServerInfo } from '../server/api.js';
 import type { RunningServer } from '../server/server.js';
 import type { Command } from './command.js';
 import { EXIT_CODES } from './exit.js';
@@ -59,6 +58,11 @@ async function run(dataDir: string, addr: string | undefined, manualSync: boolea
     if (file) file.write(line);
     else process.stderr.write(`${line}\n`);
   };
+  // On a terminal, which is likely the one the user types commands in, what a
+  // command prints itself is not said twice (a log file or a pipe gets it all).
+  const note = (text: string) => {
+    if (file || !process.stderr.isTTY) log(text);
+  };
   // Handlers first: a signal that comes while the server starts stops it cleanly too.
   let server: RunningServer | undefined;
   let signals = 0;
@@ -70,7 +74,7 @@ async function run(dataDir: string, addr: string | undefined, manualSync: boolea
   try {
     // Loaded here, not at the top: only `server run` needs the server and its FUSE code.
     const { startServer } = await import('../server/server.js');
-    server = await startServer({ dataDir, addr, manualSync, log });
+    server = await startServer({ dataDir, addr, manualSync, log, note });
     if (signals > 0) void server.stop();
     else {
       const listening = `bazil: Listening on ${server.info.peerAddress}`;
@@ -216,7 +220,7 @@ export const serverCommands: Command[] = [
     args: [0, 0],
     run: ({ dataDir }) =>
       withServer(dataDir, async (server) => {
-        const info = await server.call<ServerInfo>('ping');
+        const info = await server.call('ping', {});
         process.stdout.write(`bazil server is running (pid ${info.pid}), listening on ${info.peerAddress}\n`);
       }),
   },
@@ -229,8 +233,8 @@ export const serverCommands: Command[] = [
     args: [0, 0],
     async run({ dataDir }) {
       const pid = await withServer(dataDir, async (server) => {
-        const info = await server.call<ServerInfo>('ping');
-        await server.call('stop');
+        const info = await server.call('ping', {});
+        await server.call('stop', {});
         return info.pid;
       });
       await waitForExit(pid);

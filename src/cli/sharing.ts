@@ -1,8 +1,8 @@
 import { BazilError } from '../engine/errors.js';
-import { addSharingKey, listSharingKeys, SHARING_KEY_BYTES } from '../engine/store/sharing.js';
+import { SHARING_KEY_BYTES } from '../engine/store/sharing.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { printJson } from './format.js';
-import { viaServerOrDataDir, withDataDir } from './use-datadir.js';
+import { withControl } from './use-datadir.js';
 
 const MAKE_KEY = `dd if=/dev/urandom of=KEYFILE bs=${SHARING_KEY_BYTES} count=1`;
 
@@ -41,12 +41,7 @@ export const sharingCommands: Command[] = [
     args: [1, 1],
     async run({ dataDir, args }) {
       const [name, secret] = [args[0], await readKeyFromStdin()];
-      await viaServerOrDataDir(
-        dataDir,
-        true,
-        (server) => server.call('sharing.add', { name, secret: secret.toString('base64') }),
-        (dir) => addSharingKey(dir.db, name, secret),
-      );
+      await withControl(dataDir, true, (api) => api.call('sharing.add', { name, secret: secret.toString('base64') }));
       process.stdout.write(`Added sharing key ${name}.\n`);
     },
   },
@@ -57,11 +52,10 @@ export const sharingCommands: Command[] = [
     options: [JSON_OPTION],
     examples: ['bazil sharing list', 'bazil sharing list --json'],
     args: [0, 0],
-    run: ({ dataDir, flags }) =>
-      withDataDir(dataDir, false, (dir) => {
-        const names = listSharingKeys(dir.db);
-        if (flags.json === true) return printJson(names);
-        for (const name of names) process.stdout.write(`${name}\n`);
-      }),
+    async run({ dataDir, flags }) {
+      const names = await withControl(dataDir, false, (api) => api.call('sharing.list', {}));
+      if (flags.json === true) return printJson(names);
+      for (const name of names) process.stdout.write(`${name}\n`);
+    },
   },
 ];

@@ -1,10 +1,10 @@
 /** Commands that sync volumes with peers, and settle what the sync could not: conflicts. */
 import { resolve } from 'node:path';
-import type { ConflictInfo, PullStats, VolumeInfo } from '../server/api.js';
 import { BazilError } from '../engine/errors.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { JSON_OPTION, type Command } from './command.js';
-import { printJson } from './format.js';
+import { bazilCommand, printJson } from './format.js';
+import { warnMissingGrants } from './peer.js';
 import { withServer } from './use-datadir.js';
 
 const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
@@ -27,10 +27,12 @@ export const syncCommands: Command[] = [
     args: [2, 3],
     async run({ dataDir, args, flags }) {
       const [peer, volume, name] = args;
-      const v = await withServer(dataDir, (server) => server.call<VolumeInfo>('volume.connect', { peer, volume, name, sharing: flags.sharing }));
+      const v = await withServer(dataDir, (server) => server.call('volume.connect', { peer, volume, name, sharing: flags.sharing as string }));
       process.stdout.write(`Connected volume ${v.name} to ${volume} on peer ${peer.slice(0, 16)}...\n`);
+      warnMissingGrants(peer, v.grants, volume);
       process.stderr.write(
-        `Next: \`bazil volume storage add -sharing=${v.sharingKey} ${v.name} peerkey:${peer}\` to read its content from there, then \`bazil volume mount ${v.name} DIR\`.\n`,
+        `Next: \`${bazilCommand(dataDir, `volume storage add -sharing=${v.sharingKey} ${v.name} peerkey:${peer}`)}\` to read its content from there, ` +
+          `then \`${bazilCommand(dataDir, `volume mount ${v.name} DIR`)}\`.\n`,
       );
     },
   },
@@ -46,14 +48,16 @@ export const syncCommands: Command[] = [
     args: [2, 2],
     async run({ dataDir, args }) {
       const [volume, peer] = args;
-      const s = await withServer(dataDir, (server) => server.call<PullStats>('volume.sync', { volume, peer }));
+      const s = await withServer(dataDir, (server) => server.call('volume.sync', { volume, peer }));
       const changes = s.copied + s.deleted;
       process.stdout.write(
         changes || s.conflicts || s.postponed
           ? `Synced ${volume}: ${s.copied} new or changed, ${s.deleted} deleted, ${s.conflicts} conflicts${s.postponed ? `, ${s.postponed} waiting for open files to close` : ''}.\n`
           : `${volume} is up to date with that peer.\n`,
       );
-      if (s.conflicts) process.stderr.write('See them with `bazil conflicts list`; settle each with `bazil conflicts resolve PATH --mine|--theirs|--both`.\n');
+      if (s.conflicts) {
+        process.stderr.write(`See them with \`${bazilCommand(dataDir, 'conflicts list')}\`; settle each with \`${bazilCommand(dataDir, 'conflicts resolve PATH --mine|--theirs|--both')}\`.\n`);
+      }
     },
   },
   {
@@ -68,7 +72,7 @@ export const syncCommands: Command[] = [
     examples: ['bazil conflicts list', 'bazil conflicts list myfiles', 'bazil conflicts list --all --json'],
     args: [0, 1],
     async run({ dataDir, args, flags }) {
-      const list = await withServer(dataDir, (server) => server.call<ConflictInfo[]>('conflicts.list', { volume: args[0], all: flags.all === true }));
+      const list = await withServer(dataDir, (server) => server.call('conflicts.list', { volume: args[0], all: flags.all === true }));
       if (flags.json === true) return printJson(list.map((c) => ({ ...c, createdAt: new Date(c.createdAt).toISOString() })));
       if (list.length === 0) process.stderr.write(flags.all ? 'No conflicts, ever.\n' : 'No open conflicts.\n');
       for (const c of list) {
@@ -98,7 +102,7 @@ export const syncCommands: Command[] = [
       const chosen = (['mine', 'theirs', 'both'] as const).filter((c) => flags[c] === true);
       if (chosen.length !== 1) throw new BazilError('INVALID_ARGUMENT', 'choose one of --mine, --theirs or --both');
       const r = await withServer(dataDir, (server) =>
-        server.call<{ where: string; savedAs?: string }>('conflicts.resolve', { path: conflictPath(args[0]), choice: chosen[0] }),
+        server.call('conflicts.resolve', { path: conflictPath(args[0]), choice: chosen[0] }),
       );
       process.stdout.write(`Resolved ${r.where} (${chosen[0]})${r.savedAs ? `; theirs is at ${r.savedAs}` : ''}.\n`);
     },

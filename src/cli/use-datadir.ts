@@ -1,13 +1,16 @@
 /**
- * How a command reaches a data dir: directly (opening its database) or through
- * the data dir's server, over the control socket. Which one is decided here,
- * not in each command.
+ * How a command reaches a data dir: through the data dir's server, over the
+ * control socket, or, when none runs, through the same control API called in
+ * process on the data dir opened here. Which one is decided here, not in each
+ * command.
  */
 import { resolve } from 'node:path';
 import { DataDir, dataDirExists, missingDataDir } from '../engine/datadir.js';
+import type { ControlApi, ServerInfo } from '../engine/control/api.js';
 import { connectControl, type ControlClient } from '../engine/control/client.js';
+import { LocalControl } from '../engine/control/local.js';
 import { BazilError, isBazilError } from '../engine/errors.js';
-import type { ServerInfo } from '../server/api.js';
+import { offlineMethods } from '../server/methods.js';
 
 /**
  * Runs fn with the data dir open, closing it after. `write` takes the data dir's
@@ -40,7 +43,7 @@ async function lockedByServer(path: string, err: BazilError): Promise<BazilError
 /** The running server's pid and address, or undefined when none runs. */
 export async function serverInfo(path: string): Promise<ServerInfo | undefined> {
   const client = await connectControl(path);
-  return client && talk(client, (server) => server.call<ServerInfo>('ping'));
+  return client && talk(client, (server) => server.call('ping', {}));
 }
 
 /** Runs fn with a connected client, closing the connection after. */
@@ -66,16 +69,13 @@ export async function withServer<T>(path: string, fn: (server: ControlClient) =>
 }
 
 /**
- * Through the server when one runs (it holds the data dir's lock, so it must do
- * the writing), else directly on the data dir, as the seed's commands do
- * before `bazil server run`.
+ * Runs fn with the control API: the server's when one runs (it holds the data
+ * dir's lock, so it must do the writing), else the same methods in process on
+ * the data dir, opened for writing when `write`. A method that needs the
+ * server says how to start one.
  */
-export async function viaServerOrDataDir<T>(
-  path: string,
-  write: boolean,
-  viaServer: (server: ControlClient) => Promise<T>,
-  direct: (dir: DataDir) => Promise<T> | T,
-): Promise<T> {
+export async function withControl<T>(path: string, write: boolean, fn: (api: ControlApi) => Promise<T>): Promise<T> {
   const client = await connectControl(path);
-  return client ? talk(client, viaServer) : withDataDir(path, write, direct);
+  if (client) return talk(client, fn);
+  return withDataDir(path, write, (dir) => fn(new LocalControl(offlineMethods(dir, () => noServer(path)), () => noServer(path))));
 }

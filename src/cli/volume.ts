@@ -1,15 +1,12 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { MountInfo, MountProblem } from '../engine/control/api.js';
 import { isBazilError } from '../engine/errors.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
-import { listSnapshots } from '../engine/tree/snapshots.js';
-import { createVolume, listVolumes } from '../engine/tree/volumes.js';
-import type { MountInfo, MountProblem, SnapshotInfo, VolumeInfo } from '../server/api.js';
-import { bazilMountVolume, checkDirectory, clearDeadMount, deadMount, forgetMount, isDeadMount, rememberedMounts } from '../server/mount-points.js';
+import { checkDirectory, isDeadMount } from '../server/mount-points.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { printJson } from './format.js';
-import { noServer, viaServerOrDataDir, withDataDir, withServer } from './use-datadir.js';
-import { connectControl } from '../engine/control/client.js';
+import { withControl, withServer } from './use-datadir.js';
 
 const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
 
@@ -31,12 +28,7 @@ export const volumeCommands: Command[] = [
     args: [1, 1],
     async run({ dataDir, args, flags }) {
       const [name, sharing] = [args[0], flags.sharing as string];
-      const volume = await viaServerOrDataDir(
-        dataDir,
-        true,
-        (server) => server.call<VolumeInfo>('volume.create', { name, sharing }),
-        (dir): VolumeInfo => ({ ...createVolume(dir.db, name, sharing), mounts: [] }),
-      );
+      const volume = await withControl(dataDir, true, (api) => api.call('volume.create', { name, sharing }));
       process.stdout.write(`Created volume ${volume.name} (sharing key ${volume.sharingKey}).\n`);
     },
   },
@@ -51,16 +43,7 @@ export const volumeCommands: Command[] = [
     examples: ['bazil volume list', 'bazil volume list --json'],
     args: [0, 0],
     async run({ dataDir, flags }) {
-      const volumes = await viaServerOrDataDir(
-        dataDir,
-        false,
-        (server) => server.call<VolumeInfo[]>('volume.list'),
-        (dir): VolumeInfo[] => {
-          // No server: the only mounts left are dead ones.
-          const dead = rememberedMounts(dir.db).filter((r) => isDeadMount(r.dir)).map(deadMount);
-          return listVolumes(dir.db).map((v) => ({ name: v.name, sharingKey: v.sharingKey, mounts: [], problems: dead.filter((d) => d.volume === v.name) }));
-        },
-      );
+      const volumes = await withControl(dataDir, false, (api) => api.call('volume.list', {}));
       if (flags.json === true) return printJson(volumes.map((v) => ({ ...v, problems: v.problems ?? [] })));
       if (volumes.length === 0) process.stderr.write('No volumes yet; create one with `bazil volume create NAME`.\n');
       for (const v of volumes) {
@@ -82,7 +65,7 @@ export const volumeCommands: Command[] = [
     async run({ dataDir, args }) {
       const dir = resolve(args[1]);
       checkDirectory(dir, args[1]); // the rest is checked by the server, after the volume
-      const mount = await withServer(dataDir, (server) => server.call<MountInfo>('volume.mount', { volume: args[0], dir }));
+      const mount = await withServer(dataDir, (server) => server.call('volume.mount', { volume: args[0], dir }));
       process.stdout.write(mount.already ? `${mount.volume} is already mounted on ${mount.dir}.\n` : `Mounted ${mount.volume} on ${mount.dir}.\n`);
     },
   },
@@ -105,21 +88,18 @@ export const volumeCommands: Command[] = [
       const asPath = arg.includes('/') || arg === '.' || arg === '..';
       // A plain word is tried as a directory here first, then as a volume name.
       const targets = asPath ? [resolve(arg)] : isDir(arg) || isDeadMount(resolve(arg)) ? [resolve(arg), arg] : [arg];
-      const client = await connectControl(dataDir);
-      let mount: MountInfo | undefined;
-      try {
-        for (const [i, target] of targets.entries()) {
+      const mount = await withControl(dataDir, true, async (api): Promise<MountInfo> => {
+        let notFound: unknown;
+        for (const target of targets) {
           try {
-            mount = client ? await client.call<MountInfo>('volume.unmount', { target, force, client: process.pid }) : await unmountWithoutServer(dataDir, target);
-            break;
+            return await api.call('volume.unmount', { target, force, client: process.pid });
           } catch (err) {
-            if (!isBazilError(err, 'NOT_FOUND') || i === targets.length - 1) throw err;
+            if (!isBazilError(err, 'NOT_FOUND')) throw err;
+            notFound = err;
           }
         }
-      } finally {
-        client?.close();
-      }
-      if (!mount) return;
+        throw notFound;
+      });
       if (mount.dead) process.stdout.write(`Cleared the dead mount of ${mount.volume} on ${mount.dir}.\n`);
       else if (mount.forgotten) process.stdout.write(`${mount.volume} was not mounted; forgot its mount on ${mount.dir}: the server will not mount it there again.\n`);
       else process.stdout.write(`Unmounted ${mount.volume} from ${mount.dir}.\n`);
@@ -137,7 +117,7 @@ export const volumeCommands: Command[] = [
     args: [2, 2],
     async run({ dataDir, args }) {
       const [volume, name] = args;
-      const snapshot = await withServer(dataDir, (server) => server.call<SnapshotInfo>('volume.snapshot', { volume, name }));
+      const snapshot = await withServer(dataDir, (server) => server.call('volume.snapshot', { volume, name }));
       process.stdout.write(`Took snapshot ${snapshot.name} of ${volume}.\n`);
     },
   },
@@ -151,12 +131,7 @@ export const volumeCommands: Command[] = [
     args: [1, 1],
     async run({ dataDir, args, flags }) {
       const volume = args[0];
-      const snapshots = await viaServerOrDataDir(
-        dataDir,
-        false,
-        (server) => server.call<SnapshotInfo[]>('volume.snapshot.list', { volume }),
-        (dir) => listSnapshots(dir.db, volume),
-      );
+      const snapshots = await withControl(dataDir, false, (api) => api.call('volume.snapshot.list', { volume }));
       if (flags.json === true) return printJson(snapshots.map((s) => ({ ...s, createdAt: new Date(s.createdAt).toISOString() })));
       const asArg = volume === 'list' ? '-- list' : volume;
       if (snapshots.length === 0) process.stderr.write(`No snapshots of ${volume} yet; take one with \`bazil volume snapshot ${asArg} NAME\`.\n`);
@@ -167,28 +142,4 @@ export const volumeCommands: Command[] = [
 
 function problemText(p: MountProblem): string {
   return p.state === 'dead' ? `a dead mount: ${p.why}` : `not mounted: ${p.why}`;
-}
-
-/**
- * Unmount with no server running: a dead mount is cleared, a remembered one
- * forgotten; anything else needs the server.
- */
-async function unmountWithoutServer(dataDir: string, target: string): Promise<MountInfo> {
-  const found = await withDataDir(dataDir, true, async (dir): Promise<MountInfo | undefined> => {
-    const remembered = rememberedMounts(dir.db).find((r) => r.volume === target || r.dir === target);
-    if (!remembered) return undefined;
-    const dead = isDeadMount(remembered.dir);
-    if (dead) await clearDeadMount(remembered.dir);
-    forgetMount(dir.db, remembered.dir);
-    return { ...remembered, dead, forgotten: !dead };
-  }).catch((err) => {
-    if (isBazilError(err, 'NOT_FOUND')) return undefined;
-    throw err;
-  });
-  if (found) return found;
-  // A dead bazil mount this data dir does not remember (another data dir's, or older).
-  const volume = target.startsWith('/') && isDeadMount(target) ? bazilMountVolume(target) : undefined;
-  if (volume === undefined) throw noServer(dataDir);
-  await clearDeadMount(target);
-  return { volume, dir: target, dead: true };
 }

@@ -36,6 +36,23 @@ export type BazilEvent =
 
 export type EventType = BazilEvent['type'];
 
+/** Every event type, for checking one a user names (the compiler keeps this list whole). */
+export const EVENT_TYPES: Record<EventType, true> = {
+  'sync.started': true,
+  'sync.progress': true,
+  'sync.finished': true,
+  'conflict.found': true,
+  'conflict.resolved': true,
+  'peer.connected': true,
+  'peer.disconnected': true,
+  'peer.refused': true,
+  'mount.added': true,
+  'mount.removed': true,
+  'mount.died': true,
+  'fetch.progress': true,
+  'server.stopping': true,
+};
+
 export interface SequencedEvent {
   /** 1, 2, 3, ... for the life of one server process. */
   seq: number;

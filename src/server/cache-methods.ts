@@ -8,7 +8,8 @@ import { parseSize } from '../engine/cache/budget.js';
 import { Pins, volumePath } from '../engine/cache/pins.js';
 import { whereIs } from '../engine/cache/whereis.js';
 import type { PinInfo, WhereIs } from '../engine/control/cache-api.js';
-import type { Method } from '../engine/control/server.js';
+import type { CacheControlMethods } from '../engine/control/cache-api.js';
+import type { MethodTable } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
 import type { Node } from '../engine/tree/tree.js';
 import type { Mounts } from './mounts.js';
@@ -25,7 +26,7 @@ export interface CacheMethodContext {
 /** Files one whereis answers for at most (a directory with more is cut there, and says so). */
 const WHEREIS_MAX = 10_000;
 
-export function cacheMethods(ctx: CacheMethodContext): [string, Method][] {
+export function cacheMethods(ctx: CacheMethodContext): MethodTable<keyof CacheControlMethods> {
   /** A volume and a path in it, from an absolute path in a mount or VOLUME:/path. */
   const locate = (target: string): { volume: OpenVolume; path: string } => {
     const named = /^([^/:]+):(\/.*)$/.exec(target);
@@ -54,39 +55,30 @@ export function cacheMethods(ctx: CacheMethodContext): [string, Method][] {
     return list as string[];
   };
 
-  return [
-    ['cache.show', () => ctx.cache.stats()],
-    ['cache.setSize', (p) => ctx.cache.setBudget({ budget: size(p, 'size'), minFree: size(p, 'minFree') })],
-    [
-      'pin.add',
-      (p) => {
-        const places = paths(p).map(locate); // every path checked before any is pinned
-        for (const { volume, path } of places) volume.tree.resolve(path);
-        return places.map(({ volume, path }): PinInfo => ctx.pins.add(volume, path));
-      },
-    ],
-    [
-      'pin.remove',
-      (p) => {
-        for (const { volume, path } of paths(p).map(locate)) ctx.pins.remove(volume, path);
-        return {};
-      },
-    ],
-    ['pin.list', () => ctx.pins.list()],
-    [
-      'whereis',
-      async (p) => {
-        const out: WhereIs[] = [];
-        for (const { volume, path } of paths(p).map(locate)) {
-          for (const [filePath, file] of filesAt(volume, path)) {
-            if (out.length >= WHEREIS_MAX) throw new BazilError('INVALID_ARGUMENT', `more than ${WHEREIS_MAX} files under ${path}: ask about a smaller directory`);
-            out.push(await whereIs(ctx.cache, volume, filePath, file, ctx.pins.isPinned(volume, filePath)));
-          }
+  return {
+    'cache.show': () => ctx.cache.stats(),
+    'cache.setSize': (p) => ctx.cache.setBudget({ budget: size(p, 'size'), minFree: size(p, 'minFree') }),
+    'pin.add': (p) => {
+      const places = paths(p).map(locate); // every path checked before any is pinned
+      for (const { volume, path } of places) volume.tree.resolve(path);
+      return places.map(({ volume, path }): PinInfo => ctx.pins.add(volume, path));
+    },
+    'pin.remove': (p) => {
+      for (const { volume, path } of paths(p).map(locate)) ctx.pins.remove(volume, path);
+      return {};
+    },
+    'pin.list': () => ctx.pins.list(),
+    whereis: async (p) => {
+      const out: WhereIs[] = [];
+      for (const { volume, path } of paths(p).map(locate)) {
+        for (const [filePath, file] of filesAt(volume, path)) {
+          if (out.length >= WHEREIS_MAX) throw new BazilError('INVALID_ARGUMENT', `more than ${WHEREIS_MAX} files under ${path}: ask about a smaller directory`);
+          out.push(await whereIs(ctx.cache, volume, filePath, file, ctx.pins.isPinned(volume, filePath)));
         }
-        return out;
-      },
-    ],
-  ];
+      }
+      return out;
+    },
+  };
 }
 
 /** The files at or under a path, with their paths, in name order. */

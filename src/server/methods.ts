@@ -1,33 +1,68 @@
-/** What the server answers on its control socket: one function per method (see api.ts for the shapes). */
+/**
+ * What the server answers on its control socket: one function per method of
+ * the control API (engine/control/api.ts has the shapes). The methods that
+ * need only the data dir are built by dataDirMethods, used both by the server
+ * and, in process, by the CLI when no server runs: one implementation of each.
+ */
 import { isAbsolute } from 'node:path';
+import type { MethodTable, MountInfo, ServerInfo, VolumeInfo } from '../engine/control/api.js';
+import type { ServerMethods } from '../engine/control/server.js';
 import type { DataDir } from '../engine/datadir.js';
-import type { Method } from '../engine/control/server.js';
 import { BazilError } from '../engine/errors.js';
+import type { EventLog } from '../engine/events.js';
 import { addSharingKey, DEFAULT_SHARING_KEY, listSharingKeys } from '../engine/store/sharing.js';
 import { listSnapshots } from '../engine/tree/snapshots.js';
 import { createVolume, listVolumes } from '../engine/tree/volumes.js';
-import type { ServerInfo, VolumeInfo } from './api.js';
+import { bazilMountVolume, clearDeadMount, deadMount, forgetMount, isDeadMount, rememberedMounts, type MountProblem } from './mount-points.js';
 import type { Mounts } from './mounts.js';
-import { absolutePath, base64Bytes, text } from './params.js';
+import { absolutePath, base64Bytes, text, type Params } from './params.js';
 import { peerMethods } from './peer-methods.js';
+import { LastSyncs, statusMethod } from './status-method.js';
 import type { OpenVolumes } from '../engine/node/open-volumes.js';
 import type { PeerNetwork } from '../engine/peer/network.js';
 import type { SyncScheduler } from '../engine/node/sync-scheduler.js';
 import { syncMethods } from './sync-methods.js';
+import { cacheMethods } from './cache-methods.js';
+import type { Cache } from '../engine/cache/cache.js';
+import type { Pins } from '../engine/cache/pins.js';
 
-export interface MethodContext {
-  dataDir: DataDir;
-  mounts: Mounts;
-  volumes: OpenVolumes;
-  scheduler: SyncScheduler;
-  network: PeerNetwork;
-  info: ServerInfo;
-  /** Shuts the server down after the current answer is sent. */
-  requestStop(): void;
-  log(line: string): void;
+/** The mounts as a method sees them: those served, and those remembered but not served. */
+export interface MountView {
+  list(): MountInfo[];
+  problems(): MountProblem[];
 }
 
-export function serverMethods(ctx: MethodContext): Map<string, Method> {
+export interface DataDirContext {
+  dataDir: DataDir;
+  mounts: MountView;
+  /** The running server's peer connections; none without a server. */
+  network?: Pick<PeerNetwork, 'disconnect' | 'connection' | 'connected'>;
+  /** The running server's last syncs; none without a server. */
+  lastSyncs?: LastSyncs;
+  log(line: string): void;
+  /** For a line that repeats what the client asked for and prints itself (added peer X): see ServerOptions.note. */
+  note(line: string): void;
+}
+
+/** The methods that work on a data dir alone (through the server when one runs, else in process). */
+export type DataDirMethod =
+  | 'sharing.add'
+  | 'sharing.list'
+  | 'volume.create'
+  | 'volume.list'
+  | 'volume.snapshot.list'
+  | 'peer.add'
+  | 'peer.remove'
+  | 'peer.list'
+  | 'peer.location.set'
+  | 'peer.storage.allow'
+  | 'peer.storage.deny'
+  | 'peer.volume.allow'
+  | 'peer.volume.deny'
+  | 'volume.storage.add'
+  | 'status';
+
+export function dataDirMethods(ctx: DataDirContext): MethodTable<DataDirMethod> {
   const { db } = ctx.dataDir;
   const volumes = (): VolumeInfo[] => {
     const mounts = ctx.mounts.list();
@@ -39,50 +74,98 @@ export function serverMethods(ctx: MethodContext): Map<string, Method> {
       problems: problems.filter((m) => m.volume === v.name),
     }));
   };
+  const server = ctx.network && ctx.lastSyncs && { network: ctx.network, lastSyncs: ctx.lastSyncs };
+  return {
+    'sharing.add': (p) => {
+      const name = text(p, 'name');
+      addSharingKey(db, name, base64Bytes(p, 'secret'));
+      ctx.note(`added sharing key ${name}`);
+      return {};
+    },
+    'sharing.list': () => listSharingKeys(db),
+    'volume.create': (p) => {
+      const v = createVolume(db, text(p, 'name'), text(p, 'sharing', DEFAULT_SHARING_KEY));
+      ctx.note(`created volume ${v.name} (sharing key ${v.sharingKey})`);
+      return { name: v.name, sharingKey: v.sharingKey, mounts: [] };
+    },
+    'volume.list': volumes,
+    'volume.snapshot.list': (p) => listSnapshots(db, text(p, 'volume')),
+    ...peerMethods({ dataDir: ctx.dataDir, network: ctx.network, log: ctx.log, note: ctx.note }),
+    ...statusMethod({ dataDir: ctx.dataDir, volumes, server }),
+  };
+}
 
-  return new Map<string, Method>([
-    ['ping', () => ctx.info],
-    [
-      'stop',
-      () => {
-        ctx.requestStop();
-        return {};
-      },
-    ],
-    [
-      'sharing.add',
-      (p) => {
-        const name = text(p, 'name');
-        addSharingKey(db, name, base64Bytes(p, 'secret'));
-        ctx.log(`added sharing key ${name}`);
-        return {};
-      },
-    ],
-    ['sharing.list', () => listSharingKeys(db)],
-    [
-      'volume.create',
-      (p) => {
-        const v = createVolume(db, text(p, 'name'), text(p, 'sharing', DEFAULT_SHARING_KEY));
-        ctx.log(`created volume ${v.name} (sharing key ${v.sharingKey})`);
-        return { name: v.name, sharingKey: v.sharingKey, mounts: [] } satisfies VolumeInfo;
-      },
-    ],
-    ['volume.list', volumes],
-    [
-      'volume.mount',
-      (p) => ctx.mounts.mount(text(p, 'volume'), absolutePath(p, 'dir')),
-    ],
-    [
-      'volume.unmount',
-      (p) => {
-        const target = text(p, 'target');
-        if (target.includes('/') && !isAbsolute(target)) throw new BazilError('INVALID_ARGUMENT', `"target" must be a volume name or an absolute path, got ${target}`);
-        return ctx.mounts.unmount(target, { force: p.force === true, client: typeof p.client === 'number' ? p.client : undefined });
-      },
-    ],
-    ['volume.snapshot', (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name'))],
-    ['volume.snapshot.list', (p) => listSnapshots(db, text(p, 'volume'))],
-    ...peerMethods({ db, network: ctx.network, log: ctx.log }),
+export interface MethodContext extends DataDirContext {
+  mounts: Mounts;
+  volumes: OpenVolumes;
+  scheduler: SyncScheduler;
+  network: PeerNetwork;
+  events: EventLog;
+  cache: Cache;
+  pins: Pins;
+  info: ServerInfo;
+  /** Shuts the server down after the current answer is sent. */
+  requestStop(): void;
+}
+
+export function serverMethods(ctx: MethodContext): ServerMethods {
+  return {
+    ...dataDirMethods({ ...ctx, lastSyncs: new LastSyncs(ctx.events) }),
+    ping: () => ctx.info,
+    stop: () => {
+      ctx.requestStop();
+      return {};
+    },
+    'volume.mount': async (p) => {
+      const m = await ctx.mounts.mount(text(p, 'volume'), absolutePath(p, 'dir'));
+      if (!m.already) ctx.events.emit({ type: 'mount.added', volume: m.volume, dir: m.dir });
+      return m;
+    },
+    'volume.unmount': async (p) => {
+      const m = await ctx.mounts.unmount(unmountTarget(p), { force: p.force === true, client: typeof p.client === 'number' ? p.client : undefined });
+      if (!m.forgotten) ctx.events.emit({ type: 'mount.removed', volume: m.volume, dir: m.dir });
+      return m;
+    },
+    'volume.snapshot': (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name')),
     ...syncMethods(ctx),
-  ]);
+    ...cacheMethods(ctx),
+  };
+}
+
+/**
+ * The methods the CLI calls in process when no server runs: the data dir's,
+ * and unmount for what a server left. needsServer: the error for the rest.
+ */
+export function offlineMethods(dataDir: DataDir, needsServer: () => BazilError): Partial<MethodTable> {
+  const { db } = dataDir;
+  const mounts: MountView = {
+    list: () => [],
+    // No server: the only mounts left are dead ones.
+    problems: () => rememberedMounts(db).filter((r) => isDeadMount(r.dir)).map(deadMount),
+  };
+  return {
+    ...dataDirMethods({ dataDir, mounts, log: () => {}, note: () => {} }),
+    // Without a server, a dead mount is cleared and a remembered one forgotten; anything else needs the server.
+    'volume.unmount': async (p) => {
+      const target = unmountTarget(p);
+      const remembered = rememberedMounts(db).find((r) => r.volume === target || r.dir === target);
+      if (remembered) {
+        const dead = isDeadMount(remembered.dir);
+        if (dead) await clearDeadMount(remembered.dir);
+        forgetMount(db, remembered.dir);
+        return { ...remembered, dead, forgotten: !dead };
+      }
+      // A dead bazil mount this data dir does not remember (another data dir's, or older).
+      const volume = isAbsolute(target) && isDeadMount(target) ? bazilMountVolume(target) : undefined;
+      if (volume === undefined) throw needsServer();
+      await clearDeadMount(target);
+      return { volume, dir: target, dead: true };
+    },
+  };
+}
+
+function unmountTarget(p: Params): string {
+  const target = text(p, 'target');
+  if (target.includes('/') && !isAbsolute(target)) throw new BazilError('INVALID_ARGUMENT', `"target" must be a volume name or an absolute path, got ${target}`);
+  return target;
 }

@@ -7,14 +7,13 @@ import { DataDir } from '../engine/datadir.js';
 import { connectControl } from '../engine/control/client.js';
 import { ControlServer } from '../engine/control/server.js';
 import { BazilError, isBazilError } from '../engine/errors.js';
+import type { ServerInfo } from '../engine/control/api.js';
 import { EventLog } from '../engine/events.js';
 import { Cache } from '../engine/cache/cache.js';
 import { EngineNode } from '../engine/node/node.js';
 import { listenPeers, type PeerListener } from '../engine/peer/listener.js';
-import type { ServerInfo } from './api.js';
 import { serverMethods } from './methods.js';
 import { Mounts } from './mounts.js';
-import { cacheMethods } from './cache-methods.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -24,6 +23,8 @@ export interface ServerOptions {
   manualSync?: boolean;
   /** One line for the user (stderr), without the `bazil: ` prefix. Never given secrets. */
   log(line: string): void;
+  /** For lines that repeat what a client asked and prints itself (added peer X); default: log. */
+  note?(line: string): void;
 }
 
 export interface RunningServer {
@@ -39,7 +40,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const dataDir = await openForServer(options.dataDir);
   let peers: PeerListener | undefined;
   try {
-    const events = new EventLog();
+    const events = new EventLog(); // what happens here, streamed to control clients (events.subscribe)
     // The engine asks the mounts which files are open; the mounts serve the engine's volumes.
     let mounts!: Mounts;
     const cache = await Cache.open({ db: dataDir.db, objects: dataDir.objects(), log });
@@ -63,14 +64,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
     const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
-    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, info, requestStop, log });
-    for (const [name, method] of cacheMethods({ cache, pins: node.pins, volumes, mounts })) methods.set(name, method);
-    const control = await ControlServer.listen(dataDir.path, methods, log);
+    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, cache, pins: node.pins, info, requestStop, log, note: options.note ?? log });
+    const control = await ControlServer.listen(dataDir.path, methods, log, { log: events, instance: `${process.pid}-${Date.now()}` });
     const listener = peers;
     node.start();
     await mounts.mountRemembered(); // before `Listening`: a started server has its mounts
+    for (const m of mounts.list()) events.emit({ type: 'mount.added', volume: m.volume, dir: m.dir });
+    for (const m of mounts.problems()) if (m.state === 'dead') events.emit({ type: 'mount.died', volume: m.volume, dir: m.dir });
 
     const shutdown = async (): Promise<void> => {
+      events.emit({ type: 'server.stopping' });
       control.stopAccepting();
       // Peer connections first: the listener's close waits for every socket it
       // accepted to end, so closing it while a peer is connected never finished.
@@ -106,7 +109,7 @@ async function openForServer(path: string): Promise<DataDir> {
     if (!isBazilError(err, 'LOCKED')) throw err;
     const client = await connectControl(path);
     if (!client) throw err;
-    const pid = await client.call<ServerInfo>('ping').then(
+    const pid = await client.call('ping', {}).then(
       (info) => info.pid,
       () => undefined,
     );

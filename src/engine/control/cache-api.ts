@@ -1,16 +1,24 @@
 /**
- * The shapes of the cache's control methods (src/server/cache-methods.ts),
- * for clients: dependency-free, like the rest of the control API.
- *
- *   cache.show      {}                          -> CacheStats
- *   cache.setSize   {size?, minFree?}           -> CacheStats   (sizes as typed: 256M, 10G, a byte count; "default")
- *   pin.add         {paths}                     -> PinInfo[]
- *   pin.remove      {paths}                     -> {}
- *   pin.list        {}                          -> PinInfo[]
- *   whereis         {paths}                     -> WhereIs[]    (one per file, directories expanded)
- *
- * A path is an absolute path inside a mount, or VOLUME:/path.
+ * The cache's control methods and their shapes (served by
+ * src/server/cache-methods.ts): part of the control API (api.ts), kept apart
+ * as the cache's own. Dependency-free. A path is an absolute path inside a
+ * mount, or VOLUME:/path.
  */
+
+type Ok = Record<string, never>;
+
+export interface CacheControlMethods {
+  'cache.show': { params: Ok; result: CacheStats };
+  /** Sizes as typed: 256M, 10G, a byte count; "default" puts one back to its default. */
+  'cache.setSize': { params: { size?: string; minFree?: string }; result: CacheStats };
+  /** Every path is checked before any is pinned. */
+  'pin.add': { params: { paths: string[] }; result: PinInfo[] };
+  /** Each path exactly as pinned. */
+  'pin.remove': { params: { paths: string[] }; result: Ok };
+  'pin.list': { params: Ok; result: PinInfo[] };
+  /** One answer per file at or under each path. */
+  whereis: { params: { paths: string[] }; result: WhereIs[] };
+}
 
 export interface CacheStats {
   /** Bytes of objects in the local store. */

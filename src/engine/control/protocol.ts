@@ -10,8 +10,17 @@
  * were its own. Responses may come in any order; the id pairs them up. A line
  * the server cannot read gets an error response with id null.
  *
- * Room to grow: server-initiated messages (a stream of events) will carry
- * "event" and no "id"; clients ignore messages without an id until then.
+ * The methods and their shapes are in api.ts.
+ *
+ * Events: after {"method":"events.subscribe","params":{"since":N}} is answered,
+ * the connection also carries messages without an id, in order:
+ *
+ *   {"event":{"seq":7,"at":1700000000000,"event":{"type":"sync.started",...}}}
+ *   {"dropped":{"code":"UNAVAILABLE","message":"..."}}   (fell behind; the server hangs up)
+ *
+ * A client that reconnects subscribes with the last seq it saw and the
+ * `instance` it was answered: a different server process starts again at 1,
+ * and says some were missed.
  */
 import { join } from 'node:path';
 import { BazilError, type ErrorCode } from '../errors.js';

@@ -8,6 +8,7 @@
  *   sync.changed   needs the volume grant, or that the volume was connected from the peer
  *   object.get     needs the storage grant
  *   object.has     needs the storage grant
+ *   grants.mine    nothing: the asker's own grants only (peer-grants.ts)
  *
  * A request about a volume also carries a proof that the asker holds the
  * volume's sharing key (volumeProof, bound to this connection): a grant alone
@@ -33,6 +34,7 @@ import type { Replicas } from '../sync/replicas.js';
 import { cursorParam, dirParam, flagParam, hexParam, volumeNameParam } from '../sync/validate.js';
 import { getVolume, sharingKeyCheck, volumeProof, volumeRowId, volumeSecret } from '../tree/volumes.js';
 import type { OpenVolume, OpenVolumes } from './open-volumes.js';
+import { grantsOf } from './peer-grants.js';
 
 export interface PeerRequestContext {
   db: Db;
@@ -134,6 +136,7 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
         if (!mayReadStorage(ctx.db, peer)) throw refuse(peer, 'ask what the local store holds', `bazil peer storage allow ${peer.toString('hex')} local`);
         return { result: { held: ids.map((id) => ctx.holding(id)) } };
       },
+      'grants.mine': async ({ peer, params }) => ({ result: grantsOf(ctx.db, peer, params) }),
     },
     ctx.log,
   );

@@ -12,6 +12,7 @@
  *                                                    sender keeps it, not merely caches it)
  *   object.has    {ids}                            -> {held}: absent, cached or kept for each
  *                                                    (engine/cache/has-wire.ts checks both ways)
+ *   grants.mine   {volume?}                        -> what the asker may do here
  *
  * Volumes are named by their id (hex) everywhere but in volume.info, which is
  * how a peer that only knows the name learns the id. `proof` shows that the
@@ -19,6 +20,7 @@
  * What comes back from a peer is untrusted: the asking side reads results as
  * unknown and checks them (sync/validate.ts); the answering side checks params.
  */
+import type { PeerGrants } from '../control/api.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { Holding } from '../cache/where.js';
 import type { WirePage } from '../sync/wire.js';
@@ -34,6 +36,7 @@ export interface PeerMethods {
   'sync.changed': { params: { volume: string; proof: string }; result: Empty };
   'object.get': { params: { id: string; forward?: boolean }; result: { kept: boolean } };
   'object.has': { params: { ids: string[] }; result: { held: Holding[] } };
+  'grants.mine': { params: { volume?: string }; result: PeerGrants };
 }
 
 export type PeerMethod = keyof PeerMethods;
@@ -45,6 +48,7 @@ export const PEER_TIMEOUTS_MS: Record<PeerMethod, number> = {
   'sync.changed': 10_000,
   'object.get': 60_000,
   'object.has': 60_000,
+  'grants.mine': 10_000,
 };
 
 /** Calls a peer method; the result is the peer's word, to be validated by the caller. */

@@ -65,7 +65,7 @@ async function pair(t: TestContext): Promise<{ a: Host; b: Host }> {
 }
 
 const connect = (b: Host, a: Host, sharing: string) =>
-  connectVolume({ db: b.dataDir.db, network: b.node.network, volumes: b.node.volumes, scheduler: b.node.scheduler, log: () => {} }, { peer: a.key, remoteName: 'v', name: 'v', sharing });
+  connectVolume({ db: b.dataDir.db, network: b.node.network, volumes: b.node.volumes, scheduler: b.node.scheduler, log: () => {}, note: () => {} }, { peer: a.key, remoteName: 'v', name: 'v', sharing });
 
 test('a volume connected and pulled between two nodes: sync and peer events, with counts', async (t) => {
   const { a, b } = await pair(t);

@@ -21,6 +21,7 @@ test('the handler answers the methods of the map and refuses anything else', asy
     'sync.changed': async () => (called.push('sync.changed'), { result: {} }),
     'object.get': async () => (called.push('object.get'), { result: { kept: true }, body: Buffer.from('x') }),
     'object.has': async () => (called.push('object.has'), { result: { held: [] } }),
+    'grants.mine': async () => (called.push('grants.mine'), { result: { asker: peer.toString('hex'), storage: [] } }),
   };
   const handle = peerHandler(handlers, (l) => lines.push(l));
   for (const method of Object.keys(PEER_TIMEOUTS_MS)) await handle(req(method, {}));

@@ -1,0 +1,196 @@
+/**
+ * The control API of a bazil server: every method a client may call, with the
+ * shape of its params and of its result, and the events it streams. One type
+ * map, used by the server's method table, by the socket client and by the
+ * in-process client the CLI uses when no server runs: a wrong method name or a
+ * wrong shape fails to compile on either side.
+ *
+ * Dependency-free (types only), so every client can import it. Keys travel as
+ * 64 hex characters, paths as absolute paths, times as milliseconds since the
+ * epoch. The wire format is in protocol.ts.
+ */
+import type { CacheControlMethods } from './cache-api.js';
+import type { SequencedEvent } from '../events.js';
+
+export type { BazilEvent, EventType, SequencedEvent, SyncCounts } from '../events.js';
+
+export interface ServerInfo {
+  pid: number;
+  /** Where peers reach this server, as printed: [::]:34211 or 127.0.0.1:5000. */
+  peerAddress: string;
+  /** Absolute path of the data dir it serves. */
+  dataDir: string;
+}
+
+/** A remembered mount that is not being served. */
+export interface MountProblem {
+  volume: string;
+  dir: string;
+  /** dead: the kernel still has the mount of a killed server; unmounted: the server could not mount it. */
+  state: 'dead' | 'unmounted';
+  why: string;
+}
+
+export interface MountInfo {
+  volume: string;
+  /** Absolute path of the mount point. */
+  dir: string;
+  /** Mount: it was mounted there already. */
+  already?: boolean;
+  /** Unmount: it was a dead mount, now cleared. */
+  dead?: boolean;
+  /** Unmount: it was only remembered (not mounted), now forgotten. */
+  forgotten?: boolean;
+}
+
+export interface VolumeInfo {
+  name: string;
+  sharingKey: string;
+  /** Absolute paths where the volume is mounted (none when the server does not run). */
+  mounts: string[];
+  /** Remembered mounts not served: dead ones (a killed server's), ones that could not be mounted again. */
+  problems?: MountProblem[];
+}
+
+export interface SnapshotInfo {
+  name: string;
+  createdAt: number;
+}
+
+export interface PeerInfo {
+  /** 64 hex characters, lower case. */
+  publicKey: string;
+  /** HOST:PORT where its server listens, or null when not set. */
+  location: string | null;
+  /** Storage backends the peer may read from here, e.g. ['local']. */
+  storage: string[];
+  /** Names of the volumes the peer may sync, sorted. */
+  volumes: string[];
+}
+
+export interface PullStats {
+  dirs: number;
+  copied: number;
+  deleted: number;
+  conflicts: number;
+  postponed: number;
+}
+
+export interface ConflictInfo {
+  volume: string;
+  /** From the volume's root. */
+  path: string;
+  /** Where the user sees it: the path in the mount, or VOLUME:/path. */
+  where: string;
+  /** The peer the other version came from (hex key). */
+  peer: string;
+  /** Their version, in words. */
+  theirs: string;
+  /** Deleted here, changed there: theirs was restored in place. */
+  localDeleted: boolean;
+  createdAt: number;
+  resolution: string | null;
+}
+
+/** What a peer lets this data dir do there, as it answers `grants.mine`. */
+export interface PeerGrants {
+  /** The key this data dir has there (its own public key, as the peer saw it). */
+  asker: string;
+  /** Its storage backends this side may read (['local'] or none). */
+  storage: string[];
+  /** Whether this side may sync the volume asked about (undefined when none was asked). */
+  volume?: boolean;
+}
+
+/** A peer, as `bazil status` shows it. */
+export interface PeerStatus extends PeerInfo {
+  /** Whether the server has a connection to it now; null when no server runs. */
+  connected: boolean | null;
+  /** Volumes here that sync from it (connected from it). */
+  syncs: string[];
+  /** Volumes here that fetch content from its store. */
+  storageFor: string[];
+  /** The last sync of each volume from it since the server started. */
+  lastSync: { volume: string; at: number; error?: string }[];
+  /** Grants missing on either side, each with the command that gives it. */
+  missing: string[];
+}
+
+/** Everything `bazil status` shows. */
+export interface StatusInfo {
+  dataDir: string;
+  publicKey: string;
+  sharingKeys: string[];
+  volumes: VolumeInfo[];
+  peers: PeerStatus[];
+  /** Open conflicts. */
+  conflicts: { volume: string; path: string; peer: string }[];
+}
+
+/**
+ * The answer to events.subscribe. The events come after it as stream messages
+ * (protocol.ts): first the kept ones after `since`, then each new one.
+ */
+export interface Subscription {
+  /** The server process that numbers these events, "PID-STARTMS"; another one means a restart (numbers start again). */
+  instance: string;
+  /** The number of the last event emitted so far (0: none yet). */
+  last: number;
+  /** Some events after `since` are gone (too old, or another server process): refresh your view. */
+  missed: boolean;
+}
+
+/** A message on a subscribed connection that answers no request. */
+export type StreamMessage = { event: SequencedEvent } | { dropped: { code: string; message: string } };
+
+type Ok = Record<string, never>;
+
+/** Every method: its params and its result. */
+export interface ControlMethods extends CacheControlMethods {
+  ping: { params: Ok; result: ServerInfo };
+  /** Where things stand: volumes and their mounts, peers and grants, open conflicts. */
+  status: { params: Ok; result: StatusInfo };
+  /** Answers, then the server shuts down. */
+  stop: { params: Ok; result: Ok };
+  'sharing.add': { params: { name: string; /** base64 of 32 bytes */ secret: string }; result: Ok };
+  'sharing.list': { params: Ok; result: string[] };
+  'volume.create': { params: { name: string; sharing?: string }; result: VolumeInfo };
+  'volume.list': { params: Ok; result: VolumeInfo[] };
+  'volume.mount': { params: { volume: string; dir: string }; result: MountInfo };
+  /** Refused (LOCKED) while programs use the mount, unless force; also clears a dead mount. client: the caller's pid. */
+  'volume.unmount': { params: { target: string; force?: boolean; client?: number }; result: MountInfo };
+  'volume.snapshot': { params: { volume: string; name: string }; result: SnapshotInfo };
+  'volume.snapshot.list': { params: { volume: string }; result: SnapshotInfo[] };
+  /** A volume that lives on a peer, made here; its first sync starts in the background. */
+  'volume.connect': { params: { peer: string; volume: string; name?: string; sharing?: string }; result: VolumeInfo & { grants?: PeerGrants } };
+  'volume.sync': { params: { volume: string; peer: string }; result: PullStats };
+  'volume.storage.add': { params: { volume: string; sharing?: string; backend: string }; result: { grants?: PeerGrants } };
+  'conflicts.list': { params: { volume?: string; all?: boolean }; result: ConflictInfo[] };
+  'conflicts.resolve': { params: { path: string; choice: 'mine' | 'theirs' | 'both' }; result: { where: string; savedAs?: string } };
+  'peer.add': { params: { key: string }; result: Ok };
+  'peer.remove': { params: { key: string }; result: { closed: number } };
+  'peer.list': { params: Ok; result: PeerInfo[] };
+  /** Which peers have an open connection now (hex keys). */
+  'peer.connected': { params: Ok; result: string[] };
+  /** What a peer grants this data dir there, asked over the network. */
+  'peer.grants': { params: { key: string; volume?: string }; result: PeerGrants };
+  'peer.location.set': { params: { key: string; location: string }; result: Ok };
+  'peer.storage.allow': { params: { key: string; backend: string }; result: Ok };
+  'peer.storage.deny': { params: { key: string; backend: string }; result: Ok };
+  'peer.volume.allow': { params: { key: string; volume: string }; result: Ok };
+  'peer.volume.deny': { params: { key: string; volume: string }; result: Ok };
+  /** Kept events after since (default: none, from now on), then every new one on this connection. */
+  'events.subscribe': { params: { since?: number; instance?: string }; result: Subscription };
+}
+
+export type MethodName = keyof ControlMethods;
+export type Params<M extends MethodName> = ControlMethods[M]['params'];
+export type Result<M extends MethodName> = ControlMethods[M]['result'];
+
+/** A server's implementation of some methods. */
+export type MethodTable<M extends MethodName = MethodName> = { [K in M]: (params: Params<K>) => Result<K> | Promise<Result<K>> };
+
+/** What the CLI and the TUI call: a server over its socket, or the data dir in process. */
+export interface ControlApi {
+  call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>>;
+}
