@@ -119,6 +119,7 @@ export const cacheCommands: Command[] = [
     async run({ dataDir, args, flags }) {
       const files = await withServer(dataDir, (server) => server.call('whereis', { paths: args.map(place) }));
       if (flags.json === true) return printJson(files);
+      if (files.length === 0) process.stderr.write(`No files at ${args.join(', ')}.\n`);
       for (const f of files) {
         const fields = [`${f.volume}:${f.path}`, `here=${f.here}${f.here === 'part' ? ` (${formatBytes(f.bytes)} of ${formatBytes(f.total)})` : ''}`];
         if (f.pinned) fields.push('pinned');
