@@ -22,6 +22,9 @@ import type { OpenVolumes } from '../engine/node/open-volumes.js';
 import type { PeerNetwork } from '../engine/peer/network.js';
 import type { SyncScheduler } from '../engine/node/sync-scheduler.js';
 import { syncMethods } from './sync-methods.js';
+import { cacheMethods } from './cache-methods.js';
+import type { Cache } from '../engine/cache/cache.js';
+import type { Pins } from '../engine/cache/pins.js';
 
 /** The mounts as a method sees them: those served, and those remembered but not served. */
 export interface MountView {
@@ -98,6 +101,8 @@ export interface MethodContext extends DataDirContext {
   scheduler: SyncScheduler;
   network: PeerNetwork;
   events: EventLog;
+  cache: Cache;
+  pins: Pins;
   info: ServerInfo;
   /** Shuts the server down after the current answer is sent. */
   requestStop(): void;
@@ -123,6 +128,7 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
     },
     'volume.snapshot': (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name')),
     ...syncMethods(ctx),
+    ...cacheMethods(ctx),
   };
 }
 
