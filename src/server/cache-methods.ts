@@ -2,7 +2,6 @@
  * Control methods of the cache (engine/cache): its budget, pins and whereis.
  * Their shapes are in engine/control/cache-api.ts.
  */
-import { isAbsolute, relative, sep } from 'node:path';
 import type { Cache } from '../engine/cache/cache.js';
 import { parseSize } from '../engine/cache/budget.js';
 import { Pins, volumePath } from '../engine/cache/pins.js';
@@ -11,6 +10,7 @@ import type { PinInfo, WhereIs } from '../engine/control/cache-api.js';
 import type { CacheControlMethods } from '../engine/control/cache-api.js';
 import type { MethodTable } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
+import { locateInVolumes } from './volume-paths.js';
 import type { Node } from '../engine/tree/tree.js';
 import type { Mounts } from './mounts.js';
 import type { OpenVolume, OpenVolumes } from '../engine/node/open-volumes.js';
@@ -29,14 +29,8 @@ const WHEREIS_MAX = 10_000;
 export function cacheMethods(ctx: CacheMethodContext): MethodTable<keyof CacheControlMethods> {
   /** A volume and a path in it, from an absolute path in a mount or VOLUME:/path. */
   const locate = (target: string): { volume: OpenVolume; path: string } => {
-    const named = /^([^/:]+):(\/.*)$/.exec(target);
-    if (named) return { volume: ctx.volumes.get(named[1]), path: volumePath(named[2]) };
-    if (!isAbsolute(target)) throw new BazilError('INVALID_ARGUMENT', `"${target}" must be an absolute path inside a mount, or VOLUME:/path`);
-    for (const m of ctx.mounts.list()) {
-      const rel = relative(m.dir, target);
-      if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return { volume: ctx.volumes.get(m.volume), path: volumePath(rel.split(sep).join('/')) };
-    }
-    throw new BazilError('NOT_FOUND', `${target} is not inside a mounted volume; name it as VOLUME:/path instead`);
+    const { volume, path } = locateInVolumes(ctx.mounts.list(), target);
+    return { volume: ctx.volumes.get(volume), path: volumePath(path) };
   };
 
   /** A size as typed (256M, 10G, a byte count), or "default" (null). */
