@@ -28,7 +28,7 @@ import { text, type Params } from './params.js';
 import { askGrants } from '../engine/node/peer-grants.js';
 import type { PeerNetwork } from '../engine/peer/network.js';
 
-type PeerMethod =
+export type PeerMethod =
   | 'peer.add'
   | 'peer.remove'
   | 'peer.list'
