@@ -4,7 +4,8 @@
 #   system-deps.sh         what running Bazil needs (npm install runs this):
 #     libfuse3-dev + pkg-config
 #                            libfuse3 and its headers: the FUSE edge (native/) is built against them
-#     fuse                   fusermount, which clears a mount left by a killed server
+#     fuse3                  fusermount3 (and fusermount, a link to it): the setuid helper that
+#                            mounts for a user who is not root, and clears a mount left by a killed server
 #   system-deps.sh --test  that, and what the tests and the benchmark need (npm test runs this):
 #     sqlite3 + git          programs the tests run on mounted volumes
 #     procps + tmux          ps (the tests check what it shows); tmux drives the terminal UI's tests
@@ -23,7 +24,7 @@ esac
 
 missing=()
 pkg-config --exists fuse3 2>/dev/null || missing+=(libfuse3-dev pkg-config)
-command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
+command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
 if $for_tests; then
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v git >/dev/null 2>&1 || missing+=(git)

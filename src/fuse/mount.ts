@@ -1,5 +1,5 @@
 /** Mounting a volume's operations on a directory with the native edge, and unmounting it. */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,14 +24,33 @@ export interface Handler {
   idle(): Promise<void>;
 }
 
+/**
+ * umount2(2) for root. A user who is not root may not call it (EPERM) and
+ * asks the setuid helper, fusermount3, as libfuse mounted through it: run
+ * without blocking, since the kernel may need this thread's answers to
+ * finish. The helper cannot force (MNT_FORCE): a lazy unmount stands in.
+ */
+function errnoName(errno: number): string {
+  return Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
+}
+
+async function umount(dir: string, flags: number): Promise<number> {
+  const rc = edge().umount(dir, flags);
+  if (rc !== constants.errno.EPERM) return rc;
+  const args = flags === 0 ? ['-u', '-q', dir] : ['-u', '-z', '-q', dir];
+  return new Promise((resolve) =>
+    execFile('fusermount3', args, (err, _out, stderr) => resolve(!err ? 0 : /busy/i.test(stderr) ? constants.errno.EBUSY : constants.errno.EPERM)),
+  );
+}
+
 /** Why FUSE cannot mount on this machine, as an error that says what to install or load; nothing when it can. */
 export function checkFuse(): void {
   if (!existsSync('/dev/fuse')) {
     throw new BazilError('UNAVAILABLE', 'FUSE is not available: there is no /dev/fuse; load the module (`sudo modprobe fuse`), or in a container pass the device (`--device /dev/fuse`)');
   }
   // Dead mounts are cleared with it (see server/mount-points.ts).
-  if (spawnSync('fusermount', ['-V'], { stdio: 'ignore' }).error) {
-    throw new BazilError('UNAVAILABLE', 'fusermount is not installed, and FUSE mounts need it; install it with `sudo apt-get install fuse`');
+  if (spawnSync('fusermount3', ['-V'], { stdio: 'ignore' }).error) {
+    throw new BazilError('UNAVAILABLE', 'fusermount3 is not installed, and FUSE mounts need it; install it with `sudo apt-get install fuse3`');
   }
 }
 
@@ -63,21 +82,32 @@ export function mountOps(dir: string, handler: Handler, name: string): Mounted {
     // The JavaScript thread keeps answering while it waits: a process
     // finishing a write then closes, and the unmount goes through.
     const deadline = Date.now() + BUSY_WAIT_MS;
-    let rc = e.umount(dir, 0);
+    let rc = await umount(dir, 0);
     while (rc === constants.errno.EBUSY && Date.now() < deadline) {
       await sleep(POLL_MS);
-      rc = e.umount(dir, 0);
+      rc = await umount(dir, 0);
     }
     // Still in use: cut the users off (what they wait for fails), then take the mount away.
     if (rc === constants.errno.EBUSY) {
-      e.umount(dir, MNT_FORCE);
-      e.umount(dir, MNT_DETACH);
+      const forced = await umount(dir, MNT_FORCE);
+      const detached = await umount(dir, MNT_DETACH);
+      rc = forced === 0 || detached === 0 ? 0 : detached;
     }
+    // Gone already (unmounted from outside) is fine; any other refusal must not leave us waiting for an end that never comes.
+    if (rc !== 0 && !e.ended(session)) throw new BazilError('INTERNAL', `could not unmount ${dir}: ${errnoName(rc)}; try \`fusermount3 -uz ${dir}\``);
     while (!e.ended(session)) await sleep(POLL_MS);
     await handler.idle();
     e.destroy(session);
   };
-  return { session, unmount: () => (unmounted ??= unmount()) };
+  // One unmount at a time; after a failure, the next call tries again.
+  return {
+    session,
+    unmount: () =>
+      (unmounted ??= unmount().catch((err: unknown) => {
+        unmounted = undefined;
+        throw err;
+      })),
+  };
 }
 
 /**
