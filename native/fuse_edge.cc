@@ -30,7 +30,7 @@ namespace {
 
 enum Op {
   LOOKUP, GETATTR, SETATTR, READLINK, MKDIR, UNLINK, RMDIR, SYMLINK, RENAME, OPEN, READ, WRITE,
-  FLUSH, RELEASE, FSYNC, OPENDIR, READDIR, RELEASEDIR, STATFS, CREATE, READDIRPLUS, LINK, MKNOD,
+  FLUSH, RELEASE, FSYNC, OPENDIR, READDIR, RELEASEDIR, STATFS, CREATE, READDIRPLUS, LINK, MKNOD, LSEEK,
 };
 
 struct Request {
@@ -228,6 +228,14 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   r->flags = fi->flags;
   push(r);
 }
+// Only SEEK_DATA and SEEK_HOLE come here; the kernel answers the other whences itself.
+void opLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  Request* r = make(req, LSEEK, ino);
+  r->fh = fi->fh;
+  r->offset = static_cast<double>(off);
+  r->flags = whence;
+  push(r);
+}
 
 void opInit(void*, fuse_conn_info* conn) {
   // 1 MiB requests: libfuse asks the kernel for max_pages to match max_write.
@@ -269,6 +277,7 @@ fuse_lowlevel_ops makeOps() {
   ops.releasedir = opReleasedir;
   ops.statfs = opStatfs;
   ops.create = opCreate;
+  ops.lseek = opLseek;
   return ops;
 }
 const fuse_lowlevel_ops kOps = makeOps();
@@ -420,6 +429,10 @@ Napi::Value ReplyBuf(const Napi::CallbackInfo& info) {
 }
 Napi::Value ReplyWrite(const Napi::CallbackInfo& info) {
   fuse_reply_write(reqOf(info), info[1].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+Napi::Value ReplyLseek(const Napi::CallbackInfo& info) {
+  fuse_reply_lseek(reqOf(info), static_cast<off_t>(info[1].As<Napi::Number>().DoubleValue()));
   return info.Env().Undefined();
 }
 Napi::Value ReplyReadlink(const Napi::CallbackInfo& info) {
@@ -614,6 +627,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("replyCreate", Napi::Function::New(env, ReplyCreate));
   exports.Set("replyBuf", Napi::Function::New(env, ReplyBuf));
   exports.Set("replyWrite", Napi::Function::New(env, ReplyWrite));
+  exports.Set("replyLseek", Napi::Function::New(env, ReplyLseek));
   exports.Set("replyReadlink", Napi::Function::New(env, ReplyReadlink));
   exports.Set("replyStatfs", Napi::Function::New(env, ReplyStatfs));
   exports.Set("replyDir", Napi::Function::New(env, ReplyDir));

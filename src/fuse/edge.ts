@@ -10,7 +10,7 @@ import { BazilError } from '../engine/errors.js';
 /** The operations, numbered as in native/fuse_edge.cc. */
 export enum Op {
   LOOKUP, GETATTR, SETATTR, READLINK, MKDIR, UNLINK, RMDIR, SYMLINK, RENAME, OPEN, READ, WRITE,
-  FLUSH, RELEASE, FSYNC, OPENDIR, READDIR, RELEASEDIR, STATFS, CREATE, READDIRPLUS, LINK, MKNOD,
+  FLUSH, RELEASE, FSYNC, OPENDIR, READDIR, RELEASEDIR, STATFS, CREATE, READDIRPLUS, LINK, MKNOD, LSEEK,
 }
 
 /** What setattr's toSet says to change (FUSE_SET_ATTR_*). */
@@ -28,7 +28,7 @@ export interface Request {
   ino2: number;
   fh: number;
   mode: number;
-  /** open(2) flags; rename(2) flags; fsync's datasync; setattr: 1 when fh is set. */
+  /** open(2) flags; rename(2) flags; fsync's datasync; setattr: 1 when fh is set; lseek's whence. */
   flags: number;
   size: number;
   offset: number;
@@ -67,6 +67,8 @@ export interface Edge {
   replyCreate(id: number, entry: Entry, fh: number): void;
   replyBuf(id: number, buf: Buffer, length: number): void;
   replyWrite(id: number, count: number): void;
+  /** lseek: the offset found. */
+  replyLseek(id: number, offset: number): void;
   replyReadlink(id: number, target: Buffer): void;
   replyStatfs(id: number, s: number[]): void;
   /** Answers entries from `offset` on, as many as fit in size; returns how many. entries: Entry (plus) or [ino, mode]. */

@@ -18,7 +18,8 @@ import { statfs } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { BazilError } from '../engine/errors.js';
 import type { ContentStore } from '../engine/store/content.js';
-import { OpenFile, baseOf, baseSize, contentSizes, readBase } from '../engine/tree/open-file.js';
+import { Extents } from '../engine/tree/extents.js';
+import { OpenFile, baseOf, baseSize, contentSizes, readBase, seekContent } from '../engine/tree/open-file.js';
 import type { OpenFiles } from '../engine/tree/open-files.js';
 import type { SnapEntry, SnapshotReader } from '../engine/tree/snapshots.js';
 import { NAME_MAX, type Kind, type Node, type Tree, type TreeChange } from '../engine/tree/tree.js';
@@ -38,6 +39,9 @@ const SNAP_INO = 2 ** 50;
 const TYPE_BITS: Record<Kind, number> = { file: constants.S_IFREG, dir: constants.S_IFDIR, symlink: constants.S_IFLNK };
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_RDWR;
 const RENAME_NOREPLACE = 1;
+/** lseek(2)'s whences that reach FUSE (the kernel answers SEEK_SET, SEEK_CUR and SEEK_END). */
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -63,7 +67,7 @@ function secNs(ms: number, ns = 0): [number, number] {
 
 type Handle =
   | { kind: 'file'; file: OpenFile }
-  | { kind: 'snap'; read: (buf: Buffer, length: number, offset: number) => Promise<number> }
+  | { kind: 'snap'; read: (buf: Buffer, length: number, offset: number) => Promise<number>; seek: (off: number, data: boolean) => Promise<number | undefined> }
   | { kind: 'dir'; names: Buffer[]; entries: Entry[]; modes: number[][]; ino?: number };
 
 /** A virtual inode: the .snap directory, or an entry inside snapshot `snap` at `path`. */
@@ -319,6 +323,8 @@ export class VolumeFs implements Handler {
         return edge.replyErr(r.id, 0);
       case Op.STATFS:
         return this.statfs(edge, r);
+      case Op.LSEEK:
+        return this.lseek(edge, r);
       default:
         return edge.replyErr(r.id, ERRNO.ENOSYS);
     }
@@ -420,6 +426,17 @@ export class VolumeFs implements Handler {
     edge.replyBuf(r.id, buf, n);
   }
 
+  /** SEEK_DATA and SEEK_HOLE: where the next data or hole is, so that cp and tar skip holes instead of reading them. */
+  private async lseek(edge: Edge, r: Request): Promise<void> {
+    if (r.flags !== SEEK_DATA && r.flags !== SEEK_HOLE) return edge.replyErr(r.id, ERRNO.EINVAL);
+    const h = this.handleOf(r.fh);
+    if (h.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', 'a directory has no data to seek');
+    const seek = h.kind === 'file' ? (off: number, data: boolean) => h.file.seek(off, data) : h.seek;
+    const at = await seek(r.offset, r.flags === SEEK_DATA);
+    if (at === undefined) return edge.replyErr(r.id, ERRNO.ENXIO);
+    edge.replyLseek(r.id, at);
+  }
+
   private readdir(edge: Edge, r: Request): void {
     const held = this.handleOf(r.fh);
     if (held.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `handle ${r.fh} is not a directory`);
@@ -505,7 +522,9 @@ export class VolumeFs implements Handler {
             await readBase(base, buf, 0, offset, end);
             return end - offset;
           };
-          edge.replyOpen(r.id, this.addHandle({ kind: 'snap', read }), true);
+          // A snapshot's file is its committed content: its manifest's holes are holes.
+          const seek = (off: number, data: boolean) => seekContent(base, size, size, new Extents(), off, data);
+          edge.replyOpen(r.id, this.addHandle({ kind: 'snap', read, seek }), true);
         });
       case Op.OPENDIR:
         return (async () => {
@@ -544,6 +563,8 @@ export class VolumeFs implements Handler {
         return edge.replyErr(r.id, 0);
       case Op.STATFS:
         return this.statfs(edge, r);
+      case Op.LSEEK:
+        return this.lseek(edge, r);
       default:
         throw readOnly();
     }

@@ -89,9 +89,8 @@ describe('file content through a mount', { skip }, () => {
     assert.ok(blocks > 2048 && blocks < 4096, `st_blocks ${blocks} for 1 MiB and 3 bytes written`);
     await offline(v, () => {});
     assert.equal(Number(await v.ok(check)), blocks);
-    // `cp --sparse=always` of it cannot be quick here: the FUSE edge does not answer lseek,
-    // so SEEK_DATA/SEEK_HOLE see one big data extent and cp reads the whole terabyte.
-    // A smaller one shows that a copy keeps the holes: cp finds the zeros and seeks past them.
+    // Copying it is seek.test.ts's (cp finds the holes with SEEK_DATA/SEEK_HOLE). A file whose
+    // zeros were written as data, not left as holes, is copied with holes too: cp finds the zeros.
     await v.ok(`
       truncate -s 256M m && dd if=../block of=m bs=1M seek=100 conv=notrunc status=none
       cp --sparse=always m m.copy && cmp m m.copy

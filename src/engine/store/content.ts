@@ -438,6 +438,40 @@ export class FileReader {
     return node;
   }
 
+  /** The first offset at or after `off` that is data, not a hole; undefined when only holes follow (SEEK_DATA). */
+  nextData(off: number): Promise<number | undefined> {
+    return this.seek(off, true);
+  }
+
+  /** The first offset at or after `off` that starts a hole; the size when none does (SEEK_HOLE: the end counts as one). */
+  async nextHole(off: number): Promise<number> {
+    return (await this.seek(off, false)) ?? this.size;
+  }
+
+  /**
+   * Where the first data (or hole) byte at or after `off` is. An entry whose
+   * stored count is its span is all data, 0 all holes: only entries that mix
+   * both are descended into, so a 1 TiB sparse file costs a few nodes.
+   */
+  private async seek(off: number, data: boolean, node = this.root, base = 0): Promise<number | undefined> {
+    let offset = base;
+    for (const entry of node.entries) {
+      const next = offset + entry.span;
+      if (next > off) {
+        const stored = storedOf(entry);
+        const wanted = data ? stored === entry.span : stored === 0;
+        if (wanted) return Math.max(off, offset);
+        const mixed = stored > 0 && stored < entry.span; // only above level 0
+        if (mixed) {
+          const found = await this.seek(off, data, await this.child(node, entry), offset);
+          if (found !== undefined) return found;
+        }
+      }
+      offset = next;
+    }
+    return undefined;
+  }
+
   /** The data chunks that overlap [start, end), in order, descending only where needed. */
   private async *leaves(start: number, end: number, node = this.root, base = 0): AsyncGenerator<LeafRange> {
     let offset = base;

@@ -65,6 +65,37 @@ export async function readBase(base: Base, out: Buffer, outOffset: number, start
   if (copied !== end - start) throw new BazilError('CORRUPT', `read ${copied} bytes of ${end - start} at ${start}: the content is shorter than its manifest says`);
 }
 
+/**
+ * lseek(2)'s SEEK_DATA (data true) or SEEK_HOLE over a file of `size` bytes:
+ * the ranges in `written` over the committed content, visible up to `visible`
+ * (past it, what was not written is a hole). Returns the first offset at or
+ * after `off` that is data, or that starts a hole (the end counts as one);
+ * undefined (ENXIO) when `off` is at or past the end, or no data follows it.
+ * Zeros stored as data (short holes, inline files) are reported as data.
+ */
+export async function seekContent(base: Base, visible: number, size: number, written: Extents, off: number, data: boolean): Promise<number | undefined> {
+  if (off >= size) return undefined;
+  for (const seg of written.segments(off, size)) {
+    if (seg.inside) {
+      if (data) return seg.start;
+      continue;
+    }
+    const baseEnd = Math.min(seg.end, visible);
+    if (seg.start < baseEnd) {
+      const at = await seekBase(base, seg.start, data);
+      if (at !== undefined && at < baseEnd) return at;
+    }
+    if (!data && baseEnd < seg.end) return Math.max(seg.start, baseEnd);
+  }
+  return data ? undefined : size;
+}
+
+/** The same over committed content alone; an inline file is all data. */
+function seekBase(base: Base, off: number, data: boolean): Promise<number | undefined> {
+  if (base.kind === 'inline') return Promise.resolve(data ? off : base.data.length);
+  return data ? base.reader.nextData(off) : base.reader.nextHole(off);
+}
+
 export class OpenFile {
   /** Open handles; the OpenFile goes away when the last one is released. */
   refs = 0;
@@ -120,6 +151,14 @@ export class OpenFile {
       if (zeroFrom < seg.end) buf.fill(0, zeroFrom - offset, seg.end - offset);
     }
     return end - offset;
+  }
+
+  /** SEEK_DATA (data true) or SEEK_HOLE from `off`, as seekContent; undefined is ENXIO. */
+  async seek(off: number, data: boolean): Promise<number | undefined> {
+    if (off >= this.size) return undefined;
+    // A file being streamed was written front to back from empty: all data.
+    if (this.ingest) return data ? off : this.size;
+    return seekContent(this.base, this.baseVisible, this.size, this.dirty, off, data);
   }
 
   /** About how many bytes are stored or waiting to be, holes not counted: for st_blocks. */

@@ -141,3 +141,40 @@ test('a new version written from the old one reuses its chunks: an append or an 
   );
   assert.deepEqual(v3.manifest, (await s.writeFile([old, tail])).manifest);
 });
+
+test('nextData and nextHole find where data and holes begin, through a manifest tree of several levels', async (t) => {
+  // A small fanout: the entries are spread over many nodes, mixed ones and ones that are all holes.
+  const s = store(t, { fanout: { avg: 2, max: 3 } });
+  const pieces: Piece[] = [];
+  const data: [number, number][] = [];
+  let at = 0;
+  for (let i = 0; i < 40; i++) {
+    const hole = i % 3 === 0 ? 2 ** 30 + i : HOLE_MIN + i * 7;
+    const runs = i % 5 === 0 ? 3 : 1; // holes one after another
+    for (let k = 0; k < runs; k++) pieces.push({ hole }), (at += hole);
+    const bytes = pseudoRandom(`d${i}`, 100 + i * 31);
+    pieces.push(bytes);
+    data.push([at, at + bytes.length]);
+    at += bytes.length;
+  }
+  pieces.push({ hole: TiB });
+  const size = at + TiB;
+  const { manifest } = await s.writeFile(pieces);
+  assert.ok(manifest.level >= 2, `a tree of ${manifest.level + 1} levels`);
+  const r = s.reader(manifest);
+  assert.equal(r.size, size);
+  const expectData = (off: number) => {
+    const next = data.find(([, e]) => e > off);
+    return next && Math.max(off, next[0]);
+  };
+  const expectHole = (off: number) => data.find(([b, e]) => b <= off && off < e)?.[1] ?? off;
+  const offsets = [0, 1, size - 1, ...data.flatMap(([b, e]) => [b - 1, b, b + 1, e - 1, e, e + 1])];
+  for (const off of offsets) {
+    assert.equal(await r.nextData(off), expectData(off), `SEEK_DATA from ${off}`);
+    assert.equal(await r.nextHole(off), expectHole(off), `SEEK_HOLE from ${off}`);
+  }
+  // Without holes, everything is data up to the end.
+  const plain = s.reader((await s.writeFile([pseudoRandom('p', 300_000)])).manifest);
+  assert.equal(await plain.nextData(1000), 1000);
+  assert.equal(await plain.nextHole(1000), 300_000);
+});

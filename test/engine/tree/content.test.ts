@@ -124,3 +124,48 @@ test('sizes past the limit are FILE_TOO_BIG; a write across it writes what fits'
   await file.close();
   assert.equal(tree.get(file.ino).size, MAX_FILE_SIZE);
 });
+
+test('seek: SEEK_DATA and SEEK_HOLE over committed holes, uncommitted writes and truncates; ENXIO at the end', async (t) => {
+  const { tree, open } = setup(t);
+  const file = open(tree.create(tree.root, 'sparse', 'file', 0o644).ino);
+  const seeks = async (offs: number[]) => Promise.all(offs.map(async (o) => [await file.seek(o, true), await file.seek(o, false)]));
+  await file.truncate(TiB);
+  await file.write(Buffer.from('A'), 0);
+  await file.write(pseudoRandom('b', MiB), 3 * 2 ** 30);
+  const expected = [
+    [0, 1], // in the first byte
+    [3 * 2 ** 30, 1], // in the hole after it
+    [3 * 2 ** 30 + 5, 3 * 2 ** 30 + MiB], // in the MiB
+    [undefined, 3 * 2 ** 30 + MiB], // only holes follow
+  ];
+  const offs = [0, 1, 3 * 2 ** 30 + 5, 3 * 2 ** 30 + MiB];
+  assert.deepEqual(await seeks(offs), expected, 'written, not committed');
+  assert.equal(await file.seek(TiB, true), undefined);
+  assert.equal(await file.seek(TiB, false), undefined);
+  await file.commit();
+  assert.deepEqual(await seeks(offs), expected, 'committed');
+  // A write over committed data, a truncate that hides the MiB's end, and a write in a committed hole.
+  await file.write(Buffer.from('C'), 3 * 2 ** 30 + 10);
+  await file.truncate(3 * 2 ** 30 + 100);
+  await file.truncate(TiB);
+  await file.write(Buffer.from('B'), 2 ** 39);
+  assert.deepEqual(await seeks([1, 3 * 2 ** 30 + 5, 3 * 2 ** 30 + 100, 2 ** 39, 2 ** 39 + 1]), [
+    [3 * 2 ** 30, 1],
+    [3 * 2 ** 30 + 5, 3 * 2 ** 30 + 100],
+    [2 ** 39, 3 * 2 ** 30 + 100],
+    [2 ** 39, 2 ** 39 + 1],
+    [undefined, 2 ** 39 + 1],
+  ]);
+  await file.commit();
+  await file.close();
+  // Reopened: the same, from the manifest alone; a small file is inline, all data.
+  const again = open(file.ino);
+  assert.equal(await again.seek(3 * 2 ** 30 + 100, true), 2 ** 39);
+  assert.equal(await again.seek(3 * 2 ** 30 + 5, false), 3 * 2 ** 30 + 100);
+  await again.close();
+  const small = open(tree.create(tree.root, 'small', 'file', 0o644).ino);
+  await small.write(Buffer.from('hello'), 0);
+  await small.commit();
+  assert.deepEqual([await small.seek(2, true), await small.seek(2, false), await small.seek(5, true)], [2, 5, undefined]);
+  await small.close();
+});
