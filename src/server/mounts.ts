@@ -48,7 +48,14 @@ interface Mount extends MountInfo {
   fuse: Mounted;
   /** Stops telling the kernel of the tree's changes. */
   detach(): void;
+  /** Looks out for the kernel ending the mount from outside (umount, fusermount -u). */
+  watch: NodeJS.Timeout;
+  /** Our own unmount has begun. */
+  closing?: boolean;
 }
+
+/** How often a mount is checked for an end from outside. */
+const ENDED_POLL_MS = 1000;
 
 export class Mounts {
   private readonly mounts = new Map<string, Mount>();
@@ -59,6 +66,8 @@ export class Mounts {
     private readonly dataDir: DataDir,
     private readonly volumes: OpenVolumes,
     private readonly log: (line: string) => void,
+    /** A mount ended from outside while the server ran. */
+    private readonly died: (volume: string, dir: string) => void = () => {},
   ) {}
 
   /** True while the file is open through the volume's mount. */
@@ -99,7 +108,8 @@ export class Mounts {
     });
     const fuse = mountOps(dir, fs, volume);
     const detach = fs.attach(edge(), fuse.session);
-    this.mounts.set(volume, { volume, dir, files, tree, fuse, detach });
+    const watch = setInterval(() => void this.endedFromOutside(volume), ENDED_POLL_MS).unref();
+    this.mounts.set(volume, { volume, dir, files, tree, fuse, detach, watch });
     rememberMount(this.dataDir.db, id, dir);
     this.failed.delete(volume);
     this.log(`mounted ${volume} on ${dir}`);
@@ -132,6 +142,8 @@ export class Mounts {
       const busy = holders(m.dir, options.client); // the asking CLI may hold what its shell gave it
       if (busy.length) throw busyError(m.dir, busy);
     }
+    m.closing = true;
+    clearInterval(m.watch);
     await m.files.commitAll(true);
     m.detach();
     await m.fuse.unmount();
@@ -140,6 +152,30 @@ export class Mounts {
     await m.files.closeAll();
     this.log(`unmounted ${m.volume} from ${m.dir}`);
     return { volume: m.volume, dir: m.dir };
+  }
+
+  /**
+   * A mount the kernel ended though we did not ask (someone ran umount): what
+   * its open files hold is committed, the session is freed, and the mount is
+   * listed as not served (still remembered) until it is mounted again.
+   */
+  private async endedFromOutside(volume: string): Promise<void> {
+    const m = this.mounts.get(volume);
+    if (!m || m.closing || !edge().ended(m.fuse.session)) return;
+    m.closing = true;
+    clearInterval(m.watch);
+    this.mounts.delete(volume);
+    try {
+      await m.files.commitAll(true);
+      m.detach();
+      await m.fuse.unmount();
+      await m.files.closeAll();
+    } catch (err) {
+      this.log(`while letting go of the ended mount of ${volume}: ${(err as Error).message}`);
+    }
+    this.failed.set(volume, 'its mount was ended from outside (umount or fusermount -u)');
+    this.log(`the mount of ${volume} on ${m.dir} was ended from outside; \`bazil volume mount ${volume} ${m.dir}\` mounts it again`);
+    this.died(volume, m.dir);
   }
 
   /** A mount this server does not serve: a dead one is cleared; either way it is forgotten. */

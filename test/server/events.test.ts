@@ -13,14 +13,12 @@ import type { SequencedEvent } from '../../src/engine/events.js';
 import { controlSocketPath } from '../../src/engine/control/protocol.js';
 import { fuseUnavailable } from '../fuse/mount-helpers.js';
 import { BAZIL } from '../helpers.js';
-import { makeHost, shareVolume, type Host } from '../sync/hosts.js';
+import { eventually, makeHost, shareVolume, type Host } from '../sync/hosts.js';
 
 const skip = fuseUnavailable();
 
 const parse = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SequencedEvent);
 const kept = async (h: Host, since: number, extra = '') => parse(await h.ok(`bazil events --json --since=${since} --kept ${extra}`));
-
-/** Whether this build's engine emits sync events (the engine side of issue 12 wires them). */
 
 test('mounts emit events; a subscriber that comes back with --since gets exactly what it missed; a restart is told apart', { skip }, async (t) => {
   const h = await makeHost(t, 'ev');
@@ -111,4 +109,17 @@ test('a subscriber that never reads does not hold the server up: its mount and i
   assert.equal(await b.ok('cat mnt/f50.txt mnt/d/f1.txt'), 'file 50\nfile 1\n');
   await b.ok('for i in $(seq 1 20); do bazil volume snapshot v s$i >/dev/null; done && ls mnt/.snap | wc -l');
   await a.ok(`bazil volume sync v ${b.key} && bazil server ping >/dev/null`);
+});
+
+test('a mount ended from outside while the server runs: mount.died, what was written is kept, and it mounts again', { skip }, async (t) => {
+  const h = await makeHost(t, 'died');
+  await h.start('-addr=127.0.0.1:0', '--manual-sync');
+  await h.ok('bazil volume create v && mkdir mnt && bazil volume mount v mnt && echo kept >mnt/f');
+  await h.ok('umount -l mnt');
+  await eventually(async () => (await kept(h, 0)).some((e) => e.event.type === 'mount.died'), 10_000, 'a mount.died event');
+  const died = (await kept(h, 0)).find((e) => e.event.type === 'mount.died')!;
+  assert.deepEqual(died.event, { type: 'mount.died', volume: 'v', dir: h.mnt });
+  assert.match(await h.ok('bazil volume list'), /^v\tsharing=default\tunmounted=/m);
+  await h.ok('bazil volume mount v mnt');
+  assert.equal(await h.ok('cat mnt/f'), 'kept\n');
 });
