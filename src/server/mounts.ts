@@ -12,7 +12,8 @@ import type { OpenVolumes } from '../engine/node/open-volumes.js';
 import { BazilError } from '../engine/errors.js';
 import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/snapshots.js';
 import { OpenFiles } from '../engine/tree/open-files.js';
-import type { Tree } from '../engine/tree/tree.js';
+import type { Node, Tree } from '../engine/tree/tree.js';
+import type { BazilEvent } from '../engine/events.js';
 import { edge } from '../fuse/edge.js';
 import { mountOps, type Mounted } from '../fuse/mount.js';
 import { VolumeFs } from '../fuse/volume-fs.js';
@@ -56,6 +57,15 @@ interface Mount extends MountInfo {
 
 /** How often a mount is checked for an end from outside. */
 const ENDED_POLL_MS = 1000;
+/** A large read's fetch.progress events come at most this often per file. */
+const FETCH_PROGRESS_MS = 250;
+
+/** A node's path from its volume's root. */
+function pathOf(tree: Tree, node: Node): string {
+  const names: string[] = [];
+  for (let n = node; n.parent !== n.ino; n = tree.get(n.parent)) names.push(n.name);
+  return `/${names.reverse().join('/')}`;
+}
 
 export class Mounts {
   private readonly mounts = new Map<string, Mount>();
@@ -66,8 +76,8 @@ export class Mounts {
     private readonly dataDir: DataDir,
     private readonly volumes: OpenVolumes,
     private readonly log: (line: string) => void,
-    /** A mount ended from outside while the server ran. */
-    private readonly died: (volume: string, dir: string) => void = () => {},
+    /** What the mounts tell the event stream: mounts ended from outside, fetches for large reads. */
+    private readonly emit: (event: BazilEvent) => void = () => {},
   ) {}
 
   /** True while the file is open through the volume's mount. */
@@ -96,7 +106,7 @@ export class Mounts {
     if (outer) throw new BazilError('INVALID_ARGUMENT', `${dir} is inside the mount of volume ${outer.volume} (${outer.dir}); mount volumes side by side, not one inside another`);
     checkMountPoint(dir);
     const { store, tree } = v;
-    const files = new OpenFiles(tree, store, join(this.dataDir.path, 'tmp'));
+    const files = new OpenFiles(tree, store, join(this.dataDir.path, 'tmp'), this.fetchProgress(volume, tree));
     const fs = new VolumeFs({
       tree,
       store,
@@ -155,6 +165,31 @@ export class Mounts {
   }
 
   /**
+   * How a read through the mount that has to fetch content from peers shows
+   * its progress: a fetch.progress event per file, at most every
+   * FETCH_PROGRESS_MS and when the file's last byte has come.
+   */
+  private fetchProgress(volume: string, tree: Tree): (ino: number, bytes: number) => void {
+    const fetched = new Map<number, { bytes: number; at: number }>();
+    return (ino, bytes) => {
+      const p = fetched.get(ino) ?? { bytes: 0, at: 0 };
+      p.bytes += bytes;
+      fetched.set(ino, p);
+      let node: Node;
+      try {
+        node = tree.get(ino);
+      } catch {
+        return fetched.delete(ino), undefined; // deleted while it was read
+      }
+      const done = p.bytes >= node.size;
+      if (done) fetched.delete(ino);
+      if (!done && Date.now() - p.at < FETCH_PROGRESS_MS) return;
+      p.at = Date.now();
+      this.emit({ type: 'fetch.progress', volume, path: pathOf(tree, node), bytes: Math.min(p.bytes, node.size), total: node.size });
+    };
+  }
+
+  /**
    * A mount the kernel ended though we did not ask (someone ran umount): what
    * its open files hold is committed, the session is freed, and the mount is
    * listed as not served (still remembered) until it is mounted again.
@@ -175,7 +210,7 @@ export class Mounts {
     }
     this.failed.set(volume, 'its mount was ended from outside (umount or fusermount -u)');
     this.log(`the mount of ${volume} on ${m.dir} was ended from outside; \`bazil volume mount ${volume} ${m.dir}\` mounts it again`);
-    this.died(volume, m.dir);
+    this.emit({ type: 'mount.died', volume, dir: m.dir });
   }
 
   /** A mount this server does not serve: a dead one is cleared; either way it is forgotten. */

@@ -56,7 +56,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log,
     });
     const { volumes, network, scheduler } = node;
-    mounts = new Mounts(dataDir, volumes, log, (volume, dir) => events.emit({ type: 'mount.died', volume, dir }));
+    mounts = new Mounts(dataDir, volumes, log, (event) => events.emit(event));
     peers = await listenPeers(options.addr, (socket) => node.accept(socket));
     const info: ServerInfo = { pid: process.pid, peerAddress: peers.address, dataDir: dataDir.path };
     let stopped!: () => void;

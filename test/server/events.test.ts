@@ -123,3 +123,14 @@ test('a mount ended from outside while the server runs: mount.died, what was wri
   await h.ok('bazil volume mount v mnt');
   assert.equal(await h.ok('cat mnt/f'), 'kept\n');
 });
+
+test('a large read that fetches from a peer shows fetch.progress up to the whole file', { skip }, async (t) => {
+  const a = await makeHost(t, 'fa');
+  const b = await makeHost(t, 'fb');
+  await shareVolume([a, b], 'v', ['--manual-sync']);
+  await a.ok('mkdir mnt/d && head -c 6000000 /dev/urandom >mnt/d/big');
+  await b.ok(`bazil volume sync v ${a.key} && cat mnt/d/big >/dev/null`);
+  const progress = (await kept(b, 0)).filter((e) => e.event.type === 'fetch.progress').map((e) => e.event);
+  assert.ok(progress.length > 0, 'some fetch.progress');
+  assert.deepEqual(progress.at(-1), { type: 'fetch.progress', volume: 'v', path: '/d/big', bytes: 6_000_000, total: 6_000_000 });
+});

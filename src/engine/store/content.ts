@@ -140,8 +140,12 @@ export class ContentStore {
     return { h, stored };
   }
 
-  /** The verified plaintext of the chunk with hash h. */
-  async getChunk(h: Buffer): Promise<Buffer> {
+  /**
+   * The verified plaintext of the chunk with hash h. `fetched` hears the size
+   * of what had to come from a source (for progress), when this call started
+   * the fetch.
+   */
+  async getChunk(h: Buffer, fetched?: (bytes: number) => void): Promise<Buffer> {
     const hex = toHex(h);
     const hit = this.chunkCache.get(hex);
     if (hit) {
@@ -151,7 +155,7 @@ export class ContentStore {
     // Readers and read-ahead asking for the same chunk share one fetch.
     let loading = this.loading.get(hex);
     if (!loading) {
-      loading = this.load(h);
+      loading = this.load(h, fetched);
       this.loading.set(hex, loading);
       loading.then(
         (plain) => {
@@ -169,7 +173,7 @@ export class ContentStore {
    * fetched object is verified before it is kept locally: a source can make a
    * read fail, never store bad bytes here.
    */
-  private async load(h: Buffer): Promise<Buffer> {
+  private async load(h: Buffer, fetched?: (bytes: number) => void): Promise<Buffer> {
     const id = this.key.objectId(h);
     try {
       return await this.key.open(await this.objects.get(id), h);
@@ -195,6 +199,7 @@ export class ContentStore {
         const plain = await this.key.open(got.bytes, h); // CORRUPT if the source sent other bytes
         this.options.fetched?.(id, source, got.kept);
         await this.objects.put(id, async () => [got.bytes], { fetched: true });
+        fetched?.(plain.length);
         return plain;
       }
       const known = this.options.knownHolders?.(id);
@@ -309,8 +314,9 @@ export class ContentStore {
     return node;
   }
 
-  reader(root: ManifestNode): FileReader {
-    return new FileReader(this, root);
+  /** `fetched`: told the size of each chunk a read of this file had to fetch from a source. */
+  reader(root: ManifestNode, fetched?: (bytes: number) => void): FileReader {
+    return new FileReader(this, root, fetched);
   }
 }
 
@@ -334,6 +340,8 @@ export class FileReader {
   constructor(
     private readonly store: ContentStore,
     private readonly root: ManifestNode,
+    /** Told the size of each chunk this reader (or its read-ahead) had to fetch from a source. */
+    private readonly fetched?: (bytes: number) => void,
   ) {
     this.size = manifestSize(root);
     this.stored = manifestStored(root);
@@ -363,7 +371,7 @@ export class FileReader {
     let n = 0;
     for await (const leaf of this.leaves(from, this.size)) {
       if (isHole(leaf.entry)) continue;
-      void this.store.getChunk(leaf.entry.h).catch(() => {});
+      void this.store.getChunk(leaf.entry.h, this.fetched).catch(() => {});
       if (++n >= READ_AHEAD) return;
     }
   }
@@ -420,7 +428,7 @@ export class FileReader {
     const from = Math.max(0, start - leaf.offset);
     const to = Math.min(leaf.entry.span, end - leaf.offset);
     if (isHole(leaf.entry)) return Buffer.alloc(to - from);
-    const chunk = await this.store.getChunk(leaf.entry.h);
+    const chunk = await this.store.getChunk(leaf.entry.h, this.fetched);
     if (chunk.length !== leaf.entry.span) {
       throw new BazilError(
         'CORRUPT',

@@ -34,8 +34,8 @@ const STREAM_QUEUE = 32 << 20;
 /** Committed content, as readers see it. */
 type Base = { kind: 'inline'; data: Buffer } | { kind: 'manifest'; reader: FileReader };
 
-export function baseOf(store: ContentStore, node: Pick<Node, 'ino' | 'data' | 'manifest'>): Base {
-  if (node.manifest) return { kind: 'manifest', reader: store.reader(decodeNode(node.manifest, `the manifest of inode ${node.ino}`)) };
+export function baseOf(store: ContentStore, node: Pick<Node, 'ino' | 'data' | 'manifest'>, fetched?: (bytes: number) => void): Base {
+  if (node.manifest) return { kind: 'manifest', reader: store.reader(decodeNode(node.manifest, `the manifest of inode ${node.ino}`), fetched) };
   return { kind: 'inline', data: node.data ?? Buffer.alloc(0) };
 }
 
@@ -118,9 +118,11 @@ export class OpenFile {
     private readonly tree: Tree,
     private readonly store: ContentStore,
     tmpDir: string,
+    /** Told the size of each chunk a read had to fetch from a source. */
+    private readonly fetched?: (bytes: number) => void,
   ) {
     this.mtime = node.mtime;
-    this.base = baseOf(store, node);
+    this.base = baseOf(store, node, fetched);
     this.size = baseSize(this.base); // what the content holds, whatever node.size says (see contentSizes)
     this.baseVisible = this.size;
     this.spill = new Spill(tmpDir, String(ino));
@@ -231,7 +233,7 @@ export class OpenFile {
   /** Records content in the tree and makes it the base that reads see; the dirty buffer is empty after. */
   private async committed(content: Content, durable: boolean): Promise<void> {
     this.tree.setContent(this.ino, content, this.mtime, durable);
-    this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null });
+    this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null }, this.fetched);
     this.baseVisible = content.size;
     this.dirty.clear();
     this.changed = false;

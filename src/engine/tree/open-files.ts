@@ -18,6 +18,8 @@ export class OpenFiles {
     private readonly store: ContentStore,
     /** Where open files keep their dirty buffers. */
     private readonly tmpDir: string,
+    /** Told, per open file, the size of each chunk a read had to fetch from a source. */
+    private readonly fetched?: (ino: number, bytes: number) => void,
   ) {}
 
   get(ino: number): OpenFile | undefined {
@@ -32,7 +34,8 @@ export class OpenFiles {
   open(node: Node): OpenFile {
     let file = this.files.get(node.ino);
     if (!file) {
-      file = new OpenFile(node.ino, node, this.tree, this.store, this.tmpDir);
+      const ino = node.ino;
+      file = new OpenFile(ino, node, this.tree, this.store, this.tmpDir, this.fetched && ((bytes) => this.fetched!(ino, bytes)));
       this.files.set(node.ino, file);
     }
     file.refs++;
