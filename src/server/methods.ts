@@ -49,6 +49,7 @@ export type DataDirMethod =
   | 'volume.list'
   | 'volume.snapshot.list'
   | 'peer.add'
+  | 'peer.rename'
   | 'peer.remove'
   | 'peer.list'
   | 'peer.location.set'

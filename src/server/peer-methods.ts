@@ -7,7 +7,7 @@
  * peer makes, and a removed peer's open connections are closed. Without a
  * server (no network) the same methods change the data dir alone.
  */
-import type { MethodTable, PeerGrants } from '../engine/control/api.js';
+import type { MethodTable, PeerGrants, PeerRef } from '../engine/control/api.js';
 import type { DataDir } from '../engine/datadir.js';
 import { BazilError } from '../engine/errors.js';
 import { shortKey } from '../engine/peer/handshake.js';
@@ -20,7 +20,10 @@ import {
   denyVolume,
   listPeers,
   parsePublicKey,
+  peerName,
   removePeer,
+  renamePeer,
+  resolvePeer,
   setPeerLocation,
 } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
@@ -30,6 +33,7 @@ import type { PeerNetwork } from '../engine/peer/network.js';
 
 type PeerMethod =
   | 'peer.add'
+  | 'peer.rename'
   | 'peer.remove'
   | 'peer.list'
   | 'peer.location.set'
@@ -48,9 +52,12 @@ export interface PeerMethodContext {
   note(line: string): void;
 }
 
-/** A peer to talk to, refused when it is this data dir's own key (a common slip: the keys look alike). */
+/**
+ * A peer to talk to, named by its name, its key or a unique key prefix;
+ * refused when it is this data dir's own key (a common slip: the keys look alike).
+ */
 export function peerKey(dataDir: DataDir, p: Params, name: string): Buffer {
-  const key = parsePublicKey(text(p, name));
+  const key = resolvePeer(dataDir.db, text(p, name));
   if (key.equals(dataDir.publicKey())) {
     throw new BazilError(
       'INVALID_ARGUMENT',
@@ -62,68 +69,87 @@ export function peerKey(dataDir: DataDir, p: Params, name: string): Buffer {
 
 export function peerMethods(ctx: PeerMethodContext): MethodTable<PeerMethod> {
   const { db } = ctx.dataDir;
-  const key = (p: Params) => parsePublicKey(text(p, 'key'));
+  const key = (p: Params) => resolvePeer(db, text(p, 'key'));
   // Introducing or granting one's own key: say so, rather than "add it as a peer first".
   const other = (p: Params) => peerKey(ctx.dataDir, p, 'key');
+  const ref = (k: Buffer): PeerRef => ({ key: k.toString('hex'), name: peerName(db, k) ?? null });
+  // Notes name the peer by its full key, with its name when it has one.
+  const label = (k: Buffer) => {
+    const name = peerName(db, k);
+    return name ? `${name} (${k.toString('hex')})` : k.toString('hex');
+  };
   return {
     'peer.add': (p) => {
-      const k = other(p);
-      addPeer(db, k);
-      ctx.note(`added peer ${k.toString('hex')}`);
-      return {};
+      const k = parsePublicKey(text(p, 'key')); // a new peer: only its full key will do
+      peerKey(ctx.dataDir, { key: k.toString('hex') }, 'key');
+      addPeer(db, k, typeof p.name === 'string' ? p.name : undefined);
+      ctx.note(`added peer ${k.toString('hex')}${typeof p.name === 'string' ? ` named ${p.name}` : ''}`);
+      return ref(k);
+    },
+    'peer.rename': (p) => {
+      const k = key(p);
+      const was = peerName(db, k) ?? null;
+      const name = typeof p.name === 'string' && p.name !== '' ? p.name : null;
+      renamePeer(db, k, name);
+      ctx.note(`peer ${k.toString('hex')} ${name === null ? 'has no name now' : `is named ${name}`}`);
+      return { ...ref(k), was };
     },
     'peer.remove': (p) => {
       const k = key(p);
+      const before = ref(k);
+      const shown = label(k);
       removePeer(db, k);
       const closed = ctx.network?.disconnect(k) ?? 0;
-      ctx.note(`removed peer ${k.toString('hex')}${closed ? `, closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}`);
-      return { closed };
+      ctx.note(`removed peer ${shown}${closed ? `, closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}`);
+      return { ...before, closed };
     },
     'peer.list': () => listPeers(db),
     'peer.location.set': (p) => {
       const k = other(p);
       const location = text(p, 'location');
       setPeerLocation(db, k, location);
-      ctx.note(`peer ${k.toString('hex')} is at ${location}`);
-      return {};
+      ctx.note(`peer ${label(k)} is at ${location}`);
+      return ref(k);
     },
     'peer.storage.allow': (p) => {
       const k = other(p);
       const backend = text(p, 'backend');
       allowStorage(db, k, backend);
-      ctx.note(`peer ${k.toString('hex')} may read storage ${backend}`);
-      return {};
+      ctx.note(`peer ${label(k)} may read storage ${backend}`);
+      return ref(k);
     },
     'peer.storage.deny': (p) => {
       const k = key(p);
       const backend = text(p, 'backend');
       denyStorage(db, k, backend);
-      ctx.note(`peer ${k.toString('hex')} may no longer read storage ${backend}`);
-      return {};
+      ctx.note(`peer ${label(k)} may no longer read storage ${backend}`);
+      return ref(k);
     },
     'peer.volume.allow': (p) => {
       const k = other(p);
       const volume = text(p, 'volume');
       allowVolume(db, k, volume);
-      ctx.note(`peer ${k.toString('hex')} may sync volume ${volume}`);
-      return {};
+      ctx.note(`peer ${label(k)} may sync volume ${volume}`);
+      return ref(k);
     },
     'peer.volume.deny': (p) => {
       const k = key(p);
       const volume = text(p, 'volume');
       denyVolume(db, k, volume);
-      ctx.note(`peer ${k.toString('hex')} may no longer sync volume ${volume}`);
-      return {};
+      ctx.note(`peer ${label(k)} may no longer sync volume ${volume}`);
+      return ref(k);
     },
     'volume.storage.add': async (p) => {
       const volume = text(p, 'volume');
-      const backend = text(p, 'backend');
-      if (backend.startsWith('peerkey:')) peerKey(ctx.dataDir, { key: backend.slice('peerkey:'.length).trim() }, 'key');
+      const typed = text(p, 'backend');
+      // peerkey:PEER takes a name or a key prefix too: stored as the full key.
+      const peer = typed.startsWith('peerkey:') ? peerKey(ctx.dataDir, { key: typed.slice('peerkey:'.length) }, 'key') : undefined;
+      const backend = peer ? `peerkey:${peer.toString('hex')}` : typed;
       addVolumeStorage(db, volume, text(p, 'sharing', DEFAULT_SHARING_KEY), backend);
-      ctx.note(`volume ${volume} may fetch content from ${backend}`);
-      if (backend === 'local' || !ctx.network) return {};
+      ctx.note(`volume ${volume} may fetch content from ${peer ? `peer ${label(peer)}` : backend}`);
+      if (!peer || !ctx.network) return {};
       // Whether the peer lets this side read its store: otherwise reads fail later, as a bare EACCES.
-      return { grants: await grantsOrNothing(ctx.network, parsePublicKey(backend.slice(backend.indexOf(':') + 1)), undefined, ctx.log) };
+      return { grants: await grantsOrNothing(ctx.network, peer, undefined, ctx.log) };
     },
   };
 }

@@ -142,5 +142,10 @@ export const MIGRATIONS: readonly string[] = [
     dir TEXT NOT NULL UNIQUE            -- absolute path of the mount point
   );
   `,
+  // 6: peers have names (`bazil peer add KEY NAME`, `bazil peer rename`, set by `bazil pair`).
+  `
+  ALTER TABLE peers ADD COLUMN name TEXT;
+  CREATE UNIQUE INDEX peers_name ON peers (name) WHERE name IS NOT NULL;
+  `,
 ];
 
