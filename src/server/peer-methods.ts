@@ -25,14 +25,19 @@ import {
   renamePeer,
   resolvePeer,
   setPeerLocation,
+  uniquePeerName,
 } from '../engine/peer/peers.js';
-import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
-import { text, type Params } from './params.js';
+import { DEFAULT_SHARING_KEY, listSharingKeys, sharingKeySecret } from '../engine/store/sharing.js';
+import { getVolume } from '../engine/tree/volumes.js';
+import { base64Bytes, text, type Params } from './params.js';
 import { askGrants } from '../engine/node/peer-grants.js';
 import type { PeerNetwork } from '../engine/peer/network.js';
 
 type PeerMethod =
   | 'peer.add'
+  | 'peer.connect'
+  | 'pair.volumeSecret'
+  | 'pair.findSharing'
   | 'peer.rename'
   | 'peer.remove'
   | 'peer.list'
@@ -82,9 +87,24 @@ export function peerMethods(ctx: PeerMethodContext): MethodTable<PeerMethod> {
     'peer.add': (p) => {
       const k = parsePublicKey(text(p, 'key')); // a new peer: only its full key will do
       peerKey(ctx.dataDir, { key: k.toString('hex') }, 'key');
-      addPeer(db, k, typeof p.name === 'string' ? p.name : undefined);
-      ctx.note(`added peer ${k.toString('hex')}${typeof p.name === 'string' ? ` named ${p.name}` : ''}`);
+      const name = typeof p.name === 'string' ? p.name : typeof p.hostname === 'string' ? uniquePeerName(db, p.hostname) : undefined;
+      addPeer(db, k, name);
+      ctx.note(`added peer ${k.toString('hex')}${name !== undefined ? ` named ${name}` : ''}`);
       return ref(k);
+    },
+    'peer.connect': async (p) => {
+      const k = other(p);
+      if (!ctx.network) throw new BazilError('UNAVAILABLE', 'connecting to a peer needs the server; start it with `bazil server start`');
+      const conn = await ctx.network.connection(k);
+      return { ...ref(k), address: conn.remoteAddress };
+    },
+    'pair.volumeSecret': (p) => {
+      const volume = getVolume(db, text(p, 'volume'));
+      return { sharing: volume.sharingKey, secret: sharingKeySecret(db, volume.sharingKey).toString('base64') };
+    },
+    'pair.findSharing': (p) => {
+      const secret = base64Bytes(p, 'secret');
+      return { name: listSharingKeys(db).find((name) => sharingKeySecret(db, name).equals(secret)) ?? null };
     },
     'peer.rename': (p) => {
       const k = key(p);

@@ -176,7 +176,14 @@ export interface ControlMethods {
   'volume.storage.add': { params: { volume: string; sharing?: string; backend: string }; result: { grants?: PeerGrants } };
   'conflicts.list': { params: { volume?: string; all?: boolean }; result: ConflictInfo[] };
   'conflicts.resolve': { params: { path: string; choice: 'mine' | 'theirs' | 'both' }; result: { where: string; savedAs?: string } };
-  'peer.add': { params: { key: string; name?: string }; result: PeerRef };
+  /** A new peer, by its full key; named NAME, or after its host name (made unique here). */
+  'peer.add': { params: { key: string; name?: string; hostname?: string }; result: PeerRef };
+  /** Dials a peer (or uses the open connection) and returns once the authenticated handshake is done. */
+  'peer.connect': { params: { key: string }; result: PeerRef & { address: string } };
+  /** For `bazil pair`: the sharing key a volume is encrypted under, its 32 bytes in base64 (only ever sent inside SSH). */
+  'pair.volumeSecret': { params: { volume: string }; result: { sharing: string; secret: string } };
+  /** For `bazil pair`: the name of the sharing key holding these 32 bytes (base64) here, or null. */
+  'pair.findSharing': { params: { secret: string }; result: { name: string | null } };
   /** Names a peer (key: its name, key or key prefix); an empty name takes the name away. */
   'peer.rename': { params: { key: string; name: string }; result: PeerRef & { was: string | null } };
   'peer.remove': { params: { key: string }; result: PeerRef & { closed: number } };
