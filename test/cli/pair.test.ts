@@ -126,26 +126,27 @@ test('bazil pair over a real sshd: refusals, then a full pairing with a volume, 
   await white.ok('bazil volume create myfiles && mkdir mnt && bazil volume mount myfiles mnt && echo hello from white >mnt/greeting.txt');
   const knownHosts = join(home, '.ssh', 'known_hosts');
 
-  // An unknown host key, no --yes and nobody to ask: refused, nothing done.
-  let r = await pair(`blackhost --remote-bazil ${remoteBazil}`);
-  refused(r, /is not in .*known_hosts \(its ssh-ed25519 key fingerprint SHA256:.*run again with --yes/);
-  assert.equal(existsSync(knownHosts), false);
-  assert.equal(await white.ok('bazil peer list'), '');
-
-  // A wrong key: refused.
-  r = await pair(`wrongkey --yes --remote-bazil ${remoteBazil}`);
-  refused(r, /refused every way to log in/);
-  // A wrong user: refused.
-  r = await pair(`nobody@blackhost --remote-bazil ${remoteBazil}`);
-  refused(r, /refused every way to log in/);
-  // The host key was accepted by --yes above, as ssh would; it matches ssh-keyscan's.
-  assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `, 'm'));
-
-  // No bazil there.
-  r = await pair('blackhost --remote-bazil /nonexistent/bazil');
-  refused(r, /has no `\/nonexistent\/bazil` on its PATH/);
-
+  // Black's server is started by pair; stopped (and its mount undone) whatever happens.
   try {
+    // An unknown host key, no --yes and nobody to ask: refused, nothing done.
+    let r = await pair(`blackhost --remote-bazil ${remoteBazil}`);
+    refused(r, /is not in .*known_hosts \(its ssh-ed25519 key fingerprint SHA256:.*run again with --yes/);
+    assert.equal(existsSync(knownHosts), false);
+    assert.equal(await white.ok('bazil peer list'), '');
+
+    // A wrong key: refused.
+    r = await pair(`wrongkey --yes --remote-bazil ${remoteBazil}`);
+    refused(r, /refused every way to log in/);
+    // A wrong user: refused.
+    r = await pair(`nobody@blackhost --remote-bazil ${remoteBazil}`);
+    refused(r, /refused every way to log in/);
+    // The host key was accepted by --yes above and added to known_hosts, as ssh does.
+    assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `, 'm'));
+
+    // No bazil there.
+    r = await pair('blackhost --remote-bazil /nonexistent/bazil');
+    refused(r, /has no `\/nonexistent\/bazil` on its PATH/);
+
     // Cut off mid-way: this side did its part, the other did not.
     r = await pair(`blackhost --volume myfiles --remote-bazil ${cutOff}`);
     refused(r, /connection lost/);
