@@ -6,10 +6,13 @@
  * BAZIL_BENCH_SYNC=0 or BAZIL_BENCH_RESPONSIVE=0 skips a part. The sync bench (two servers, beside rsync) takes
  * BAZIL_BENCH_SYNC_MIB (else BAZIL_BENCH_MIB), BAZIL_BENCH_SYNC_FILES (else BAZIL_BENCH_FILES),
  * BAZIL_BENCH_SYNC_ROUNDS (1), and BAZIL_BENCH_SYNC_AUTO=0 to skip its run with automatic sync.
+ * The cache bench (a read at a 256 MiB budget beside the default) takes BAZIL_BENCH_CACHE_MIB
+ * (else BAZIL_BENCH_MIB); BAZIL_BENCH_CACHE=0 skips it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchCache } from './cache.js';
 import { benchFuse } from './fuse.js';
 import { benchDedup, benchStore } from './store.js';
 import { benchResponsiveness } from './responsiveness.js';
@@ -33,6 +36,7 @@ try {
     });
   }
   if (process.env.BAZIL_BENCH_RESPONSIVE !== '0') await benchResponsiveness(base);
+  if (process.env.BAZIL_BENCH_CACHE !== '0') await benchCache(base, Number(process.env.BAZIL_BENCH_CACHE_MIB || process.env.BAZIL_BENCH_MIB || 1024));
 } finally {
   rmSync(base, { recursive: true, force: true });
 }

@@ -17,9 +17,9 @@
  * local to local, and rsync over ssh to a private sshd on loopback. Contents
  * are checked by SHA-256 after each run, outside the timing.
  *
- * Durability is not the same everywhere: the writer fsyncs each big file on
- * every target (not the small ones); Bazil then also fsyncs each object it
- * fetches from its peer, whereas rsync does not fsync what it receives.
+ * Durability is the same everywhere: the writer fsyncs each big file on every
+ * target (not the small ones); neither Bazil (a fetched object is a verified
+ * cache copy that can be fetched again) nor rsync fsyncs what it receives.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,7 +35,7 @@ import { dropCaches, writeRandomFile } from './store.js';
 const BAZIL = fileURLToPath(new URL('../../bin/bazil.js', import.meta.url));
 const MB = 1e6;
 const MiB = 1 << 20;
-const VOLUME = 'bench';
+export const VOLUME = 'bench';
 
 export interface SyncBenchOptions {
   /** Total size of (a), in MiB (files of 4 MiB). */
@@ -53,7 +53,7 @@ interface Result {
 }
 
 /** Runs a bash script to completion; rejects with its output when it fails. */
-function sh(script: string, opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+export function sh(script: string, opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', `set -eo pipefail\n${script}`], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -67,7 +67,7 @@ function sh(script: string, opts: { cwd?: string; env?: Record<string, string> }
   });
 }
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+export const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Copies a source tree into dst from one separate process, 1 MiB at a time
@@ -94,7 +94,7 @@ function copyTree(src: string, dst: string, fsync: boolean): Promise<Result> {
 }
 
 /** Lists and reads every file under dir, in one process. */
-async function readTree(dir: string): Promise<void> {
+export async function readTree(dir: string): Promise<void> {
   await sh(`find ${q(dir)} -type f -exec cat {} + >/dev/null`);
 }
 
@@ -103,7 +103,7 @@ async function countFiles(dir: string): Promise<number> {
 }
 
 /** One digest of every file's path and bytes under dir. */
-async function digest(dir: string): Promise<string> {
+export async function digest(dir: string): Promise<string> {
   return (await sh(`cd ${q(dir)} && find . -type f -print0 | sort -z | xargs -0r sha256sum | sha256sum`)).stdout.trim();
 }
 
@@ -169,7 +169,7 @@ function freePort(): Promise<number> {
 }
 
 /** Things to undo, last first, whether the bench finished or failed. */
-class Cleanup {
+export class Cleanup {
   private readonly steps: { what: string; fn: () => Promise<unknown> | unknown }[] = [];
   private done = false;
   add(what: string, fn: () => Promise<unknown> | unknown): void {
@@ -190,7 +190,7 @@ class Cleanup {
 }
 
 /** A data dir with its `bazil server run` process and its mount. */
-class Host {
+export class Host {
   readonly dataDir: string;
   readonly mnt: string;
   key = '';
@@ -277,7 +277,7 @@ class Host {
 }
 
 /** Two servers sharing the volume, both ways, as test/sync/hosts.ts shareVolume sets it up; both mounted. */
-async function sharedPair(root: string, bin: string, cleanup: Cleanup, manualSync: boolean): Promise<[Host, Host]> {
+export async function sharedPair(root: string, bin: string, cleanup: Cleanup, manualSync: boolean): Promise<[Host, Host]> {
   const a = new Host('A', join(root, 'a'), bin, cleanup);
   const b = new Host('B', join(root, 'b'), bin, cleanup);
   for (const h of [a, b]) await h.create();

@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `bazil --help` lists them. */
 import type { Command } from './command.js';
+import { cacheCommands } from './cache.js';
 import { createCommands } from './create.js';
 import { debugCommands } from './debug.js';
 import { eventsCommands } from './events.js';
@@ -12,4 +13,4 @@ import { sharingCommands } from './sharing.js';
 import { statusCommands } from './status.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...syncCommands, ...eventsCommands, ...debugCommands, ...helpCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...syncCommands, ...cacheCommands, ...eventsCommands, ...debugCommands, ...helpCommands];

@@ -16,12 +16,15 @@ import { createVolume, listVolumes } from '../engine/tree/volumes.js';
 import { bazilMountVolume, clearDeadMount, deadMount, forgetMount, isDeadMount, rememberedMounts, type MountProblem } from './mount-points.js';
 import type { Mounts } from './mounts.js';
 import { absolutePath, base64Bytes, text, type Params } from './params.js';
-import { peerMethods } from './peer-methods.js';
+import { peerMethods, type PeerMethod } from './peer-methods.js';
 import { LastSyncs, statusMethod } from './status-method.js';
 import type { OpenVolumes } from '../engine/node/open-volumes.js';
 import type { PeerNetwork } from '../engine/peer/network.js';
 import type { SyncScheduler } from '../engine/node/sync-scheduler.js';
 import { syncMethods } from './sync-methods.js';
+import { cacheMethods } from './cache-methods.js';
+import type { Cache } from '../engine/cache/cache.js';
+import type { Pins } from '../engine/cache/pins.js';
 
 /** The mounts as a method sees them: those served, and those remembered but not served. */
 export interface MountView {
@@ -42,26 +45,7 @@ export interface DataDirContext {
 }
 
 /** The methods that work on a data dir alone (through the server when one runs, else in process). */
-export type DataDirMethod =
-  | 'sharing.add'
-  | 'sharing.list'
-  | 'volume.create'
-  | 'volume.list'
-  | 'volume.snapshot.list'
-  | 'peer.add'
-  | 'peer.connect'
-  | 'pair.volumeSecret'
-  | 'pair.findSharing'
-  | 'peer.rename'
-  | 'peer.remove'
-  | 'peer.list'
-  | 'peer.location.set'
-  | 'peer.storage.allow'
-  | 'peer.storage.deny'
-  | 'peer.volume.allow'
-  | 'peer.volume.deny'
-  | 'volume.storage.add'
-  | 'status';
+export type DataDirMethod = 'sharing.add' | 'sharing.list' | 'volume.create' | 'volume.list' | 'volume.snapshot.list' | PeerMethod | 'status';
 
 export function dataDirMethods(ctx: DataDirContext): MethodTable<DataDirMethod> {
   const { db } = ctx.dataDir;
@@ -102,6 +86,8 @@ export interface MethodContext extends DataDirContext {
   scheduler: SyncScheduler;
   network: PeerNetwork;
   events: EventLog;
+  cache: Cache;
+  pins: Pins;
   info: ServerInfo;
   /** Shuts the server down after the current answer is sent. */
   requestStop(): void;
@@ -127,6 +113,7 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
     },
     'volume.snapshot': (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name')),
     ...syncMethods(ctx),
+    ...cacheMethods(ctx),
   };
 }
 

@@ -33,7 +33,7 @@ import { base64Bytes, text, type Params } from './params.js';
 import { askGrants } from '../engine/node/peer-grants.js';
 import type { PeerNetwork } from '../engine/peer/network.js';
 
-type PeerMethod =
+export type PeerMethod =
   | 'peer.add'
   | 'peer.connect'
   | 'pair.volumeSecret'

@@ -9,6 +9,7 @@ import { ControlServer } from '../engine/control/server.js';
 import { BazilError, isBazilError } from '../engine/errors.js';
 import type { ServerInfo } from '../engine/control/api.js';
 import { EventLog } from '../engine/events.js';
+import { Cache } from '../engine/cache/cache.js';
 import { EngineNode } from '../engine/node/node.js';
 import { listenPeers, type PeerListener } from '../engine/peer/listener.js';
 import { serverMethods } from './methods.js';
@@ -42,9 +43,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const events = new EventLog(); // what happens here, streamed to control clients (events.subscribe)
     // The engine asks the mounts which files are open; the mounts serve the engine's volumes.
     let mounts!: Mounts;
+    const cache = await Cache.open({ db: dataDir.db, objects: dataDir.objects(), log });
     const node = new EngineNode({
       dataDir,
       events,
+      cache,
       auto: !options.manualSync,
       openFiles: {
         isOpen: (v, ino) => mounts.isOpen(v.name, ino),
@@ -61,7 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
     const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
-    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, info, requestStop, log, note: options.note ?? log });
+    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, cache, pins: node.pins, info, requestStop, log, note: options.note ?? log });
     const control = await ControlServer.listen(dataDir.path, methods, log, { log: events, instance: `${process.pid}-${Date.now()}` });
     const listener = peers;
     node.start();
@@ -78,6 +81,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await step('stop listening for peers', () => listener.close());
       await step('unmount', () => mounts.unmountAll());
       await step('close the control socket', () => control.close());
+      cache.close();
       dataDir.close();
       log('stopped');
     };

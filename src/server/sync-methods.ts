@@ -3,7 +3,6 @@
  * connecting a volume that lives on a peer, pulling from a peer now, listing
  * and resolving conflicts, and what peers are connected and grant here.
  */
-import { isAbsolute, relative, sep } from 'node:path';
 import type { ConflictInfo, MethodTable } from '../engine/control/api.js';
 import { BazilError, isBazilError } from '../engine/errors.js';
 import { connectVolume, differentVolumes, theirVolumeId } from '../engine/node/connect.js';
@@ -15,6 +14,7 @@ import { resolveConflict, type Choice } from '../engine/sync/resolve.js';
 import { listVolumes } from '../engine/tree/volumes.js';
 import type { MethodContext } from './methods.js';
 import { text } from './params.js';
+import { locateInVolumes } from './volume-paths.js';
 import { grantsOrNothing, peerKey } from './peer-methods.js';
 
 const CHOICES = new Set(['mine', 'theirs', 'both']);
@@ -31,16 +31,7 @@ export function syncMethods(ctx: MethodContext): MethodTable<SyncMethod> {
   };
 
   /** A conflict's place from what the user typed: a path inside a mount, or VOLUME:/path. */
-  const locate = (target: string): { volume: string; path: string } => {
-    const named = /^([^/:]+):(\/.*)$/.exec(target);
-    if (named) return { volume: named[1], path: named[2] };
-    if (!isAbsolute(target)) throw new BazilError('INVALID_ARGUMENT', `"${target}" must be an absolute path inside a mount, or VOLUME:/path`);
-    for (const m of ctx.mounts.list()) {
-      const rel = relative(m.dir, target);
-      if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return { volume: m.volume, path: `/${rel.split(sep).filter(Boolean).join('/')}` };
-    }
-    throw new BazilError('NOT_FOUND', `${target} is not inside a mounted volume; name it as VOLUME:/path instead (see \`bazil conflicts list\`)`);
-  };
+  const locate = (target: string) => locateInVolumes(ctx.mounts.list(), target);
 
   return {
     'volume.connect': async (p) => {

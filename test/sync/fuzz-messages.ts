@@ -59,9 +59,9 @@ const HOSTILE: unknown[] = [
   { constructor: { prototype: { polluted: true } } },
 ];
 
-const METHODS = ['volume.info', 'sync.list', 'sync.changed', 'object.get'];
+const METHODS = ['volume.info', 'sync.list', 'sync.changed', 'object.get', 'object.has'];
 const JUNK_METHODS = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '', 'sync.list\nbazil: FORGED', 'x'.repeat(300), 'object.put', 'volume.delete'];
-const PARAM_NAMES = ['volume', 'path', 'name', 'id', 'forward', 'dir', 'parent', 'cursor', 'proof', 'after', 'limit'];
+const PARAM_NAMES = ['volume', 'path', 'name', 'id', 'ids', 'forward', 'dir', 'parent', 'cursor', 'proof', 'after', 'limit'];
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
 /** A fresh copy of a hostile value, so that no two messages share (and mutate) one object. */
@@ -112,6 +112,7 @@ export function fuzzRequest(rng: Rng, known: Known): FuzzRequest {
     name: known.volumeName,
     path: pick(rng, known.paths),
     id: known.objectIds.length ? pick(rng, known.objectIds) : hex(rng, 32),
+    ids: [...known.objectIds.slice(0, Math.floor(rng() * 4)), hex(rng, 32)],
     forward: rng() < 0.5,
   };
   const params: Record<string, unknown> = rng() < 0.1 ? (randomJson(rng) as Record<string, unknown>) : {};

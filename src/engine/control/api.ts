@@ -9,6 +9,7 @@
  * 64 hex characters, paths as absolute paths, times as milliseconds since the
  * epoch. The wire format is in protocol.ts.
  */
+import type { CacheControlMethods } from './cache-api.js';
 import type { SequencedEvent } from '../events.js';
 
 export type { BazilEvent, EventType, SequencedEvent, SyncCounts } from '../events.js';
@@ -155,7 +156,7 @@ export type StreamMessage = { event: SequencedEvent } | { dropped: { code: strin
 type Ok = Record<string, never>;
 
 /** Every method: its params and its result. */
-export interface ControlMethods {
+export interface ControlMethods extends CacheControlMethods {
   ping: { params: Ok; result: ServerInfo };
   /** Where things stand: volumes and their mounts, peers and grants, open conflicts. */
   status: { params: Ok; result: StatusInfo };

@@ -142,10 +142,41 @@ export const MIGRATIONS: readonly string[] = [
     dir TEXT NOT NULL UNIQUE            -- absolute path of the mount point
   );
   `,
-  // 6: peers have names (`bazil peer add KEY NAME`, `bazil peer rename`, set by `bazil pair`).
+  // 6: the cache: where each object is known to live besides here, pins, and the budget.
+  `
+  -- A store that confirmed holding an object: by sending it (a fetch) or by answering
+  -- object.has. Nothing is recorded on a guess. kept: the holder said it keeps the
+  -- object (pinned there, or its only copy there), not merely caches it.
+  CREATE TABLE object_where (
+    id BLOB NOT NULL,
+    store TEXT NOT NULL,               -- peer:HEX (later dir:, s3:, ...)
+    kept INTEGER NOT NULL,
+    since INTEGER NOT NULL,            -- ms: first confirmed (since it last lacked it)
+    seen INTEGER NOT NULL,             -- ms: last confirmed
+    PRIMARY KEY (id, store)
+  ) WITHOUT ROWID;
+  CREATE INDEX object_where_kept ON object_where (id) WHERE kept = 1;
+  -- When this store last told a peer it keeps an object: the peer may have evicted its
+  -- copy on that word, so only confirmations from others newer than this let it go here.
+  CREATE TABLE object_told (
+    id BLOB PRIMARY KEY,
+    at INTEGER NOT NULL                -- ms
+  ) WITHOUT ROWID;
+  CREATE TABLE pins (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    path TEXT NOT NULL,                -- from the volume's root: /dir/name
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (volume, path)
+  );
+  CREATE TABLE cache_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    budget INTEGER,                    -- bytes; NULL: the default
+    min_free INTEGER                   -- bytes of free disk never gone under; NULL: the default
+  );
+  `,
+  // 7: peers have names (`bazil peer add KEY NAME`, `bazil peer rename`, set by `bazil pair`).
   `
   ALTER TABLE peers ADD COLUMN name TEXT;
   CREATE UNIQUE INDEX peers_name ON peers (name) WHERE name IS NOT NULL;
   `,
 ];
-

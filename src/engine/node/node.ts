@@ -8,6 +8,10 @@
  * log, and what the mounts know of open files.
  */
 import type { Socket } from 'node:net';
+import { askPeerHas } from '../cache/has-wire.js';
+import type { Cache } from '../cache/cache.js';
+import { Pins } from '../cache/pins.js';
+import { peerStore } from '../cache/where.js';
 import type { DataDir } from '../datadir.js';
 import type { EventLog } from '../events.js';
 import { PeerNetwork } from '../peer/network.js';
@@ -28,6 +32,8 @@ export interface OpenFiles {
 export interface NodeOptions {
   dataDir: DataDir;
   events: EventLog;
+  /** The local store's cache (opened by the server: it indexes the store first). */
+  cache: Cache;
   /** Sync on its own (announce, pull when told, poll); false: only when asked. */
   auto: boolean;
   openFiles: OpenFiles;
@@ -39,11 +45,12 @@ export class EngineNode {
   readonly volumes: OpenVolumes;
   readonly network: PeerNetwork;
   readonly scheduler: SyncScheduler;
+  readonly pins: Pins;
   /** Where the engine tells what happens (the control socket streams it). */
   readonly events: EventLog;
 
   constructor(opts: NodeOptions) {
-    const { dataDir, events, log } = opts;
+    const { dataDir, events, cache, log } = opts;
     this.events = events;
     const { db } = dataDir;
     const identity = dataDir.identity();
@@ -53,11 +60,27 @@ export class EngineNode {
       dataDir,
       (rowId) => peerSources(volumeStoragePeers(db, rowId), network),
       (v) => this.scheduler.watch(v),
+      {
+        fetched: (id, source, kept) => cache.confirmed(id, source.store, kept),
+        knownHolders: (id) => cache.describeHolders(id),
+      },
     );
+    cache.useStores(
+      () => allStoragePeers(db).map(peerStore),
+      (store, ids) => askPeerHas((key) => this.network.connection(key), store, ids),
+    );
+    this.pins = new Pins({
+      db,
+      cache,
+      volumes: () => this.volumes.all(),
+      log,
+      progress: (p) => events.emit({ type: 'fetch.progress', ...p }),
+    });
     const handler = peerRequests({
       db,
       volumes: this.volumes,
       objects: dataDir.objects(),
+      holding: (id) => cache.holding(id),
       replicas,
       changed: (v, peer) => this.scheduler.changed(v, peer),
       forward: (id, asker) => fetchFromAny(peerSources(allStoragePeers(db).filter((k) => !k.equals(asker)), network, false), id),
@@ -83,14 +106,16 @@ export class EngineNode {
     this.network.accept(socket);
   }
 
-  /** Starts syncing on its own (unless manual). */
+  /** Starts syncing on its own (unless manual), and fetching what pins lack. */
   start(): void {
     this.scheduler.start();
+    this.pins.start();
   }
 
   /** Stops syncing and ends every peer connection; resolves once they are closed. */
   async stop(): Promise<void> {
     this.scheduler.stop();
+    this.pins.stop();
     await this.network.closeAll();
   }
 }

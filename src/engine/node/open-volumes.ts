@@ -4,7 +4,7 @@
  * them see one state (and the tree's change listeners hear every change).
  */
 import type { DataDir } from '../datadir.js';
-import { ContentStore, type ObjectSource } from '../store/content.js';
+import { ContentStore, type ContentStoreOptions, type ObjectSource } from '../store/content.js';
 import { sharingKeySecret } from '../store/sharing.js';
 import { Tree } from '../tree/tree.js';
 import { getVolume, listVolumes, volumeById, volumeRowId } from '../tree/volumes.js';
@@ -27,6 +27,8 @@ export class OpenVolumes {
     private readonly sources: (rowId: number) => ObjectSource[],
     /** Told of each volume when first opened. */
     private readonly opened: (v: OpenVolume) => void,
+    /** The cache's hooks on fetches (engine/cache). */
+    private readonly hooks: Pick<ContentStoreOptions, 'fetched' | 'knownHolders'> = {},
   ) {}
 
   get(name: string): OpenVolume {
@@ -40,7 +42,7 @@ export class OpenVolumes {
         rowId,
         volumeId: volume.volumeId,
         tree: new Tree(this.dataDir.db, rowId),
-        store: new ContentStore(this.dataDir.objects(), secret, { sources: () => this.sources(rowId) }),
+        store: new ContentStore(this.dataDir.objects(), secret, { ...this.hooks, sources: () => this.sources(rowId) }),
       };
       this.open.set(rowId, v);
       this.opened(v);

@@ -7,6 +7,7 @@
  *   sync.list      needs the volume grant
  *   sync.changed   needs the volume grant, or that the volume was connected from the peer
  *   object.get     needs the storage grant
+ *   object.has     needs the storage grant
  *   grants.mine    nothing: the asker's own grants only (peer-grants.ts)
  *
  * A request about a volume also carries a proof that the asker holds the
@@ -17,6 +18,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { SELF } from '../clock/vector.js';
+import { objectIdsParam } from '../cache/has-wire.js';
+import type { Holding } from '../cache/where.js';
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { EventLog } from '../events.js';
@@ -40,6 +43,8 @@ export interface PeerRequestContext {
   replicas: Replicas;
   /** A peer says a volume changed there. */
   changed(volume: OpenVolume, peer: Buffer): void;
+  /** Whether the local store holds an object, and keeps it or only caches it (engine/cache). */
+  holding(id: Buffer): Holding;
   /** Asks this server's own sources (other peers) for an object it lacks. */
   forward(id: Buffer, asker: Buffer): Promise<Buffer>;
   events: EventLog;
@@ -118,12 +123,18 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
         const forward = flagParam(params, 'forward');
         if (!mayReadStorage(ctx.db, peer)) throw refuse(peer, 'read the local store', `bazil peer storage allow ${peer.toString('hex')} local`);
         try {
-          return { result: {}, body: await ctx.objects.get(id) };
+          const body = await ctx.objects.get(id);
+          return { result: { kept: ctx.holding(id) === 'kept' }, body };
         } catch (err) {
           // Content this server has not fetched yet may be on its own peers (a chain a -> b -> c).
           if (!isBazilError(err, 'NOT_FOUND') || forward === false) throw err;
-          return { result: {}, body: await ctx.forward(id, peer) };
+          return { result: { kept: false }, body: await ctx.forward(id, peer) };
         }
+      },
+      'object.has': async ({ peer, params }) => {
+        const ids = objectIdsParam(params);
+        if (!mayReadStorage(ctx.db, peer)) throw refuse(peer, 'ask what the local store holds', `bazil peer storage allow ${peer.toString('hex')} local`);
+        return { result: { held: ids.map((id) => ctx.holding(id)) } };
       },
       'grants.mine': async ({ peer, params }) => ({ result: grantsOf(ctx.db, peer, params) }),
     },

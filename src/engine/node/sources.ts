@@ -3,6 +3,7 @@
  * the stores of the peers it names (`volume storage add`), and an object a
  * peer asks us for and we lack is asked of ours in turn (a chain a -> b -> c).
  */
+import { peerStore } from '../cache/where.js';
 import { BazilError } from '../errors.js';
 import { shortKey } from '../peer/handshake.js';
 import type { PeerNetwork } from '../peer/network.js';
@@ -13,11 +14,12 @@ import type { ObjectSource } from '../store/content.js';
 export function peerSources(keys: Buffer[], network: () => PeerNetwork, forward = true): ObjectSource[] {
   return keys.map((key) => ({
     name: `peer ${shortKey(key)}`,
+    store: peerStore(key),
     get: async (id) => {
       const conn = await network().connection(key);
-      const { body } = await peerCall(conn, 'object.get', { id: Buffer.from(id).toString('hex'), forward });
+      const { result, body } = await peerCall(conn, 'object.get', { id: Buffer.from(id).toString('hex'), forward });
       if (!body) throw new BazilError('CORRUPT', `peer ${shortKey(key)} answered object.get without the object`);
-      return body;
+      return { bytes: body, kept: (result as { kept?: unknown } | null)?.kept === true };
     },
   }));
 }
@@ -26,7 +28,7 @@ export function peerSources(keys: Buffer[], network: () => PeerNetwork, forward 
 export async function fetchFromAny(sources: ObjectSource[], id: Buffer): Promise<Buffer> {
   for (const source of sources) {
     try {
-      return await source.get(id);
+      return (await source.get(id)).bytes;
     } catch {
       // the next one may have it
     }

@@ -8,7 +8,10 @@
  *   volume.info   {name}                           -> {volumeId, keyCheck}
  *   sync.list     {volume, proof, dir?, after?}    -> WirePage
  *   sync.changed  {volume, proof}                  -> {}   (a hint: pull from me)
- *   object.get    {id, forward?}                   -> {} + the object's bytes
+ *   object.get    {id, forward?}                   -> {kept} + the object's bytes  (kept: the
+ *                                                    sender keeps it, not merely caches it)
+ *   object.has    {ids}                            -> {held}: absent, cached or kept for each
+ *                                                    (engine/cache/has-wire.ts checks both ways)
  *   grants.mine   {volume?}                        -> what the asker may do here
  *
  * Volumes are named by their id (hex) everywhere but in volume.info, which is
@@ -19,6 +22,7 @@
  */
 import type { PeerGrants } from '../control/api.js';
 import { BazilError, isBazilError } from '../errors.js';
+import type { Holding } from '../cache/where.js';
 import type { WirePage } from '../sync/wire.js';
 import type { DirHandle } from '../sync/validate.js';
 import type { PeerConnection, PeerHandler } from './connection.js';
@@ -30,7 +34,8 @@ export interface PeerMethods {
   'volume.info': { params: { name: string }; result: { volumeId: string; keyCheck: string } };
   'sync.list': { params: { volume: string; proof: string; dir?: DirHandle; after?: string }; result: WirePage };
   'sync.changed': { params: { volume: string; proof: string }; result: Empty };
-  'object.get': { params: { id: string; forward?: boolean }; result: Empty };
+  'object.get': { params: { id: string; forward?: boolean }; result: { kept: boolean } };
+  'object.has': { params: { ids: string[] }; result: { held: Holding[] } };
   'grants.mine': { params: { volume?: string }; result: PeerGrants };
 }
 
@@ -42,6 +47,7 @@ export const PEER_TIMEOUTS_MS: Record<PeerMethod, number> = {
   'sync.list': 60_000,
   'sync.changed': 10_000,
   'object.get': 60_000,
+  'object.has': 60_000,
   'grants.mine': 10_000,
 };
 

@@ -31,14 +31,23 @@ export interface ContentStoreOptions {
   cacheBytes?: number;
   /** Where to fetch objects missing from the local store (peers), asked in order. */
   sources?: () => ObjectSource[];
+  /** Told of each object fetched from a source, once its bytes are verified (the cache's where-table). */
+  fetched?(id: Buffer, source: ObjectSource, kept: boolean): void;
+  /** When no source could provide an object: which stores were last known to hold it, for the message. */
+  knownHolders?(id: Buffer): string | undefined;
 }
 
 /** Somewhere else that may hold an object: a peer's store. */
 export interface ObjectSource {
   /** For messages: peer 1a2b3c4d... */
   name: string;
-  /** The object's bytes; NOT_FOUND when it has none. */
-  get(id: Uint8Array): Promise<Buffer>;
+  /** The store as the cache's where-table names it (peer:HEX). */
+  store: string;
+  /**
+   * The object's bytes, and whether the source keeps it (holds it for good, not
+   * as an evictable cache copy); NOT_FOUND when it has none.
+   */
+  get(id: Uint8Array): Promise<{ bytes: Buffer; kept: boolean }>;
 }
 
 /** A run of zero bytes that are not stored: a hole, as in a sparse file. */
@@ -103,6 +112,7 @@ export class ContentStore {
   private readonly nodeCache = new LruCache<ManifestNode>(256);
   private readonly loading = new Map<string, Promise<Buffer>>();
   private readonly sources: () => ObjectSource[];
+  private readonly options: ContentStoreOptions;
 
   constructor(
     readonly objects: ObjectStore,
@@ -115,6 +125,7 @@ export class ContentStore {
     this.fanout = options.fanout ?? DEFAULT_FANOUT;
     this.chunkCache = new LruCache<Buffer>(options.cacheBytes ?? 32 << 20, (b) => b.length);
     this.sources = options.sources ?? (() => []);
+    this.options = options;
   }
 
   /** Where the chunk with plaintext hash h is stored (for tools and tests). */
@@ -133,7 +144,10 @@ export class ContentStore {
   async getChunk(h: Buffer): Promise<Buffer> {
     const hex = toHex(h);
     const hit = this.chunkCache.get(hex);
-    if (hit) return hit;
+    if (hit) {
+      this.objects.touch?.(this.key.objectId(h)); // a read from memory is a use too: the cache's recency
+      return hit;
+    }
     // Readers and read-ahead asking for the same chunk share one fetch.
     let loading = this.loading.get(hex);
     if (!loading) {
@@ -160,27 +174,36 @@ export class ContentStore {
     try {
       return await this.key.open(await this.objects.get(id), h);
     } catch (err) {
-      if (!isBazilError(err, 'NOT_FOUND')) throw err;
+      const corrupt = isBazilError(err, 'CORRUPT');
+      if (!isBazilError(err, 'NOT_FOUND') && !corrupt) throw err;
       const sources = this.sources();
       if (sources.length === 0) throw err;
+      // A fetched copy is not fsync'd: after a crash it may be torn. Fetch it again.
+      if (corrupt && this.objects.remove) await this.objects.remove(id);
+      else if (corrupt) throw err;
       const failures: string[] = [];
       let refused = false;
       for (const source of sources) {
-        let sealed: Buffer;
+        let got: { bytes: Buffer; kept: boolean };
         try {
-          sealed = await source.get(id);
+          got = await source.get(id);
         } catch (e) {
           refused ||= isBazilError(e, 'UNAUTHORIZED');
           failures.push(`${source.name}: ${(e as Error).message}`);
           continue;
         }
-        const plain = await this.key.open(sealed, h); // CORRUPT if the source sent other bytes
-        await this.objects.put(id, async () => [sealed]);
+        const plain = await this.key.open(got.bytes, h); // CORRUPT if the source sent other bytes
+        this.options.fetched?.(id, source, got.kept);
+        await this.objects.put(id, async () => [got.bytes], { fetched: true });
         return plain;
       }
+      const known = this.options.knownHolders?.(id);
       // The file exists; its content cannot be had now: not "no such file" (ENOENT), but
       // "not allowed" (EACCES) when a peer refused, else unavailable (EIO).
-      throw new BazilError(refused ? 'UNAUTHORIZED' : 'UNAVAILABLE', `object ${toHex(id)} is not in the local store, and no peer could provide it (${failures.join('; ')})`);
+      throw new BazilError(
+        refused ? 'UNAUTHORIZED' : 'UNAVAILABLE',
+        `object ${toHex(id)} is not in the local store, and no peer could provide it (${failures.join('; ')})` + (known ? `; make one of these available: ${known}` : ''),
+      );
     }
   }
 

@@ -15,25 +15,46 @@ export interface ObjectStore {
   /**
    * Stores an object. `bytes` is called only when the object is absent, so a
    * duplicate costs no encryption and no write. False when it was already there.
+   * A `fetched` object is a verified copy of one held elsewhere: it is not
+   * made durable (a crash may lose it; it can be fetched again).
    */
-  put(id: Uint8Array, bytes: () => Promise<Buffer[]>): Promise<boolean>;
+  put(id: Uint8Array, bytes: () => Promise<Buffer[]>, options?: PutOptions): Promise<boolean>;
   /** The object's bytes; NOT_FOUND when absent. */
   get(id: Uint8Array): Promise<Buffer>;
+  /** Deletes an object, if this store can (absent is fine). */
+  remove?(id: Uint8Array): Promise<void>;
+  /** Notes a use of an object read earlier (kept in memory by the reader). */
+  touch?(id: Uint8Array): void;
   /** Makes every put that has returned durable (survives a crash). */
   flush(): Promise<void>;
+}
+
+export interface PutOptions {
+  fetched?: boolean;
+}
+
+/** Told of what happens in a local store: the cache's accounting (engine/cache). */
+export interface ObjectStoreWatcher {
+  /** An object was stored; the put returns once this settles (the cache may evict to make room). */
+  added(id: Buffer, size: number, fetched: boolean): Promise<void> | void;
+  /** An object was read. */
+  used(id: Buffer): void;
 }
 
 /**
  * Objects as files: DIR/ab/cdef... (hex id, 256 fan-out directories). A put writes
  * a temp file, fsyncs it and renames it into place, so an object file is either
  * absent or complete. Directory entries are fsync'd in flush(), once per batch
- * rather than once per object.
+ * rather than once per object. Fetched objects skip both fsyncs: after a crash
+ * one is absent or complete-but-unsynced, and every read verifies it anyway.
  */
 export class LocalObjectStore implements ObjectStore {
   readonly dir: string;
   private readonly tmpDir: string;
   private readonly madeDirs = new Set<string>();
   private readonly dirtyDirs = new Set<string>();
+  /** Set once by the server's cache; none in tools that open a data dir briefly. */
+  watcher?: ObjectStoreWatcher;
 
   constructor(dir: string, tmpDir: string) {
     this.dir = dir;
@@ -55,7 +76,8 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async put(id: Uint8Array, bytes: () => Promise<Buffer[]>): Promise<boolean> {
+  async put(id: Uint8Array, bytes: () => Promise<Buffer[]>, options: PutOptions = {}): Promise<boolean> {
+    const fetched = options.fetched === true;
     const path = this.pathOf(id);
     if (await this.has(id)) return false;
     const fanout = join(path, '..');
@@ -70,7 +92,7 @@ export class LocalObjectStore implements ObjectStore {
       const want = pieces.reduce((n, p) => n + p.length, 0);
       const { bytesWritten } = await fh.writev(pieces);
       if (bytesWritten !== want) throw new Error(`short write to ${tmp}: ${bytesWritten} of ${want} bytes`);
-      await fh.sync();
+      if (!fetched) await fh.sync();
     } catch (err) {
       await fh.close();
       await unlink(tmp).catch(() => {});
@@ -79,19 +101,33 @@ export class LocalObjectStore implements ObjectStore {
     await fh.close();
     // rename over an existing object is harmless: the same id means the same bytes.
     await rename(tmp, path);
-    this.dirtyDirs.add(fanout);
+    if (!fetched) this.dirtyDirs.add(fanout);
+    await this.watcher?.added(Buffer.from(id), pieces.reduce((n, p) => n + p.length, 0), fetched);
     return true;
   }
 
   async get(id: Uint8Array): Promise<Buffer> {
     try {
-      return await readFile(this.pathOf(id));
+      const bytes = await readFile(this.pathOf(id));
+      this.watcher?.used(Buffer.from(id));
+      return bytes;
     } catch (err) {
       if (isErrno(err, 'ENOENT')) {
         throw new BazilError('NOT_FOUND', `object ${Buffer.from(id).toString('hex')} is missing from the local store`);
       }
       throw err;
     }
+  }
+
+  touch(id: Uint8Array): void {
+    this.watcher?.used(Buffer.from(id));
+  }
+
+  /** Deletes an object (the cache evicting it); absent is fine. */
+  async remove(id: Uint8Array): Promise<void> {
+    await unlink(this.pathOf(id)).catch((err) => {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    });
   }
 
   async flush(): Promise<void> {

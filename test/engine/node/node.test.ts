@@ -9,6 +9,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Cache } from '../../../src/engine/cache/cache.js';
 import { createDataDir, DataDir } from '../../../src/engine/datadir.js';
 import { isBazilError } from '../../../src/engine/errors.js';
 import { EventLog, type BazilEvent } from '../../../src/engine/events.js';
@@ -37,11 +38,13 @@ async function host(t: TestContext, name: string): Promise<Host> {
   createDataDir(path);
   const dataDir = DataDir.open(path, { write: true });
   const events = new EventLog();
-  const node = new EngineNode({ dataDir, events, auto: false, openFiles: { isOpen: () => false, whenClosed: () => {} }, log: () => {} });
+  const cache = await Cache.open({ db: dataDir.db, objects: dataDir.objects(), log: () => {} });
+  const node = new EngineNode({ dataDir, events, cache, auto: false, openFiles: { isOpen: () => false, whenClosed: () => {} }, log: () => {} });
   const listener = await listenPeers('127.0.0.1:0', (socket) => node.accept(socket));
   t.after(async () => {
     await node.stop();
     await listener.close();
+    cache.close();
     dataDir.close();
   });
   const port = Number(listener.address.split(':').pop());

@@ -19,7 +19,8 @@ test('the handler answers the methods of the map and refuses anything else', asy
     'volume.info': async () => (called.push('volume.info'), { result: { volumeId: 'id', keyCheck: 'check' } }),
     'sync.list': async () => (called.push('sync.list'), { result: { ino: 1, replicas: [], m: [], s: [], entries: [] } }),
     'sync.changed': async () => (called.push('sync.changed'), { result: {} }),
-    'object.get': async () => (called.push('object.get'), { result: {}, body: Buffer.from('x') }),
+    'object.get': async () => (called.push('object.get'), { result: { kept: true }, body: Buffer.from('x') }),
+    'object.has': async () => (called.push('object.has'), { result: { held: [] } }),
     'grants.mine': async () => (called.push('grants.mine'), { result: { asker: peer.toString('hex'), storage: [] } }),
   };
   const handle = peerHandler(handlers, (l) => lines.push(l));
