@@ -28,7 +28,7 @@ export const syncCommands: Command[] = [
     async run({ dataDir, args, flags }) {
       const [peer, volume, name] = args;
       const v = await withServer(dataDir, (server) => server.call('volume.connect', { peer, volume, name, sharing: flags.sharing as string }));
-      process.stdout.write(`Connected volume ${v.name} to ${volume} on peer ${peer.slice(0, 16)}...\n`);
+      process.stdout.write(`Connected volume ${v.name} to ${volume} on peer ${/^[0-9a-fA-F]{17,}$/.test(peer) ? `${peer.slice(0, 16)}...` : peer}\n`);
       warnMissingGrants(peer, v.grants, volume);
       process.stderr.write(
         `Next: \`${bazilCommand(dataDir, `volume storage add -sharing=${v.sharingKey} ${v.name} peerkey:${peer}`)}\` to read its content from there, ` +

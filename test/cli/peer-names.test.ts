@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openDb } from '../../src/engine/db/open.js';
-import { resolvePeer, uniquePeerName } from '../../src/engine/peer/peers.js';
+import { addPeer, resolvePeer, uniquePeerName } from '../../src/engine/peer/peers.js';
 import { isBazilError } from '../../src/engine/errors.js';
 import { bazil, tempDir } from '../helpers.js';
+import { Rep } from '../engine/sync/harness.js';
 
 const KEY_A = `ab12${'0'.repeat(60)}`;
 const KEY_B = `ab34${'1'.repeat(60)}`;
@@ -72,4 +73,19 @@ test('a host name becomes a unique peer name; a name wins over a key prefix', (t
   assert.equal(resolvePeer(db, 'ab12').toString('hex'), KEY_B);
   assert.equal(resolvePeer(db, 'AB12' + '0'.repeat(60)).toString('hex'), KEY_A);
   assert.throws(() => resolvePeer(db, 'cd'), (err) => isBazilError(err, 'INVALID_ARGUMENT'));
+});
+
+test("a conflict's copy and record carry the peer's name: NAME.conflict-PEER.EXT", async (t) => {
+  const a = Rep.make(t, 'named-a');
+  const b = Rep.make(t, 'named-b');
+  addPeer(b.dir.db, a.key, 'white');
+  a.write('/notes.txt', 'v1');
+  await b.pullFrom(a);
+  a.write('/notes.txt', 'from a');
+  b.write('/notes.txt', 'from b');
+  await b.pullFrom(a);
+  assert.equal(b.conflicts()[0].peerName, 'white');
+  const r = b.resolve('/notes.txt', 'both');
+  assert.equal(r.savedAs, '/notes.conflict-white.txt');
+  assert.equal(b.read('/notes.conflict-white.txt'), 'from a');
 });
