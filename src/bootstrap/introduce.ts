@@ -9,7 +9,6 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { ControlApi, ServerInfo } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
-import { serverInfo } from '../cli/use-datadir.js';
 
 export interface Introduction {
   /** The other side's key, 64 hex characters. */
@@ -53,8 +52,11 @@ export function locationOf(host: string, listening: string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** What answers for the data dir's server: its info, or undefined when none runs. */
+export type ServerProbe = (dataDir: string) => Promise<ServerInfo | undefined>;
+
 /** The data dir's server, started (`bazil server start`, by this same bazil) when none runs. */
-export async function ensureServer(dataDir: string): Promise<{ info: ServerInfo; started: boolean }> {
+export async function ensureServer(dataDir: string, serverInfo: ServerProbe): Promise<{ info: ServerInfo; started: boolean }> {
   const running = await serverInfo(dataDir).catch(() => undefined);
   if (running) return { info: running, started: false };
   const out = await new Promise<{ code: number; text: string }>((done) => {

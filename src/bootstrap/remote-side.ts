@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import type { ControlApi } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
-import { ensureServer, introduce } from './introduce.js';
+import { ensureServer, introduce, type ServerProbe } from './introduce.js';
 
 /** Raised when the request's format changes incompatibly; an older remote is told apart by its lacking the command. */
 export const PAIR_PROTOCOL = 1;
@@ -44,8 +44,8 @@ export interface IntroduceAnswer {
   reached: string;
 }
 
-export async function hello(dataDir: string, publicKey: () => Promise<string>): Promise<HelloAnswer> {
-  const { info, started } = await ensureServer(dataDir);
+export async function hello(dataDir: string, serverInfo: ServerProbe, publicKey: () => Promise<string>): Promise<HelloAnswer> {
+  const { info, started } = await ensureServer(dataDir, serverInfo);
   return { protocol: PAIR_PROTOCOL, key: await publicKey(), hostname: hostname(), peerAddress: info.peerAddress, startedServer: started };
 }
 

@@ -28,7 +28,7 @@ export function parseTarget(text: string): { user?: string; host: string; port?:
   const at = text.lastIndexOf('@');
   const user = at >= 0 ? text.slice(0, at) : undefined;
   if (user === '') throw bad('empty user');
-  let rest = text.slice(at + 1);
+  const rest = text.slice(at + 1);
   let port: number | undefined;
   let host: string;
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
@@ -43,8 +43,7 @@ export function parseTarget(text: string): { user?: string; host: string; port?:
   } else {
     host = rest; // a name, an IPv4 address, or a bare IPv6 address without a port
   }
-  rest = host;
-  if (rest === '' || /[\s/]/.test(rest)) throw bad('no host');
+  if (host === '' || /[\s/]/.test(host)) throw bad('no host');
   if (port !== undefined && (port < 1 || port > 65535)) throw bad(`the port must be 1 to 65535, got ${port}`);
   return { user, host, port };
 }

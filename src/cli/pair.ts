@@ -12,7 +12,7 @@ import { resolveTarget } from '../bootstrap/ssh-target.js';
 import { openTerminal } from '../bootstrap/terminal.js';
 import { BazilError } from '../engine/errors.js';
 import type { Command } from './command.js';
-import { withControl } from './use-datadir.js';
+import { serverInfo, withControl } from './use-datadir.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const hint = (line: string) => process.stderr.write(`${line}\n`);
@@ -43,7 +43,7 @@ async function pair(dataDir: string, args: string[], flags: Record<string, unkno
   const volume = typeof flags.volume === 'string' ? flags.volume : undefined;
   const bazil = typeof flags.remoteBazil === 'string' ? flags.remoteBazil : 'bazil';
 
-  const local = await ensureServer(dataDir);
+  const local = await ensureServer(dataDir, serverInfo);
   if (local.started) hint(`Started the bazil server here, listening on ${local.info.peerAddress}.`);
   const secret = volume === undefined ? undefined : await withControl(dataDir, false, (api) => api.call('pair.volumeSecret', { volume }));
 
@@ -119,7 +119,7 @@ export const pairCommands: Command[] = [
     args: [1, 1],
     async run({ dataDir, args }) {
       let answer: unknown;
-      if (args[0] === 'hello') answer = await hello(dataDir, () => withControl(dataDir, false, async (api) => (await api.call('status', {})).publicKey));
+      if (args[0] === 'hello') answer = await hello(dataDir, serverInfo, () => withControl(dataDir, false, async (api) => (await api.call('status', {})).publicKey));
       else if (args[0] === 'introduce') {
         const request = JSON.parse(await readStdin()) as IntroduceRequest;
         answer = await withControl(dataDir, true, (api) => answerIntroduction(api, request));
