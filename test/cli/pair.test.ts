@@ -109,8 +109,12 @@ async function scene(t: TestContext) {
   const cutOff = join(black.root, 'cut-off-bazil');
   writeFileSync(cutOff, `#!/bin/sh\n[ "$3" = introduce ] && { echo "connection lost" >&2; exit 1; }\nexec "${remoteBazil}" "$@"\n`);
   chmodSync(cutOff, 0o755);
+  // A bazil from before pairing: it does not know the command.
+  const old = join(black.root, 'old-bazil');
+  writeFileSync(old, '#!/bin/sh\necho "bazil: unknown command \\`bazil debug pair-remote\\`; \\`bazil help debug\\` lists the commands" >&2\nexit 2\n');
+  chmodSync(old, 0o755);
   const pair = (args: string) => white.sh(`setsid -w bazil pair ${args}`, { HOME: home, SSH_AUTH_SOCK: '' });
-  return { white, black, sshd, home, remoteBazil, cutOff, pair };
+  return { white, black, sshd, home, remoteBazil, cutOff, old, pair };
 }
 
 const skip = cannotRun();
@@ -121,7 +125,7 @@ function refused(r: { code: number; stdout: string; stderr: string }, message: R
 }
 
 test('bazil pair over a real sshd: refusals, then a full pairing with a volume, then again', { skip }, async (t) => {
-  const { white, black, sshd, home, remoteBazil, cutOff, pair } = await scene(t);
+  const { white, black, sshd, home, remoteBazil, cutOff, old, pair } = await scene(t);
   await white.start();
   await white.ok('bazil volume create myfiles && mkdir mnt && bazil volume mount myfiles mnt && echo hello from white >mnt/greeting.txt');
   const knownHosts = join(home, '.ssh', 'known_hosts');
@@ -146,6 +150,9 @@ test('bazil pair over a real sshd: refusals, then a full pairing with a volume, 
     // No bazil there.
     r = await pair('blackhost --remote-bazil /nonexistent/bazil');
     refused(r, /has no `\/nonexistent\/bazil` on its PATH/);
+    // A bazil too old to pair.
+    r = await pair(`blackhost --remote-bazil ${old}`);
+    refused(r, /the other machine's bazil is too old to pair/);
 
     // Cut off mid-way: this side did its part, the other did not.
     r = await pair(`blackhost --volume myfiles --remote-bazil ${cutOff}`);
