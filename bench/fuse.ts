@@ -1,12 +1,15 @@
 /**
- * A mounted volume against the plain disk and a do-nothing FUSE file system
- * (null-fs.ts) in the same run: sequential write of random data (dd with
+ * A mounted volume against the plain disk, a minimal C passthrough on
+ * libfuse3 (c/passthrough.c, built here with cc: the ceiling for a FUSE file
+ * system on this machine) and a do-nothing file system on Bazil's own edge
+ * (null-fs.ts), in the same run: sequential write of random data (dd with
  * conv=fsync, so the close that commits counts), sequential read from a fresh
- * mount with the page cache dropped, and creating many small files. The volume
- * is served by a real `bazil server run` process; the workloads are separate
- * processes (dd, node).
+ * mount with the page cache dropped, creating many small files, and a git
+ * repository of 5,000 files: clone, then (warm) git status, ls -lR, find, du.
+ * The volume is served by a real `bazil server run` process; the workloads are
+ * separate processes (dd, node, git).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +19,8 @@ import { median, printRows, timed, type Row } from './report.js';
 import { dropCaches, writeRandomFile } from './store.js';
 
 const BAZIL = fileURLToPath(new URL('../../bin/bazil.js', import.meta.url));
+const PASSTHROUGH_C = fileURLToPath(new URL('../../bench/c/passthrough.c', import.meta.url));
+const REPO_FILES = 5000;
 const MB = 1e6;
 
 /** Runs a command to completion without blocking this process, which serves the null file system. */
@@ -40,6 +45,44 @@ function smallFiles(dir: string, count: number, size: number): Promise<void> {
     }`;
   return run(process.execPath, ['-e', script]);
 }
+
+/** Builds and mounts the C passthrough of source on dir; it serves from a process of its own. */
+function mountPassthrough(base: string, source: string, dir: string): { unmount(): Promise<void> } {
+  const bin = join(base, 'passthrough');
+  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' }).trim().split(/\s+/);
+  execFileSync('cc', ['-O2', '-o', bin, PASSTHROUGH_C, ...flags]);
+  execFileSync(bin, [source, dir, '-o', 'default_permissions']); // returns once mounted (it daemonizes)
+  return { unmount: () => run('umount', [dir]) };
+}
+
+/** A git repository of REPO_FILES small source-like files in directories of 50, committed. */
+async function makeRepo(dir: string): Promise<void> {
+  const script = `
+    const fs = require('fs');
+    for (let i = 0; i < ${REPO_FILES}; i++) {
+      const d = ${JSON.stringify(dir)} + '/src/m' + Math.floor(i / 500) + '/p' + Math.floor(i / 50);
+      if (i % 50 === 0) fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(d + '/f' + i + '.ts', ('export const v' + i + ' = ' + i + ';\\n').repeat(1 + (i % 40)));
+    }`;
+  await run(process.execPath, ['-e', script]);
+  await run('git', ['-C', dir, 'init', '-q']);
+  await run('git', ['-C', dir, 'add', '.']);
+  await run('git', ['-C', dir, '-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', 'commit', '-qm', 'files']);
+}
+
+/** Times a shell command run in cwd (its output discarded). */
+function timedSh(cwd: string, script: string): Promise<number> {
+  return timed(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn('bash', ['-c', script], { cwd, stdio: 'ignore' });
+        child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${script} failed (${code}) in ${cwd}`))));
+      }),
+  );
+}
+
+const TREE_WORK = { 'git status': 'git status --porcelain', 'ls -lR': 'ls -lR', 'find -type f': 'find . -type f', 'du -sh': 'du -sh' } as const;
+type TreeWork = keyof typeof TREE_WORK | 'git clone';
 
 class BazilServer {
   private constructor(
@@ -79,15 +122,22 @@ export async function benchFuse(base: string, bytes: number, smallCount: number,
   const plain = join(base, 'plain');
   const nullDir = join(base, 'null-mnt');
   const mnt = join(base, 'bazil-mnt');
-  for (const d of [plain, nullDir, mnt]) mkdirSync(d);
+  const ptSource = join(base, 'passthrough-source');
+  const ptDir = join(base, 'passthrough-mnt');
+  const repo = join(base, 'repo');
+  for (const d of [plain, nullDir, mnt, ptSource, ptDir, repo]) mkdirSync(d);
+  await makeRepo(repo);
   const server = await BazilServer.start(join(base, 'bazil-data'));
   await server.mount(mnt);
   const nullFs = await mountNullFs(nullDir);
+  const passthrough = mountPassthrough(base, ptSource, ptDir);
   const canDrop = dropCaches();
-  const results = { write: { plain: [] as number[], null: [] as number[], bazil: [] as number[] }, read: { plain: [] as number[], null: [] as number[], bazil: [] as number[] }, small: { plain: [] as number[], null: [] as number[], bazil: [] as number[] } };
+  const series = () => ({ plain: [] as number[], null: [] as number[], passthrough: [] as number[], bazil: [] as number[] });
+  const results = { write: series(), read: series(), small: series() };
+  const tree = new Map<TreeWork, ReturnType<typeof series>>();
   try {
     for (let round = 0; round < rounds; round++) {
-      const targets = { plain, null: nullDir, bazil: mnt } as const;
+      const targets = { plain, null: nullDir, passthrough: ptDir, bazil: mnt } as const;
       for (const [name, dir] of Object.entries(targets) as [keyof typeof targets, string][]) {
         const file = join(dir, `big-${round}`);
         await run('dd', [`if=${source}`, 'of=/dev/null', 'bs=1M', 'status=none']); // the source is in the page cache for every target alike
@@ -104,9 +154,22 @@ export async function benchFuse(base: string, bytes: number, smallCount: number,
         await run('sync', []);
         results.small[name].push(smallCount / (await timed(() => smallFiles(small, smallCount, 1000))));
         if (name === 'plain') await rm(join(dir, `big-${round}`));
+        if (name === 'null') continue; // it keeps no files
+        // The repository: clone (cold for the target), then each walk twice, timing the second (warm).
+        const clone = join(dir, `repo-${round}`);
+        const add = (what: TreeWork, seconds: number) => {
+          if (!tree.has(what)) tree.set(what, series());
+          tree.get(what)![name].push(seconds);
+        };
+        add('git clone', await timedSh(dir, `git clone -q --no-hardlinks ${repo} repo-${round}`));
+        for (const [what, script] of Object.entries(TREE_WORK) as [keyof typeof TREE_WORK, string][]) {
+          await timedSh(clone, script);
+          add(what, await timedSh(clone, script));
+        }
       }
     }
   } finally {
+    await passthrough.unmount();
     await nullFs.unmount();
     await server.unmount(mnt);
     await server.stop();
@@ -114,11 +177,17 @@ export async function benchFuse(base: string, bytes: number, smallCount: number,
   const m = (xs: number[]) => median(xs);
   const rowsFor = (what: 'write' | 'read' | 'small', label: string, unit: string, target: number): Row[] => [
     { name: `${label}: bazil`, value: m(results[what].bazil), unit, reference: { name: 'plain disk', value: m(results[what].plain) }, target: { value: target, higher: true } },
+    { name: `${label}: bazil`, value: m(results[what].bazil), unit, reference: { name: 'C passthrough', value: m(results[what].passthrough) } },
     { name: `${label}: bazil`, value: m(results[what].bazil), unit, reference: { name: 'null FUSE', value: m(results[what].null) } },
   ];
+  // Times: lower is better; the targets are a multiple of the plain disk's time in this run.
+  const treeRows = [...tree].flatMap(([what, r]): Row[] => [
+    { name: `${what}: bazil`, value: m(r.bazil), unit: 's', reference: { name: 'plain disk', value: m(r.plain) }, target: { value: m(r.plain) * (what === 'git clone' ? 1.5 : 3), higher: false } },
+    { name: `${what}: bazil`, value: m(r.bazil), unit: 's', reference: { name: 'C passthrough', value: m(r.passthrough) } },
+  ]);
   const gib = (bytes / 2 ** 30).toFixed(bytes >= 2 ** 30 ? 0 : 2);
   printRows(
-    `FUSE volume (${gib} GiB sequential, ${smallCount} files of 1000 bytes; median of ${rounds}${canDrop ? '' : '; page cache NOT dropped: not root'})`,
-    [...rowsFor('write', 'write', 'MB/s', 250), ...rowsFor('read', 'read (fresh mount)', 'MB/s', 600), ...rowsFor('small', 'small files', 'files/s', 2000)],
+    `FUSE volume (${gib} GiB sequential, ${smallCount} files of 1000 bytes, a git repository of ${REPO_FILES} files; median of ${rounds}${canDrop ? '' : '; page cache NOT dropped: not root'})`,
+    [...rowsFor('write', 'write', 'MB/s', 400), ...rowsFor('read', 'read (fresh mount)', 'MB/s', 600), ...rowsFor('small', 'small files', 'files/s', 3000), ...treeRows],
   );
 }

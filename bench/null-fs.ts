@@ -1,50 +1,72 @@
 /**
- * A do-nothing FUSE file system on fuse-native, with the same mount options
- * as a Bazil volume: the ceiling this binding allows. Writes are accepted and
- * dropped, reads return the bytes asked for without touching them, and files
- * exist only as names with sizes (directories as names).
+ * A do-nothing FUSE file system on Bazil's own edge (src/fuse/edge.ts), with
+ * the same caching as a Bazil volume: the ceiling the edge allows. Writes are
+ * accepted and dropped, reads return the bytes asked for without touching
+ * them, and files exist only as names with sizes (directories as names).
  */
 import { constants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { edge, Op, SET, type Attr, type Entry, type Request } from '../src/fuse/edge.js';
 import { mountOps, type Mounted } from '../src/fuse/mount.js';
 
+const TTL = 3600;
+
 export function mountNullFs(dir: string): Promise<Mounted> {
-  const sizes = new Map<string, number>();
-  const dirs = new Set<string>();
-  const now = Date.now();
-  const stat = (mode: number, size: number) => ({ mode, size, mtime: now, atime: now, ctime: now, nlink: 1, uid: process.getuid!(), gid: process.getgid!() });
-  const ENOENT = -osConstants.errno.ENOENT;
-  const ops = {
-    getattr: (path: string, cb: (code: number, st?: unknown) => void) => {
-      if (path === '/' || dirs.has(path)) return cb(0, stat(constants.S_IFDIR | 0o755, 0));
-      const size = sizes.get(path);
-      return size === undefined ? cb(ENOENT) : cb(0, stat(constants.S_IFREG | 0o644, size));
-    },
-    readdir: (_path: string, cb: (code: number, names: string[]) => void) => cb(0, [...sizes.keys()].map((p) => p.slice(1))),
-    create: (path: string, _mode: number, cb: (code: number, fh: number) => void) => {
-      sizes.set(path, 0);
-      cb(0, 1);
-    },
-    open: (path: string, _flags: number, cb: (code: number, fh?: number) => void) => (sizes.has(path) ? cb(0, 1) : cb(ENOENT)),
-    read: (path: string, _fh: number, _buf: Buffer, len: number, pos: number, cb: (n: number) => void) =>
-      cb(Math.max(0, Math.min(len, (sizes.get(path) ?? 0) - pos))),
-    write: (path: string, _fh: number, _buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
-      sizes.set(path, Math.max(sizes.get(path) ?? 0, pos + len));
-      cb(len);
-    },
-    truncate: (path: string, size: number, cb: (code: number) => void) => {
-      sizes.set(path, size);
-      cb(0);
-    },
-    utimens: (_p: string, _a: number, _m: number, cb: (code: number) => void) => cb(0),
-    chmod: (_p: string, _m: number, cb: (code: number) => void) => cb(0),
-    flush: (_p: string, _fh: number, cb: (code: number) => void) => cb(0),
-    fsync: (_p: string, _d: boolean, _fh: number, cb: (code: number) => void) => cb(0),
-    mkdir: (path: string, _mode: number, cb: (code: number) => void) => {
-      dirs.add(path);
-      cb(0);
-    },
-    release: (_p: string, _fh: number, cb: (code: number) => void) => cb(0),
+  const e = edge();
+  const inos = new Map<string, number>();
+  const nodes = new Map<number, { dir: boolean; size: number }>([[1, { dir: true, size: 0 }]]);
+  let next = 2;
+  const now = Math.floor(Date.now() / 1000);
+  const attr = (ino: number): Attr => {
+    const n = nodes.get(ino)!;
+    return [ino, n.dir ? constants.S_IFDIR | 0o755 : constants.S_IFREG | 0o644, n.dir ? 2 : 1, process.getuid!(), process.getgid!(), n.size, Math.ceil(n.size / 512), now, 0, now, 0, now, 0];
   };
-  return mountOps(dir, ops, 'null');
+  const entry = (ino: number): Entry => [attr(ino), 0, TTL];
+  const add = (r: Request, isDir: boolean) => {
+    const ino = next++;
+    inos.set(`${r.ino}/${r.name!.toString()}`, ino);
+    nodes.set(ino, { dir: isDir, size: 0 });
+    return ino;
+  };
+  const one = (r: Request) => {
+    switch (r.op) {
+      case Op.LOOKUP: {
+        const ino = inos.get(`${r.ino}/${r.name!.toString()}`);
+        return e.replyEntry(r.id, ino ? entry(ino) : [null, 0, TTL]);
+      }
+      case Op.GETATTR:
+        return e.replyAttr(r.id, attr(r.ino), TTL);
+      case Op.SETATTR:
+        if (r.toSet! & SET.SIZE) nodes.get(r.ino)!.size = r.size;
+        return e.replyAttr(r.id, attr(r.ino), TTL);
+      case Op.CREATE:
+        return e.replyCreate(r.id, entry(add(r, false)), 1);
+      case Op.MKDIR:
+        return e.replyEntry(r.id, entry(add(r, true)));
+      case Op.OPEN:
+        return e.replyOpen(r.id, 1, true);
+      case Op.OPENDIR:
+        return e.replyOpen(r.id, 1, false);
+      case Op.READ: {
+        const n = Math.max(0, Math.min(r.size, nodes.get(r.ino)!.size - r.offset));
+        return e.replyBuf(r.id, Buffer.allocUnsafe(n), n);
+      }
+      case Op.WRITE: {
+        const node = nodes.get(r.ino)!;
+        node.size = Math.max(node.size, r.offset + r.data!.length);
+        return e.replyWrite(r.id, r.data!.length);
+      }
+      case Op.READDIR:
+      case Op.READDIRPLUS:
+        return e.replyDir(r.id, r.size, r.offset, [], [], r.op === Op.READDIRPLUS);
+      case Op.FLUSH:
+      case Op.FSYNC:
+      case Op.RELEASE:
+      case Op.RELEASEDIR:
+        return e.replyErr(r.id, 0);
+      default:
+        return e.replyErr(r.id, osConstants.errno.ENOSYS);
+    }
+  };
+  return Promise.resolve(mountOps(dir, { handle: (batch) => batch.forEach(one), idle: () => Promise.resolve() }, 'null'));
 }

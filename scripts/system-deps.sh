@@ -2,7 +2,10 @@
 # Installs the system packages Bazil needs when they are missing.
 #
 #   system-deps.sh         what running Bazil needs (npm install runs this):
-#     libfuse2 + fuse        the FUSE library fuse-native loads, and fusermount
+#     libfuse3-dev + pkg-config
+#                            libfuse3 and its headers: the FUSE edge (native/) is built against them
+#     fuse3                  fusermount3 (and fusermount, a link to it): the setuid helper that
+#                            mounts for a user who is not root, and clears a mount left by a killed server
 #   system-deps.sh --test  that, and what the tests and the benchmark need (npm test runs this):
 #     sqlite3 + git          programs the tests run on mounted volumes
 #     procps + tmux          ps (the tests check what it shows); tmux drives the terminal UI's tests
@@ -20,8 +23,8 @@ case "${1:-}" in
 esac
 
 missing=()
-ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=(libfuse2)
-command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
+pkg-config --exists fuse3 2>/dev/null || missing+=(libfuse3-dev pkg-config)
+command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
 if $for_tests; then
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v git >/dev/null 2>&1 || missing+=(git)

@@ -13,12 +13,12 @@ test('better-sqlite3 is built and works', () => {
   db.close();
 });
 
-const libfuse = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes('libfuse.so.2 ');
+const libfuse = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes('libfuse3.so.3 ');
 
-test('fuse-native is built and loads libfuse', { skip: libfuse ? false : 'libfuse2 is not installed: run `sudo bash scripts/system-deps.sh`' }, () => {
-  const Fuse = require('fuse-native');
-  assert.equal(typeof Fuse, 'function');
-  assert.equal(typeof Fuse.unmount, 'function');
+test('the FUSE edge (native/) is built and loads libfuse3', { skip: libfuse ? false : 'libfuse3 is not installed: run `sudo bash scripts/system-deps.sh`' }, () => {
+  const edge = require('../../build/Release/fuse_edge.node');
+  assert.equal(typeof edge.mount, 'function');
+  assert.equal(typeof edge.replyEntry, 'function');
 });
 
 test("ssh2 and its native cpu-features are built", () => {

@@ -1,8 +1,14 @@
 /**
- * The FUSE operations of one mounted volume: paths in, tree and open-file
- * calls out, errors as errno. The kernel calls from several threads at once,
- * so every operation is a promise; none holds a database transaction across
- * an await.
+ * The FUSE operations of one mounted volume: the kernel's inode requests in,
+ * tree and open-file calls out, errors as errno. Inode numbers are the tree's
+ * (the kernel's root, 1, is the volume's root), so no request resolves a path.
+ * Operations that touch only the database answer at once; reads, writes and
+ * commits answer when their promise settles. None holds a database
+ * transaction across an await.
+ *
+ * The kernel caches entries, attributes and pages for CACHE_SECONDS; what
+ * changes the tree other than through this mount (a sync, a conflict
+ * resolution) is dropped from its caches by invalidate().
  *
  * `/.snap` at the root is virtual: `/.snap/NAME/...` is snapshot NAME, read
  * only, and `mkdir /.snap/NAME` takes one. It is not listed in the root, so
@@ -13,177 +19,419 @@ import { constants } from 'node:fs';
 import { BazilError } from '../engine/errors.js';
 import type { ContentStore } from '../engine/store/content.js';
 import { OpenFile, baseOf, baseSize, contentSizes, readBase } from '../engine/tree/open-file.js';
+import type { OpenFiles } from '../engine/tree/open-files.js';
 import type { SnapEntry, SnapshotReader } from '../engine/tree/snapshots.js';
-import { NAME_MAX, checkNameLength, type Kind, type Node, type Tree } from '../engine/tree/tree.js';
-import { nsOf, timeOfNs } from '../engine/tree/times.js';
-import { ERRNO, errnoOf } from './errno.js';
+import { NAME_MAX, type Kind, type Node, type Tree, type TreeChange } from '../engine/tree/tree.js';
+import { errnoOf, ERRNO } from './errno.js';
+import { Op, SET, type Attr, type Edge, type Entry, type Request, type Session } from './edge.js';
+import type { Handler } from './mount.js';
 
 export const SNAP_DIR = '.snap';
+const SNAP_NAME = Buffer.from(SNAP_DIR);
+
+/** How long the kernel may keep entries and attributes: changes from elsewhere are invalidated. */
+const CACHE_SECONDS = 3600;
+const FUSE_ROOT = 1;
+/** Virtual inodes (.snap and what is inside snapshots) are numbered from here: far above the tree's. */
+const SNAP_INO = 2 ** 50;
 
 const TYPE_BITS: Record<Kind, number> = { file: constants.S_IFREG, dir: constants.S_IFDIR, symlink: constants.S_IFLNK };
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_RDWR;
+const RENAME_NOREPLACE = 1;
 
-/** Times in nanoseconds since the epoch (the patched fuse-native passes them on whole). */
-interface Times {
-  atime: bigint;
-  mtime: bigint;
-  ctime: bigint;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A name as the tree keeps it: UTF-8 text. Other bytes are refused (EILSEQ) rather than stored mangled. */
+function nameOf(bytes: Buffer): string {
+  if (bytes.length > NAME_MAX) throw new BazilError('NAME_TOO_LONG', `a name of ${bytes.length} bytes is longer than ${NAME_MAX}`);
+  return textOf(bytes);
 }
 
-interface Stat extends Times {
-  mode: number;
-  size: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  blocks: number;
-  blksize: number;
+function textOf(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw Object.assign(new Error('the name is not UTF-8'), { code: 'EILSEQ' });
+  }
 }
 
-type Handle = { kind: 'file'; file: OpenFile } | { kind: 'snap'; read: (buf: Buffer, length: number, offset: number) => Promise<number> };
-
-/** Where a path points: the live tree, the .snap directory, or inside a snapshot. */
-type Place = { at: 'tree'; path: string } | { at: 'snapdir' } | { at: 'snap'; name: string; rest: string[] };
-
-function place(path: string): Place {
-  const parts = path.split('/').filter(Boolean);
-  if (parts[0] !== SNAP_DIR) return { at: 'tree', path };
-  if (parts.length === 1) return { at: 'snapdir' };
-  return { at: 'snap', name: parts[1], rest: parts.slice(2) };
+/** A time (milliseconds and nanoseconds past them) as seconds and nanoseconds. */
+function secNs(ms: number, ns = 0): [number, number] {
+  const s = Math.floor(ms / 1000);
+  return [s, (ms - s * 1000) * 1e6 + ns];
 }
 
-function split(path: string): { dir: string; name: string } {
-  const i = path.lastIndexOf('/');
-  return { dir: path.slice(0, i) || '/', name: path.slice(i + 1) };
-}
+type Handle =
+  | { kind: 'file'; file: OpenFile }
+  | { kind: 'snap'; read: (buf: Buffer, length: number, offset: number) => Promise<number> }
+  | { kind: 'dir'; names: Buffer[]; entries: Entry[]; modes: number[][]; ino?: number };
 
-const readOnly = () => new BazilError('READ_ONLY', 'snapshots are read-only');
+/** A virtual inode: the .snap directory, or an entry inside snapshot `snap` at `path`. */
+interface Virtual {
+  snap?: string;
+  path: string[];
+}
 
 export interface VolumeFsOptions {
   tree: Tree;
   store: ContentStore;
+  files: OpenFiles;
   snapshots: SnapshotReader;
-  /** Where open files keep their dirty buffers. */
-  tmpDir: string;
   /** A path on the disk that holds the data dir, for statfs. */
   dataDir: string;
   /** Takes a snapshot (after committing open files): mkdir .snap/NAME. */
   takeSnapshot(name: string): Promise<void>;
-  /** Told when a file's last handle is closed (a sync may be waiting for it). */
-  closed?(ino: number): void;
   log(line: string): void;
 }
 
-/**
- * A node's times. An open file with writes not yet committed has its own
- * mtime (whole milliseconds); the recorded nanoseconds go with the recorded one.
- */
-function nodeTimes(node: Node, openMtime = node.mtime): Times {
-  return {
-    atime: nsOf(node.atime, node.atimeNs),
-    mtime: nsOf(openMtime, openMtime === node.mtime ? node.mtimeNs : 0),
-    ctime: nsOf(node.ctime),
-  };
-}
-
-export class VolumeFs {
+export class VolumeFs implements Handler {
   private readonly tree: Tree;
-  private readonly store: ContentStore;
+  private readonly files: OpenFiles;
   private readonly handles = new Map<number, Handle>();
-  private readonly files = new Map<number, OpenFile>();
   private nextHandle = 1;
   private readonly uid = process.getuid?.() ?? 0;
   private readonly gid = process.getgid?.() ?? 0;
+  /** Requests handed over and not answered yet, and who waits for none. */
+  private pending = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** True while a request from the kernel runs: its changes are known to the kernel already. */
+  private inKernelOp = false;
+  /** Generations of reused inode numbers: a removed node's number may come back for a new one. */
+  private readonly generations = new Map<number, number>();
+  private readonly virtuals = new Map<number, Virtual>([[SNAP_INO, { path: [] }]]);
+  private readonly virtualInos = new Map<string, number>();
+  private nextVirtual = SNAP_INO + 1;
+  private mounted?: { edge: Edge; session: Session };
 
   constructor(private readonly opts: VolumeFsOptions) {
     this.tree = opts.tree;
-    this.store = opts.store;
+    this.files = opts.files;
   }
 
-  /** True while a file is open through the mount: a sync must not change it under its readers. */
-  isOpen(ino: number): boolean {
-    return this.files.has(ino);
+  /** Once mounted: from then on, changes from elsewhere are dropped from the kernel's caches. */
+  attach(edge: Edge, session: Session): () => void {
+    this.mounted = { edge, session };
+    return this.tree.onTreeChange((changes) => this.invalidate(changes));
   }
 
-  /** Commits every open file's writes; for snapshots and unmount. */
-  async commitAll(durable = false): Promise<void> {
-    for (const file of this.files.values()) await file.commit(durable);
+  private invalidate(changes: TreeChange[]): void {
+    // A removed node's number may be given to a new one: the kernel must not take it for the old.
+    for (const c of changes) if (c.entry && !this.tree.exists(c.ino)) this.generations.set(c.ino, (this.generations.get(c.ino) ?? 0) + 1);
+    if (this.inKernelOp || !this.mounted) return;
+    const { edge, session } = this.mounted;
+    const seen = new Set<number>();
+    for (const c of changes) {
+      if (c.entry) edge.invalEntry(session, this.kino(c.entry.parent), Buffer.from(c.entry.name));
+      if (!seen.has(c.ino)) edge.invalInode(session, this.kino(c.ino), true);
+      seen.add(c.ino);
+    }
   }
+
+  // ---- inode numbers --------------------------------------------------------
+
+  private kino(ino: number): number {
+    return ino === this.tree.root ? FUSE_ROOT : ino;
+  }
+
+  private tino(kino: number): number {
+    return kino === FUSE_ROOT ? this.tree.root : kino;
+  }
+
+  private virtualIno(snap: string, path: string[]): number {
+    const key = JSON.stringify([snap, ...path]);
+    let ino = this.virtualInos.get(key);
+    if (ino === undefined) {
+      ino = this.nextVirtual++;
+      this.virtualInos.set(key, ino);
+      this.virtuals.set(ino, { snap, path });
+    }
+    return ino;
+  }
+
+  // ---- attributes -----------------------------------------------------------
 
   /** `stored`: the bytes a file's content keeps (holes are not); st_blocks counts those. */
-  private stat(kind: Kind, mode: number, size: number, times: Times, nlink: number, stored = size): Stat {
-    return {
-      mode: TYPE_BITS[kind] | mode,
-      size,
-      ...times,
-      nlink,
-      uid: this.uid,
-      gid: this.gid,
-      blocks: Math.ceil(stored / 512),
-      blksize: 4096,
-    };
+  private attr(kino: number, kind: Kind, mode: number, size: number, nlink: number, mtime: [number, number], atime = mtime, ctime = mtime, stored = size): Attr {
+    return [kino, TYPE_BITS[kind] | mode, nlink, this.uid, this.gid, size, Math.ceil(stored / 512), ...atime, ...mtime, ...ctime];
   }
 
-  private nodeStat(node: Node): Stat {
+  private nodeAttr(node: Node): Attr {
+    const kino = this.kino(node.ino);
     const open = this.files.get(node.ino);
-    const nlink = node.kind === 'dir' ? 2 + this.tree.subdirCount(node.ino) : 1;
-    if (node.kind !== 'file') return this.stat(node.kind, node.mode, node.size, nodeTimes(node), nlink);
-    if (open) return this.stat('file', node.mode, open.size, nodeTimes(node, open.mtime), nlink, open.stored);
+    const atime = secNs(node.atime, node.atimeNs);
+    const ctime = secNs(node.ctime);
+    if (node.kind === 'dir') return this.attr(kino, 'dir', node.mode, node.size, 2 + this.tree.subdirCount(node.ino), secNs(node.mtime, node.mtimeNs), atime, ctime);
+    if (node.kind === 'symlink') return this.attr(kino, 'symlink', node.mode, node.size, 1, secNs(node.mtime, node.mtimeNs), atime, ctime);
+    // An open file with writes not yet committed has its own mtime (whole milliseconds).
+    if (open) return this.attr(kino, 'file', node.mode, open.size, 1, secNs(open.mtime, open.mtime === node.mtime ? node.mtimeNs : 0), atime, ctime, open.stored);
     const { size, stored } = contentSizes(node, `the manifest of inode ${node.ino}`);
-    return this.stat('file', node.mode, size, nodeTimes(node), nlink, stored);
+    return this.attr(kino, 'file', node.mode, size, 1, secNs(node.mtime, node.mtimeNs), atime, ctime, stored);
   }
 
-  private snapStat(e: SnapEntry): Stat {
+  private snapDirAttr(): Attr {
+    const root = this.tree.get(this.tree.root);
+    return this.attr(SNAP_INO, 'dir', 0o555, 0, 2, secNs(root.mtime, root.mtimeNs));
+  }
+
+  private snapAttr(kino: number, e: SnapEntry): Attr {
     // The modes as they were, so cp -p restores them; writes fail with EROFS.
-    const t = nsOf(e.mtime);
-    const times = { atime: t, mtime: t, ctime: t };
+    const t = secNs(e.mtime);
     if (e.kind === 'file') {
       const { size, stored } = contentSizes(e, `the manifest of snapshot file "${e.name}"`);
-      return this.stat('file', e.mode, size, times, 1, stored);
+      return this.attr(kino, 'file', e.mode, size, 1, t, t, t, stored);
     }
-    return this.stat(e.kind, e.mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, times, e.kind === 'dir' ? 2 : 1);
+    return this.attr(kino, e.kind, e.mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, e.kind === 'dir' ? 2 : 1, t);
   }
 
-  private async snapEntry(p: { name: string; rest: string[] }): Promise<SnapEntry> {
-    return this.opts.snapshots.resolve(p.name, p.rest);
+  private entry(node: Node): Entry {
+    return [this.nodeAttr(node), this.generations.get(node.ino) ?? 0, CACHE_SECONDS];
   }
 
-  /** The directory a path's last name is in (the tree checks that it is one). */
-  private parentOf(path: string): { parent: Node; name: string } {
-    const { dir, name } = split(path);
-    checkNameLength(name); // ENAMETOOLONG before ENOENT, as for any lookup
-    return { parent: this.tree.resolve(dir), name };
+  private async snapEntry(v: Virtual): Promise<SnapEntry> {
+    return this.opts.snapshots.resolve(v.snap!, v.path);
   }
 
-  /** Refuses changes to /.snap and anything inside it; creating /.snap itself finds it exists. */
-  private writable(path: string, creating = false): void {
-    const p = place(path);
-    if (p.at === 'snapdir' && creating) throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
-    if (p.at !== 'tree') throw readOnly();
+  // ---- the operations ---------------------------------------------------------
+
+  handle(batch: Request[]): void {
+    for (const r of batch) this.one(r);
   }
 
-  private openFile(node: Node): OpenFile {
-    let file = this.files.get(node.ino);
-    if (!file) {
-      file = new OpenFile(node.ino, node, this.tree, this.store, this.opts.tmpDir);
-      this.files.set(node.ino, file);
-    }
-    file.refs++;
-    return file;
+  idle(): Promise<void> {
+    return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async releaseFile(file: OpenFile): Promise<void> {
-    file.refs--;
-    if (file.refs > 0) return;
+  private one(r: Request): void {
+    const { edge } = this.mounted!;
+    let result: void | Promise<void>;
+    this.inKernelOp = true;
     try {
-      await file.commit();
+      result = r.ino >= SNAP_INO ? this.virtualOp(edge, r) : this.treeOp(edge, r);
+    } catch (err) {
+      this.fail(edge, r, err);
+      return;
     } finally {
-      if (file.refs === 0) {
-        this.files.delete(file.ino);
-        await file.close();
-        this.opts.closed?.(file.ino);
+      this.inKernelOp = false;
+    }
+    if (!result) return;
+    this.pending++;
+    result
+      .catch((err) => this.fail(edge, r, err))
+      .finally(() => {
+        if (--this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+  }
+
+  private fail(edge: Edge, r: Request, err: unknown): void {
+    const { errno, expected } = errnoOf(err);
+    if (!expected) this.opts.log(`${Op[r.op] ?? r.op} inode ${r.ino}: ${(err as Error)?.message ?? err}`);
+    edge.replyErr(r.id, -errno);
+  }
+
+  private treeOp(edge: Edge, r: Request): void | Promise<void> {
+    const ino = this.tino(r.ino);
+    switch (r.op) {
+      case Op.LOOKUP: {
+        if (ino === this.tree.root && r.name!.equals(SNAP_NAME)) return edge.replyEntry(r.id, [this.snapDirAttr(), 0, 0]);
+        const name = nameOf(r.name!);
+        const node = this.tree.lookup(ino, name);
+        return edge.replyEntry(r.id, node ? this.entry(node) : [null, 0, CACHE_SECONDS]);
+      }
+      case Op.GETATTR:
+        return edge.replyAttr(r.id, this.nodeAttr(this.tree.get(ino)), CACHE_SECONDS);
+      case Op.SETATTR:
+        return this.setattr(edge, r, ino);
+      case Op.READLINK: {
+        const target = this.tree.get(ino).target;
+        if (target === null) throw new BazilError('INVALID_ARGUMENT', `inode ${ino} is not a symbolic link`);
+        return edge.replyReadlink(r.id, Buffer.from(target));
+      }
+      case Op.MKDIR: {
+        if (ino === this.tree.root && r.name!.equals(SNAP_NAME)) throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
+        return edge.replyEntry(r.id, this.entry(this.tree.create(ino, nameOf(r.name!), 'dir', r.mode)));
+      }
+      case Op.MKNOD: {
+        if ((r.mode & constants.S_IFMT) !== constants.S_IFREG) return edge.replyErr(r.id, ERRNO.EPERM);
+        return edge.replyEntry(r.id, this.entry(this.tree.create(ino, this.newName(ino, r.name!), 'file', r.mode & 0o7777)));
+      }
+      case Op.CREATE: {
+        const node = this.tree.create(ino, this.newName(ino, r.name!), 'file', r.mode);
+        return edge.replyCreate(r.id, this.entry(node), this.addHandle({ kind: 'file', file: this.files.open(node) }));
+      }
+      case Op.SYMLINK: {
+        const name = this.newName(ino, r.name!);
+        const target = textOf(r.name2!);
+        return edge.replyEntry(r.id, this.entry(this.tree.create(ino, name, 'symlink', 0o777, target)));
+      }
+      case Op.UNLINK:
+      case Op.RMDIR: {
+        this.refuseSnapDir(ino, r.name!);
+        this.tree.remove(ino, nameOf(r.name!), r.op === Op.RMDIR);
+        return edge.replyErr(r.id, 0);
+      }
+      case Op.RENAME:
+        return this.rename(edge, r, ino);
+      // No hard links: EPERM is link(2)'s answer for that (git then renames instead).
+      case Op.LINK:
+        return edge.replyErr(r.id, ERRNO.EPERM);
+      case Op.OPEN: {
+        const node = this.tree.get(ino);
+        if (node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `inode ${ino} is a directory`);
+        const file = this.files.open(node);
+        const fh = this.addHandle({ kind: 'file', file });
+        // The kernel keeps the pages it has: whatever changes them from elsewhere invalidates them.
+        if (!(r.flags & constants.O_TRUNC)) return edge.replyOpen(r.id, fh, true);
+        // O_TRUNC comes with the open (libfuse asks for atomic_o_trunc).
+        return file.truncate(0).then(
+          () => edge.replyOpen(r.id, fh, true),
+          async (err) => {
+            await this.files.release(file);
+            this.handles.delete(fh);
+            throw err;
+          },
+        );
+      }
+      case Op.READ:
+        return this.read(edge, r);
+      case Op.WRITE:
+        return this.fileHandle(r.fh)
+          .write(r.data!, r.offset)
+          .then((n) => edge.replyWrite(r.id, n));
+      case Op.FLUSH:
+      case Op.FSYNC: {
+        const h = this.handleOf(r.fh);
+        if (h.kind !== 'file') return edge.replyErr(r.id, 0);
+        return h.file.commit(r.op === Op.FSYNC).then(() => edge.replyErr(r.id, 0));
+      }
+      case Op.RELEASE: {
+        const h = this.handleOf(r.fh);
+        this.handles.delete(r.fh);
+        if (h.kind !== 'file') return edge.replyErr(r.id, 0);
+        return this.files.release(h.file).then(() => edge.replyErr(r.id, 0));
+      }
+      case Op.OPENDIR:
+        return edge.replyOpen(r.id, this.addHandle(this.listing(ino)), false);
+      case Op.READDIR:
+      case Op.READDIRPLUS:
+        return this.readdir(edge, r);
+      case Op.RELEASEDIR:
+        this.handles.delete(r.fh);
+        return edge.replyErr(r.id, 0);
+      case Op.STATFS:
+        return this.statfs(edge, r);
+      default:
+        return edge.replyErr(r.id, ERRNO.ENOSYS);
+    }
+  }
+
+  /** A name for a new entry: /.snap is taken. */
+  private newName(dir: number, bytes: Buffer): string {
+    if (dir === this.tree.root && bytes.equals(SNAP_NAME)) throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
+    return nameOf(bytes);
+  }
+
+  private refuseSnapDir(dir: number, bytes: Buffer): void {
+    if (dir === this.tree.root && bytes.equals(SNAP_NAME)) throw new BazilError('READ_ONLY', 'snapshots are read-only');
+  }
+
+  /** A directory's entries as a handle reads them: from the start again (rewinddir) they are read anew. */
+  private listing(ino: number): Handle & { kind: 'dir' } {
+    const dir = this.dir(ino);
+    const kino = this.kino(ino);
+    const names: Buffer[] = [Buffer.from('.'), Buffer.from('..')];
+    const self = this.entry(dir);
+    const entries: Entry[] = [self, self];
+    const modes: number[][] = [[kino, constants.S_IFDIR], [kino, constants.S_IFDIR]];
+    for (const c of this.tree.children(dir.ino)) {
+      names.push(Buffer.from(c.name));
+      entries.push(this.entry(c));
+      modes.push([this.kino(c.ino), TYPE_BITS[c.kind]]);
+    }
+    return { kind: 'dir', names, entries, modes, ino };
+  }
+
+  private dir(ino: number): Node {
+    const node = this.tree.get(ino);
+    if (node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `inode ${ino} is not a directory`);
+    return node;
+  }
+
+  private async setattr(edge: Edge, r: Request, ino: number): Promise<void> {
+    const set = r.toSet!;
+    const node = this.tree.get(ino);
+    if (set & SET.SIZE) {
+      if (node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `inode ${ino} is a directory`);
+      const held = r.flags ? this.handles.get(r.fh) : undefined;
+      if (held?.kind === 'file') await held.file.truncate(r.size);
+      else {
+        const file = this.files.open(node);
+        try {
+          await file.truncate(r.size);
+        } finally {
+          await this.files.release(file);
+        }
       }
     }
+    if (set & SET.MODE) this.asKernel(() => this.tree.setMode(ino, r.mode));
+    const now = { ms: Date.now(), ns: 0 };
+    const timeOf = (given: number, nowBit: number, s: number, ns: number) =>
+      set & nowBit ? now : set & given ? { ms: s * 1000 + Math.floor(ns / 1e6), ns: ns % 1e6 } : null;
+    const atime = timeOf(SET.ATIME, SET.ATIME_NOW, r.atimeS!, r.atimeNs!);
+    const mtime = timeOf(SET.MTIME, SET.MTIME_NOW, r.mtimeS!, r.mtimeNs!);
+    if (atime || mtime) {
+      this.asKernel(() => this.tree.setTimes(ino, atime, mtime));
+      // An open file's commit records its own mtime: make it this one.
+      if (mtime) this.files.get(ino)?.setMtime(mtime.ms);
+    }
+    // chown changes nothing (one owner: the server's user), as on file systems without ownership, so tar and cp -p work.
+    edge.replyAttr(r.id, this.nodeAttr(this.tree.get(ino)), CACHE_SECONDS);
+  }
+
+  /** Runs a tree change that the kernel asked for after an await (its caches know of it). */
+  private asKernel(fn: () => void): void {
+    this.inKernelOp = true;
+    try {
+      fn();
+    } finally {
+      this.inKernelOp = false;
+    }
+  }
+
+  private rename(edge: Edge, r: Request, ino: number): void {
+    this.refuseSnapDir(ino, r.name!);
+    const to = this.tino(r.ino2);
+    if (to === this.tree.root && r.name2!.equals(SNAP_NAME)) throw new BazilError('READ_ONLY', 'snapshots are read-only');
+    if (r.ino2 >= SNAP_INO) throw new BazilError('READ_ONLY', 'snapshots are read-only');
+    const from = nameOf(r.name!);
+    const toName = nameOf(r.name2!);
+    if (r.flags & ~RENAME_NOREPLACE) return edge.replyErr(r.id, ERRNO.EINVAL);
+    if (r.flags & RENAME_NOREPLACE && this.tree.lookup(to, toName)) throw new BazilError('ALREADY_EXISTS', `"${toName}" already exists`);
+    this.tree.rename(ino, from, to, toName);
+    edge.replyErr(r.id, 0);
+  }
+
+  private async read(edge: Edge, r: Request): Promise<void> {
+    const h = this.handleOf(r.fh);
+    const buf = Buffer.allocUnsafe(r.size);
+    let n: number;
+    if (h.kind === 'file') n = await h.file.read(buf, r.size, r.offset);
+    else if (h.kind === 'snap') n = await h.read(buf, r.size, r.offset);
+    else throw new BazilError('IS_A_DIRECTORY', 'a directory is read with readdir');
+    edge.replyBuf(r.id, buf, n);
+  }
+
+  private readdir(edge: Edge, r: Request): void {
+    const held = this.handleOf(r.fh);
+    if (held.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `handle ${r.fh} is not a directory`);
+    let h = held;
+    if (r.offset === 0 && h.ino !== undefined) this.handles.set(r.fh, (h = this.listing(h.ino)));
+    const plus = r.op === Op.READDIRPLUS;
+    edge.replyDir(r.id, r.size, r.offset, h.names, plus ? h.entries : h.modes, plus);
+  }
+
+  private async statfs(edge: Edge, r: Request): Promise<void> {
+    const s = await statfs(this.opts.dataDir);
+    edge.replyStatfs(r.id, [s.bsize, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.ffree, NAME_MAX]);
   }
 
   private addHandle(h: Handle): number {
@@ -192,218 +440,112 @@ export class VolumeFs {
     return fh;
   }
 
-  private handle(fh: number): Handle {
+  private handleOf(fh: number): Handle {
     const h = this.handles.get(fh);
     if (!h) throw new BazilError('INVALID_ARGUMENT', `no open file handle ${fh}`);
     return h;
   }
 
   private fileHandle(fh: number): OpenFile {
-    const h = this.handle(fh);
-    if (h.kind !== 'file') throw readOnly();
+    const h = this.handleOf(fh);
+    if (h.kind !== 'file') throw new BazilError('READ_ONLY', 'snapshots are read-only');
     return h.file;
   }
 
-  // ---- the operations, by name -------------------------------------------
+  // ---- /.snap ---------------------------------------------------------------
 
-  async getattr(path: string): Promise<Stat> {
-    const p = place(path);
-    if (p.at === 'snapdir') {
-      return this.stat('dir', 0o555, 0, nodeTimes(this.tree.get(this.tree.root)), 2);
+  private virtualOp(edge: Edge, r: Request): void | Promise<void> {
+    const v = this.virtuals.get(r.ino);
+    if (!v) throw new BazilError('NOT_FOUND', `no file with inode ${r.ino}`);
+    const readOnly = () => new BazilError('READ_ONLY', 'snapshots are read-only');
+    const atSnapDir = v.snap === undefined;
+    switch (r.op) {
+      case Op.LOOKUP:
+        return (async () => {
+          const name = nameOf(r.name!);
+          // Snapshots come and go (bazil snapshot, mkdir): names in /.snap are not cached.
+          const snap = atSnapDir ? name : v.snap!;
+          const path = atSnapDir ? [] : [...v.path, name];
+          let e: SnapEntry;
+          try {
+            e = await this.opts.snapshots.resolve(snap, path);
+          } catch (err) {
+            const { errno } = errnoOf(err);
+            if (errno !== -ERRNO.ENOENT) throw err;
+            return edge.replyEntry(r.id, [null, 0, atSnapDir ? 0 : CACHE_SECONDS]);
+          }
+          const kino = this.virtualIno(snap, path);
+          edge.replyEntry(r.id, [this.snapAttr(kino, e), 0, atSnapDir ? 0 : CACHE_SECONDS]);
+        })();
+      case Op.GETATTR:
+        if (atSnapDir) return edge.replyAttr(r.id, this.snapDirAttr(), 0);
+        return this.snapEntry(v).then((e) => edge.replyAttr(r.id, this.snapAttr(r.ino, e), CACHE_SECONDS));
+      case Op.MKDIR:
+        if (!atSnapDir) throw readOnly();
+        return (async () => {
+          const name = nameOf(r.name!);
+          await this.opts.takeSnapshot(name);
+          const kino = this.virtualIno(name, []);
+          edge.replyEntry(r.id, [this.snapAttr(kino, this.opts.snapshots.root(name)), 0, 0]);
+        })();
+      case Op.READLINK:
+        return this.snapEntry(v).then((e) => {
+          if (e.target === undefined) throw new BazilError('INVALID_ARGUMENT', `${e.name} is not a symbolic link`);
+          edge.replyReadlink(r.id, Buffer.from(e.target));
+        });
+      case Op.OPEN:
+        if (r.flags & WRITE_FLAGS) throw readOnly();
+        return this.snapEntry(v).then((e) => {
+          if (e.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `${e.name} is a directory`);
+          const base = baseOf(this.opts.store, { ino: 0, data: e.data ?? null, manifest: e.manifest ?? null });
+          const size = baseSize(base); // the content's, not the listed size: see contentSizes
+          const read = async (buf: Buffer, length: number, offset: number) => {
+            const end = Math.min(offset + length, size);
+            if (offset >= end) return 0;
+            await readBase(base, buf, 0, offset, end);
+            return end - offset;
+          };
+          edge.replyOpen(r.id, this.addHandle({ kind: 'snap', read }), true);
+        });
+      case Op.OPENDIR:
+        return (async () => {
+          const names: Buffer[] = [Buffer.from('.'), Buffer.from('..')];
+          const self: Entry = [atSnapDir ? this.snapDirAttr() : this.snapAttr(r.ino, await this.snapEntry(v)), 0, 0];
+          const entries: Entry[] = [self, self];
+          const modes: number[][] = [[r.ino, constants.S_IFDIR], [r.ino, constants.S_IFDIR]];
+          if (atSnapDir) {
+            for (const name of this.opts.snapshots.names()) {
+              const kino = this.virtualIno(name, []);
+              names.push(Buffer.from(name));
+              entries.push([this.snapAttr(kino, this.opts.snapshots.root(name)), 0, 0]);
+              modes.push([kino, constants.S_IFDIR]);
+            }
+          } else {
+            for (const e of await this.opts.snapshots.list(await this.snapEntry(v))) {
+              const kino = this.virtualIno(v.snap!, [...v.path, e.name]);
+              names.push(Buffer.from(e.name));
+              entries.push([this.snapAttr(kino, e), 0, CACHE_SECONDS]);
+              modes.push([kino, TYPE_BITS[e.kind]]);
+            }
+          }
+          edge.replyOpen(r.id, this.addHandle({ kind: 'dir', names, entries, modes }), false);
+        })();
+      case Op.READ:
+        return this.read(edge, r);
+      case Op.READDIR:
+      case Op.READDIRPLUS:
+        return this.readdir(edge, r);
+      case Op.FLUSH:
+      case Op.FSYNC:
+        return edge.replyErr(r.id, 0);
+      case Op.RELEASE:
+      case Op.RELEASEDIR:
+        this.handles.delete(r.fh);
+        return edge.replyErr(r.id, 0);
+      case Op.STATFS:
+        return this.statfs(edge, r);
+      default:
+        throw readOnly();
     }
-    if (p.at === 'snap') return this.snapStat(await this.snapEntry(p));
-    return this.nodeStat(this.tree.resolve(path));
-  }
-
-  async readdir(path: string): Promise<string[]> {
-    const p = place(path);
-    if (p.at === 'snapdir') return ['.', '..', ...this.opts.snapshots.names()];
-    if (p.at === 'snap') return ['.', '..', ...(await this.opts.snapshots.list(await this.snapEntry(p))).map((e) => e.name)];
-    const node = this.tree.resolve(path);
-    if (node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `${path} is not a directory`);
-    return ['.', '..', ...this.tree.children(node.ino).map((c) => c.name)];
-  }
-
-  async open(path: string, flags: number): Promise<number> {
-    const p = place(path);
-    if (p.at === 'snapdir') throw new BazilError('IS_A_DIRECTORY', `/${SNAP_DIR} is a directory`);
-    if (p.at === 'snap') {
-      if (flags & WRITE_FLAGS) throw readOnly();
-      const e = await this.snapEntry(p);
-      if (e.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `${path} is a directory`);
-      const base = baseOf(this.store, { ino: 0, data: e.data ?? null, manifest: e.manifest ?? null });
-      const size = baseSize(base); // the content's, not the listed size: see contentSizes
-      const read = async (buf: Buffer, length: number, offset: number) => {
-        const end = Math.min(offset + length, size);
-        if (offset >= end) return 0;
-        await readBase(base, buf, 0, offset, end);
-        return end - offset;
-      };
-      return this.addHandle({ kind: 'snap', read });
-    }
-    const node = this.tree.resolve(path);
-    if (node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `${path} is a directory`);
-    return this.addHandle({ kind: 'file', file: this.openFile(node) });
-  }
-
-  async create(path: string, mode: number): Promise<number> {
-    this.writable(path, true);
-    const { parent, name } = this.parentOf(path);
-    const node = this.tree.create(parent.ino, name, 'file', mode);
-    return this.addHandle({ kind: 'file', file: this.openFile(node) });
-  }
-
-  async read(fh: number, buf: Buffer, length: number, offset: number): Promise<number> {
-    const h = this.handle(fh);
-    return h.kind === 'file' ? h.file.read(buf, length, offset) : h.read(buf, length, offset);
-  }
-
-  async write(fh: number, buf: Buffer, length: number, offset: number): Promise<number> {
-    return this.fileHandle(fh).write(buf.subarray(0, length), offset);
-  }
-
-  async flush(fh: number): Promise<void> {
-    const h = this.handle(fh);
-    if (h.kind === 'file') await h.file.commit();
-  }
-
-  async fsync(fh: number): Promise<void> {
-    const h = this.handle(fh);
-    if (h.kind === 'file') await h.file.commit(true);
-  }
-
-  async release(fh: number): Promise<void> {
-    const h = this.handle(fh);
-    this.handles.delete(fh);
-    if (h.kind === 'file') await this.releaseFile(h.file);
-  }
-
-  async truncate(path: string, size: number): Promise<void> {
-    this.writable(path);
-    const node = this.tree.resolve(path);
-    if (node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `${path} is a directory`);
-    const file = this.openFile(node);
-    try {
-      await file.truncate(size);
-    } finally {
-      await this.releaseFile(file);
-    }
-  }
-
-  async ftruncate(fh: number, size: number): Promise<void> {
-    await this.fileHandle(fh).truncate(size);
-  }
-
-  async unlink(path: string): Promise<void> {
-    this.writable(path);
-    const { parent, name } = this.parentOf(path);
-    this.tree.remove(parent.ino, name, false);
-  }
-
-  async mkdir(path: string, mode: number): Promise<void> {
-    const p = place(path);
-    if (p.at === 'snap' && p.rest.length === 0) return this.opts.takeSnapshot(p.name);
-    this.writable(path, true);
-    const { parent, name } = this.parentOf(path);
-    this.tree.create(parent.ino, name, 'dir', mode);
-  }
-
-  async rmdir(path: string): Promise<void> {
-    this.writable(path);
-    const { parent, name } = this.parentOf(path);
-    this.tree.remove(parent.ino, name, true);
-  }
-
-  async rename(from: string, to: string): Promise<void> {
-    this.writable(from);
-    this.writable(to);
-    const src = this.parentOf(from);
-    const dst = this.parentOf(to);
-    this.tree.rename(src.parent.ino, src.name, dst.parent.ino, dst.name);
-  }
-
-  async symlink(target: string, path: string): Promise<void> {
-    this.writable(path, true);
-    const { parent, name } = this.parentOf(path);
-    this.tree.create(parent.ino, name, 'symlink', 0o777, target);
-  }
-
-  async readlink(path: string): Promise<string> {
-    const p = place(path);
-    const target = p.at === 'snap' ? (await this.snapEntry(p)).target : p.at === 'tree' ? this.tree.resolve(path).target : null;
-    if (target === null || target === undefined) throw new BazilError('INVALID_ARGUMENT', `${path} is not a symbolic link`);
-    return target;
-  }
-
-  async chmod(path: string, mode: number): Promise<void> {
-    this.writable(path);
-    this.tree.setMode(this.tree.resolve(path).ino, mode);
-  }
-
-  /** Each time in nanoseconds since the epoch, or null to leave it (UTIME_OMIT). */
-  async utimens(path: string, atime: bigint | null, mtime: bigint | null): Promise<void> {
-    this.writable(path);
-    const node = this.tree.resolve(path);
-    const m = mtime === null ? null : timeOfNs(mtime);
-    this.tree.setTimes(node.ino, atime === null ? null : timeOfNs(atime), m);
-    // An open file's commit records its own mtime: make it this one.
-    if (m) this.files.get(node.ino)?.setMtime(m.ms);
-  }
-
-  async statfs(): Promise<Record<string, number>> {
-    const s = await statfs(this.opts.dataDir);
-    return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, namemax: NAME_MAX };
-  }
-
-  /** The operations in fuse-native's callback form. */
-  ops(): Record<string, (...args: any[]) => void> {
-    const reply =
-      <A extends unknown[]>(name: string, fn: (...args: A) => Promise<unknown>, shape: (result: any) => unknown[] = () => [0]) =>
-      (...args: [...A, (code: number, ...rest: unknown[]) => void]) => {
-        const cb = args.pop() as (code: number, ...rest: unknown[]) => void;
-        fn(...(args as unknown as A)).then(
-          (result) => cb(...(shape(result) as [number, ...unknown[]])),
-          (err) => {
-            const { errno, expected } = errnoOf(err);
-            if (!expected) this.opts.log(`${name} ${String(args[0])}: ${(err as Error)?.message ?? err}`);
-            cb(errno);
-          },
-        );
-      };
-    const one = (r: unknown) => [0, r];
-    // read and write answer with the byte count in place of the status.
-    const count = (n: unknown) => [n];
-    return {
-      getattr: reply('getattr', (path: string) => this.getattr(path), one),
-      fgetattr: reply('fgetattr', (path: string) => this.getattr(path), one),
-      readdir: reply('readdir', (path: string) => this.readdir(path), one),
-      open: reply('open', (path: string, flags: number) => this.open(path, flags), one),
-      create: reply('create', (path: string, mode: number) => this.create(path, mode), one),
-      read: reply('read', (_p: string, fh: number, buf: Buffer, len: number, pos: number) => this.read(fh, buf, len, pos), count),
-      write: reply('write', (_p: string, fh: number, buf: Buffer, len: number, pos: number) => this.write(fh, buf, len, pos), count),
-      flush: reply('flush', (_p: string, fh: number) => this.flush(fh)),
-      fsync: reply('fsync', (_p: string, _datasync: boolean, fh: number) => this.fsync(fh)),
-      release: reply('release', (_p: string, fh: number) => this.release(fh)),
-      truncate: reply('truncate', (path: string, size: number) => this.truncate(path, size)),
-      ftruncate: reply('ftruncate', (_p: string, fh: number, size: number) => this.ftruncate(fh, size)),
-      unlink: reply('unlink', (path: string) => this.unlink(path)),
-      mkdir: reply('mkdir', (path: string, mode: number) => this.mkdir(path, mode)),
-      rmdir: reply('rmdir', (path: string) => this.rmdir(path)),
-      rename: reply('rename', (from: string, to: string) => this.rename(from, to)),
-      symlink: reply('symlink', (target: string, path: string) => this.symlink(target, path)),
-      readlink: reply('readlink', (path: string) => this.readlink(path), one),
-      chmod: reply('chmod', (path: string, mode: number) => this.chmod(path, mode)),
-      utimens: reply('utimens', (path: string, atime: bigint | null, mtime: bigint | null) => this.utimens(path, atime, mtime)),
-      // One owner: the server's user. chown is accepted and changes nothing, as
-      // on file systems without ownership, so tar and cp -p work.
-      chown: reply('chown', async (path: string) => {
-        this.writable(path);
-        this.tree.resolve(path);
-      }),
-      // No hard links: EPERM is link(2)'s answer for that (git then renames instead).
-      link: (_from: string, _to: string, cb: (code: number) => void) => cb(-ERRNO.EPERM),
-      statfs: reply('statfs', () => this.statfs(), one),
-    };
   }
 }
-

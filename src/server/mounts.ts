@@ -3,14 +3,17 @@
  * volume's tree and hands it to the FUSE adapter; unmounting commits every
  * dirty file first, so nothing written through the mount is lost. Each mount
  * is remembered in the data dir until the user unmounts it, and mounted again
- * when the server starts.
+ * when the server starts. The files open in a volume are kept by the engine
+ * (OpenFiles), which the sync asks too.
  */
 import { join } from 'node:path';
 import type { DataDir } from '../engine/datadir.js';
 import type { OpenVolumes } from '../engine/node/open-volumes.js';
 import { BazilError } from '../engine/errors.js';
 import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/snapshots.js';
+import { OpenFiles } from '../engine/tree/open-files.js';
 import type { Tree } from '../engine/tree/tree.js';
+import { edge } from '../fuse/edge.js';
 import { mountOps, type Mounted } from '../fuse/mount.js';
 import { VolumeFs } from '../fuse/volume-fs.js';
 import {
@@ -40,15 +43,15 @@ export interface MountInfo {
 }
 
 interface Mount extends MountInfo {
-  fs: VolumeFs;
+  files: OpenFiles;
   tree: Tree;
   fuse: Mounted;
+  /** Stops telling the kernel of the tree's changes. */
+  detach(): void;
 }
 
 export class Mounts {
   private readonly mounts = new Map<string, Mount>();
-  /** Callbacks waiting for a file to be closed, by volume and inode. */
-  private readonly waiting = new Map<string, (() => void)[]>();
   /** Why a remembered mount could not be mounted at start, by volume. */
   private readonly failed = new Map<string, string>();
 
@@ -60,21 +63,14 @@ export class Mounts {
 
   /** True while the file is open through the volume's mount. */
   isOpen(volume: string, ino: number): boolean {
-    return this.mounts.get(volume)?.fs.isOpen(ino) ?? false;
+    return this.mounts.get(volume)?.files.isOpen(ino) ?? false;
   }
 
   /** Calls fn when the file's last handle is closed (or at once if it is not open). */
   whenClosed(volume: string, ino: number, fn: () => void): void {
-    if (!this.isOpen(volume, ino)) return fn();
-    const key = `${volume}:${ino}`;
-    this.waiting.set(key, [...(this.waiting.get(key) ?? []), fn]);
-  }
-
-  private closed(volume: string, ino: number): void {
-    const key = `${volume}:${ino}`;
-    const fns = this.waiting.get(key);
-    this.waiting.delete(key);
-    for (const fn of fns ?? []) fn();
+    const files = this.mounts.get(volume)?.files;
+    if (!files) return fn();
+    files.whenClosed(ino, fn);
   }
 
   /** Mounts a volume on an existing directory (absolute path). */
@@ -91,18 +87,19 @@ export class Mounts {
     if (outer) throw new BazilError('INVALID_ARGUMENT', `${dir} is inside the mount of volume ${outer.volume} (${outer.dir}); mount volumes side by side, not one inside another`);
     checkMountPoint(dir);
     const { store, tree } = v;
+    const files = new OpenFiles(tree, store, join(this.dataDir.path, 'tmp'));
     const fs = new VolumeFs({
       tree,
       store,
+      files,
       snapshots: new SnapshotReader(this.dataDir.db, id, store),
-      tmpDir: join(this.dataDir.path, 'tmp'),
       dataDir: this.dataDir.path,
       takeSnapshot: async (name) => void (await this.snapshot(volume, name)),
-      closed: (ino) => this.closed(volume, ino),
       log: (line) => this.log(`${volume}: ${line}`),
     });
-    const fuse = await mountOps(dir, fs.ops(), volume);
-    this.mounts.set(volume, { volume, dir, fs, tree, fuse });
+    const fuse = mountOps(dir, fs, volume);
+    const detach = fs.attach(edge(), fuse.session);
+    this.mounts.set(volume, { volume, dir, files, tree, fuse, detach });
     rememberMount(this.dataDir.db, id, dir);
     this.failed.delete(volume);
     this.log(`mounted ${volume} on ${dir}`);
@@ -135,12 +132,12 @@ export class Mounts {
       const busy = holders(m.dir, options.client); // the asking CLI may hold what its shell gave it
       if (busy.length) throw busyError(m.dir, busy);
     }
-    await m.fs.commitAll(true);
+    await m.files.commitAll(true);
+    m.detach();
     await m.fuse.unmount();
     this.mounts.delete(m.volume);
     if (!options.keep) forgetMount(this.dataDir.db, m.dir);
-    // Nothing is open any more: what waited for a close can go ahead.
-    for (const key of [...this.waiting.keys()]) if (key.startsWith(`${m.volume}:`)) this.closed(m.volume, Number(key.slice(m.volume.length + 1)));
+    await m.files.closeAll();
     this.log(`unmounted ${m.volume} from ${m.dir}`);
     return { volume: m.volume, dir: m.dir };
   }
@@ -190,7 +187,7 @@ export class Mounts {
   /** Takes a snapshot of a volume, mounted or not; open files are committed first. */
   async snapshot(volume: string, name: string): Promise<SnapshotInfo> {
     const m = this.mounts.get(volume);
-    if (m) await m.fs.commitAll();
+    if (m) await m.files.commitAll();
     const v = this.volumes.get(volume);
     const info = await takeSnapshot(v.tree, v.store, this.dataDir.db, name);
     this.log(`took snapshot ${name} of ${volume}`);

@@ -89,7 +89,7 @@ describe('file content through a mount', { skip }, () => {
     assert.ok(blocks > 2048 && blocks < 4096, `st_blocks ${blocks} for 1 MiB and 3 bytes written`);
     await offline(v, () => {});
     assert.equal(Number(await v.ok(check)), blocks);
-    // `cp --sparse=always` of it cannot be quick here: fuse-native (libfuse 2) has no lseek,
+    // `cp --sparse=always` of it cannot be quick here: the FUSE edge does not answer lseek,
     // so SEEK_DATA/SEEK_HOLE see one big data extent and cp reads the whole terabyte.
     // A smaller one shows that a copy keeps the holes: cp finds the zeros and seeks past them.
     await v.ok(`

@@ -172,14 +172,14 @@ describe('mounts', { concurrency: true, skip: fuseUnavailable() }, () => {
     assert.equal(missing.stderr, `bazil: ${join(base, 'nope')} does not exist; make it with \`mkdir nope\`, then mount again\n`);
   });
 
-  test('without fusermount on the machine, mount says so and how to install it (exit 10)', async (t) => {
+  test('without fusermount3 on the machine, mount says so and how to install it (exit 10)', async (t) => {
     const { dataDir, run, track } = await setUp(t);
-    // A server whose PATH has no fusermount, as on a machine without the fuse package.
+    // A server whose PATH has no fusermount3, as on a machine without the fuse3 package.
     const start = await bazil([`-data-dir=${dataDir}`, 'server', 'start', '-addr=127.0.0.1:0'], { env: { PATH: '/nonexistent' } });
     assert.equal(start.code, 0, start.stderr);
     track();
     const r = await run('volume', 'mount', 'v', 'mnt');
     assert.equal(r.code, 10, r.stderr);
-    assert.equal(r.stderr, 'bazil: fusermount is not installed, and FUSE mounts need it; install it with `sudo apt-get install fuse`\n');
+    assert.equal(r.stderr, 'bazil: fusermount3 is not installed, and FUSE mounts need it; install it with `sudo apt-get install fuse3`\n');
   });
 });

@@ -59,6 +59,17 @@ export interface SyncedVersion extends clocks.Clocks {
   target: string | null;
 }
 
+/**
+ * A committed change that caches of the tree (the kernel's, through a mount)
+ * must drop: inode `ino`'s attributes or content, and with `entry`, the name
+ * that now points elsewhere or nowhere. A file's new content from a commit of
+ * its own writes is not one: whoever wrote it has it already.
+ */
+export interface TreeChange {
+  ino: number;
+  entry?: { parent: number; name: string };
+}
+
 /** File content as stored: inline bytes or a manifest root. */
 export type Content = { size: number; data: Buffer; manifest?: undefined } | { size: number; manifest: Buffer; data?: undefined };
 
@@ -108,6 +119,9 @@ export class Tree {
   readonly root: number;
   private readonly stmts;
   private readonly listeners = new Set<() => void>();
+  private readonly changeListeners = new Set<(changes: TreeChange[]) => void>();
+  /** What the open transaction changed, told to changeListeners after its commit. */
+  private changes: TreeChange[] = [];
   /** Set when a transaction changed the tree: listeners hear of it after the commit. */
   private touched = false;
 
@@ -117,6 +131,7 @@ export class Tree {
   ) {
     this.stmts = {
       get: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE ino = ?`),
+      exists: db.prepare('SELECT 1 FROM nodes WHERE ino = ?'),
       lookup: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND name = ? AND ino != parent`),
       children: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent ORDER BY name`),
       childrenAfter: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent AND name > ? ORDER BY name LIMIT ?`),
@@ -180,15 +195,29 @@ export class Tree {
       result = this.db.transaction(fn).immediate();
     } catch (err) {
       this.touched = false;
+      this.changes = [];
       throw err;
     } finally {
       if (!durable) this.stmts.syncFull.run();
     }
+    const changes = this.changes;
+    this.changes = [];
+    if (changes.length > 0) for (const listener of this.changeListeners) listener(changes);
     if (this.touched) {
       this.touched = false;
       for (const listener of this.listeners) listener();
     }
     return result;
+  }
+
+  /** Calls listener with what each committed transaction changed (see TreeChange). Returns the unsubscribe function. */
+  onTreeChange(listener: (changes: TreeChange[]) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changedEntry(node: Pick<Node, 'ino' | 'parent' | 'name'>): void {
+    this.changes.push({ ino: node.ino, entry: { parent: node.parent, name: node.name } }, { ino: node.parent });
   }
 
   /** Calls listener after every committed change (local or synced). Returns the unsubscribe function. */
@@ -226,6 +255,10 @@ export class Tree {
     const row = this.stmts.get.get(ino) as Row | undefined;
     if (!row) throw new BazilError('NOT_FOUND', `no file with inode ${ino}`);
     return fromRow(row);
+  }
+
+  exists(ino: number): boolean {
+    return this.stmts.exists.get(ino) !== undefined;
   }
 
   lookup(parent: number, name: string): Node | undefined {
@@ -292,6 +325,7 @@ export class Tree {
       );
       this.stmts.touchDir.run(now, now, parent);
       this.stampAncestors(parent);
+      this.changedEntry({ ino, parent, name });
       return this.get(ino);
     });
   }
@@ -345,6 +379,9 @@ export class Tree {
       const stamp = this.stampVector();
       const m = node.kind === 'dir' ? join(modOf(node), stamp) : stamp;
       const now = Date.now();
+      this.changedEntry(node);
+      this.changedEntry({ ino: node.ino, parent: toParent, name: toName });
+      if (existing) this.changes.push({ ino: existing.ino });
       this.stmts.move.run(toParent, toName, now, node.ino);
       this.stmts.setMC.run(encode(m), encode(stamp), storedSync(seen), node.ino);
       this.stmts.touchDir.run(now, now, fromParent);
@@ -358,6 +395,7 @@ export class Tree {
   setMode(ino: number, mode: number): void {
     this.transaction(() => {
       this.changed(this.stmts.setMode.run(mode & 0o7777, Date.now(), ino), ino);
+      this.changes.push({ ino });
       this.stamp(ino);
     });
   }
@@ -372,6 +410,7 @@ export class Tree {
       const a = atime ?? { ms: node.atime, ns: node.atimeNs };
       const m = mtime ?? { ms: node.mtime, ns: node.mtimeNs };
       this.stmts.setTimes.run(m.ms, m.ns, a.ms, a.ns, Date.now(), ino);
+      this.changes.push({ ino });
       if (m.ms !== node.mtime || m.ns !== node.mtimeNs) this.stamp(ino);
     });
   }
@@ -473,6 +512,7 @@ export class Tree {
   private deleteLocally(node: Node): void {
     this.putTomb(node, this.stampVector());
     this.stmts.remove.run(node.ino);
+    this.changedEntry(node);
   }
 
   // ---- changes from a peer --------------------------------------------------
@@ -488,6 +528,7 @@ export class Tree {
         .lastInsertRowid,
     );
     this.coverUp(parent, v.m);
+    this.changedEntry({ ino, parent, name });
     return this.get(ino);
   }
 
@@ -496,6 +537,7 @@ export class Tree {
     const seen = join(decode(node.s), v.s);
     const m = node.kind === 'dir' ? join(modOf(node), v.m) : v.m;
     this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, v.target, encode(m), storedSync(seen), encode(v.c), node.ino);
+    this.changes.push({ ino: node.ino });
     this.coverUp(node.parent, v.m);
   }
 
@@ -518,6 +560,7 @@ export class Tree {
     if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${node.name}" is not empty`);
     this.putTomb(node, m, join(this.syncVector(node.ino), s));
     this.stmts.remove.run(node.ino);
+    this.changedEntry(node);
     this.coverUp(node.parent, m);
   }
 

@@ -1,0 +1,81 @@
+/**
+ * The files open in one volume, by inode: one OpenFile per open inode, shared
+ * by all its handles. The mount opens and releases them; the sync asks whether
+ * a file is open (it does not change a file under its readers) and waits for
+ * its last close.
+ */
+import type { ContentStore } from '../store/content.js';
+import { OpenFile } from './open-file.js';
+import type { Node, Tree } from './tree.js';
+
+export class OpenFiles {
+  private readonly files = new Map<number, OpenFile>();
+  /** Callbacks waiting for a file's last close, by inode. */
+  private readonly waiting = new Map<number, (() => void)[]>();
+
+  constructor(
+    private readonly tree: Tree,
+    private readonly store: ContentStore,
+    /** Where open files keep their dirty buffers. */
+    private readonly tmpDir: string,
+  ) {}
+
+  get(ino: number): OpenFile | undefined {
+    return this.files.get(ino);
+  }
+
+  isOpen(ino: number): boolean {
+    return this.files.has(ino);
+  }
+
+  /** Opens a handle on node's file (the OpenFile is shared with its other handles). */
+  open(node: Node): OpenFile {
+    let file = this.files.get(node.ino);
+    if (!file) {
+      file = new OpenFile(node.ino, node, this.tree, this.store, this.tmpDir);
+      this.files.set(node.ino, file);
+    }
+    file.refs++;
+    return file;
+  }
+
+  /** Releases a handle; the last one commits the file and closes it. */
+  async release(file: OpenFile): Promise<void> {
+    file.refs--;
+    if (file.refs > 0) return;
+    try {
+      await file.commit();
+    } finally {
+      if (file.refs === 0) {
+        this.files.delete(file.ino);
+        await file.close();
+        this.closed(file.ino);
+      }
+    }
+  }
+
+  /** Calls fn when the file's last handle is released (or at once if it is not open). */
+  whenClosed(ino: number, fn: () => void): void {
+    if (!this.isOpen(ino)) return fn();
+    this.waiting.set(ino, [...(this.waiting.get(ino) ?? []), fn]);
+  }
+
+  /** Commits every open file's writes; for snapshots and unmount. */
+  async commitAll(durable = false): Promise<void> {
+    for (const file of this.files.values()) await file.commit(durable);
+  }
+
+  /** After an unmount (with everything committed) nothing is open any more: what waited for a close can go ahead. */
+  async closeAll(): Promise<void> {
+    const files = [...this.files.values()];
+    this.files.clear();
+    for (const file of files) await file.close();
+    for (const ino of [...this.waiting.keys()]) this.closed(ino);
+  }
+
+  private closed(ino: number): void {
+    const fns = this.waiting.get(ino);
+    this.waiting.delete(ino);
+    for (const fn of fns ?? []) fn();
+  }
+}
