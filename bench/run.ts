@@ -7,13 +7,15 @@
  * BAZIL_BENCH_SYNC_MIB (else BAZIL_BENCH_MIB), BAZIL_BENCH_SYNC_FILES (else BAZIL_BENCH_FILES),
  * BAZIL_BENCH_SYNC_ROUNDS (1), and BAZIL_BENCH_SYNC_AUTO=0 to skip its run with automatic sync.
  * The cache bench (a read at a 256 MiB budget beside the default) takes BAZIL_BENCH_CACHE_MIB
- * (else BAZIL_BENCH_MIB); BAZIL_BENCH_CACHE=0 skips it.
+ * (else BAZIL_BENCH_MIB); BAZIL_BENCH_CACHE=0 skips it. The pair bench (`bazil pair` to the first file read
+ * on the other side, beside `ssh host true`) needs root and sshd; BAZIL_BENCH_PAIR=0 skips it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchCache } from './cache.js';
 import { benchFuse } from './fuse.js';
+import { benchPair } from './pair.js';
 import { benchDedup, benchStore } from './store.js';
 import { benchResponsiveness } from './responsiveness.js';
 import { benchSync } from './sync.js';
@@ -36,6 +38,7 @@ try {
     });
   }
   if (process.env.BAZIL_BENCH_RESPONSIVE !== '0') await benchResponsiveness(base);
+  if (process.env.BAZIL_BENCH_PAIR !== '0') await benchPair(base);
   if (process.env.BAZIL_BENCH_CACHE !== '0') await benchCache(base, Number(process.env.BAZIL_BENCH_CACHE_MIB || process.env.BAZIL_BENCH_MIB || 1024));
 } finally {
   rmSync(base, { recursive: true, force: true });

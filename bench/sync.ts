@@ -297,13 +297,16 @@ export async function sharedPair(root: string, bin: string, cleanup: Cleanup, ma
 }
 
 /** A private sshd on loopback that takes a temp key for the current user, for rsync over ssh. */
-interface Ssh {
+export interface Ssh {
   /** rsync's -e. */
   rsh: string;
   user: string;
+  port: number;
+  /** Holds client_key (authorized), host_key and sshd_config. */
+  dir: string;
 }
 
-async function startSshd(dir: string, cleanup: Cleanup): Promise<Ssh | string> {
+export async function startSshd(dir: string, cleanup: Cleanup): Promise<Ssh | string> {
   const sshd = '/usr/sbin/sshd';
   if (!existsSync(sshd)) return 'no /usr/sbin/sshd (apt-get install openssh-server)';
   for (const tool of ['ssh', 'ssh-keygen', 'rsync']) {
@@ -370,7 +373,7 @@ async function startSshd(dir: string, cleanup: Cleanup): Promise<Ssh | string> {
   } catch (err) {
     return `ssh to the private sshd failed: ${(err as Error).message.trim()}`;
   }
-  return { rsh, user };
+  return { rsh, user, port, dir };
 }
 
 /** Phases of one end-to-end run, in seconds. */

@@ -3,7 +3,7 @@
  * other and granting them access. Each works through the server when one runs,
  * else on the data dir directly (the same methods, in process).
  */
-import type { MethodName, Params, PeerGrants, PeerInfo } from '../engine/control/api.js';
+import type { MethodName, Params, PeerGrants, PeerInfo, PeerRef } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
 import { parsePublicKey } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
@@ -13,6 +13,10 @@ import { withControl } from './use-datadir.js';
 
 const BOTH_WAYS = 'Works with or without the server: through it when it runs, else on the data dir directly.';
 const KEY_HELP = 'PUBKEY is the peer\'s public key, 64 hex characters: run `bazil debug pubkey` on the other machine to see it.';
+const PEER_HELP = 'PUBKEY is the peer\'s public key, its name, or the start of its key that no other peer\'s key starts with.';
+
+/** How a command's answer names the peer: its name and key, or the key alone. */
+export const peerShown = (p: PeerRef) => (p.name ? `${p.name} (${p.key})` : p.key);
 
 /** Runs a change, through the server when one runs, else on the data dir. */
 function change<M extends MethodName>(dataDir: string, method: M, params: Params<M>) {
@@ -45,7 +49,7 @@ export function warnMissingGrants(peer: string, grants: PeerGrants | undefined, 
 
 function peerLine(p: PeerInfo): string {
   const list = (xs: string[]) => (xs.length ? xs.join(',') : '-');
-  return [p.publicKey, `location=${p.location ?? '-'}`, `storage=${list(p.storage)}`, `volumes=${list(p.volumes)}`].join('\t');
+  return [p.publicKey, ...(p.name ? [`name=${p.name}`] : []), `location=${p.location ?? '-'}`, `storage=${list(p.storage)}`, `volumes=${list(p.volumes)}`].join('\t');
 }
 
 /** Suggests mounting a volume, unless it is mounted already. */
@@ -58,19 +62,20 @@ async function nextMount(dataDir: string, volume: string): Promise<void> {
 export const peerCommands: Command[] = [
   {
     path: ['peer', 'add'],
-    summary: 'Introduce a peer: another data dir, named by its public key',
-    usage: 'PUBKEY',
+    summary: 'Introduce a peer: another data dir, by its public key, with a name if you like',
+    usage: 'PUBKEY [NAME]',
     details:
-      `${KEY_HELP}\n` +
+      `${KEY_HELP}\nNAME (letters, digits, ".", "_", "-"; unique here) is how lists and messages show it, and what\n` +
+      'commands accept in place of its key (`bazil peer rename` changes it).\n' +
       'Adding a peer grants it nothing: allow it to read the local store with `bazil peer storage allow`,\n' +
       'and to sync a volume with `bazil peer volume allow`. If this side will connect to the peer, say where\n' +
       `its server listens with \`bazil peer location set\`.\n${BOTH_WAYS}`,
-    examples: ['bazil peer add $BLACK', 'bazil peer add "$(bazil -data-dir=path/to/black debug pubkey)"'],
-    args: [1, 1],
+    examples: ['bazil peer add $BLACK', 'bazil peer add $BLACK black', 'bazil peer add "$(bazil -data-dir=path/to/black debug pubkey)"'],
+    args: [1, 2],
     async run({ dataDir, args }) {
       const key = parsePublicKey(args[0]).toString('hex');
-      await change(dataDir, 'peer.add', { key });
-      say(`Added peer ${key}.`);
+      const added = await change(dataDir, 'peer.add', args[1] === undefined ? { key } : { key, name: args[1] });
+      say(`Added peer ${peerShown(added)}.`);
       hint(
         `Next: if this side will connect to it, tell bazil where its server listens: \`${bazilCommand(dataDir, `peer location set ${key} HOST:PORT`)}\`; ` +
           `to share with it: \`${bazilCommand(dataDir, `peer storage allow ${key} local`)}\` and \`${bazilCommand(dataDir, `peer volume allow ${key} VOLUME`)}\`.`,
@@ -78,20 +83,34 @@ export const peerCommands: Command[] = [
     },
   },
   {
+    path: ['peer', 'rename'],
+    summary: 'Name a peer, or change its name',
+    usage: 'PUBKEY NAME',
+    details:
+      `${PEER_HELP}\nNAME is letters, digits, ".", "_" or "-" (at most 32, starting with a letter or digit), unique here;\n` +
+      `an empty NAME ("") takes the name away. Names are local: the peer does not see them.\n${BOTH_WAYS}`,
+    examples: ['bazil peer rename $BLACK black', 'bazil peer rename black laptop', 'bazil peer rename 3f2a laptop'],
+    args: [2, 2],
+    async run({ dataDir, args }) {
+      const renamed = await change(dataDir, 'peer.rename', { key: args[0], name: args[1] });
+      say(renamed.name ? `Peer ${renamed.key} is now named ${renamed.name}${renamed.was && renamed.was !== renamed.name ? ` (was ${renamed.was})` : ''}.` : `Peer ${renamed.key} has no name now.`);
+    },
+  },
+  {
     path: ['peer', 'remove'],
     summary: 'Forget a peer: its location and every grant; its open connections are closed',
     usage: 'PUBKEY',
     details:
-      `${KEY_HELP}\n` +
+      `${PEER_HELP}\n` +
       'The peer can no longer connect, and volumes stop syncing with it and fetching content from it.\n' +
       'What already came from it stays. To take back only one grant, use `bazil peer storage deny` or\n' +
       `\`bazil peer volume deny\`. ${AT_ONCE}\n${BOTH_WAYS}`,
     examples: ['bazil peer remove $BLACK'],
     args: [1, 1],
     async run({ dataDir, args }) {
-      const key = parsePublicKey(args[0]).toString('hex');
-      const { closed } = await change(dataDir, 'peer.remove', { key });
-      say(`Removed peer ${key}${closed ? `; closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}.`);
+      const removed = await change(dataDir, 'peer.remove', { key: args[0] });
+      const { closed } = removed;
+      say(`Removed peer ${peerShown(removed)}${closed ? `; closed its ${closed} open connection${closed === 1 ? '' : 's'}` : ''}.`);
     },
   },
   {
@@ -99,8 +118,9 @@ export const peerCommands: Command[] = [
     summary: 'List peers, where they listen, and what they may do here',
     usage: '[--json]',
     details:
-      'One line per peer, tab-separated: PUBKEY, location=HOST:PORT, storage=BACKENDS (what it may read\n' +
-      'here), volumes=NAMES (what it may sync). A "-" means none or not set. With --json, also whether\n' +
+      'One line per peer, tab-separated: PUBKEY, name=NAME (when it has one), location=HOST:PORT,\n' +
+      'storage=BACKENDS (what it may read here), volumes=NAMES (what it may sync). A "-" means none or\n' +
+      'not set. With --json, also whether\n' +
       `the server is connected to it now (\`bazil status\` shows that too).\n${BOTH_WAYS}`,
     options: [JSON_OPTION],
     examples: ['bazil peer list', 'bazil peer list --json'],
@@ -122,23 +142,23 @@ export const peerCommands: Command[] = [
     summary: "Say where a peer's server listens (HOST:PORT)",
     usage: 'PUBKEY HOST:PORT',
     details:
+      `${PEER_HELP}\n` +
       'HOST is a name, an IPv4 address or a bracketed IPv6 address; PORT is the one the peer\'s\n' +
       '`bazil server run` printed (34211 unless that was taken). Needed on the side that connects,\n' +
       `e.g. before \`bazil volume connect\` or \`bazil volume sync\`. Setting it again replaces it.\n${BOTH_WAYS}`,
     examples: ['bazil peer location set $WHITE white.local:34211', 'bazil peer location set $WHITE 192.0.2.7:34211', 'bazil peer location set $WHITE [::1]:34211'],
     args: [1, 2],
     async run({ dataDir, args }) {
-      const key = parsePublicKey(args[0]).toString('hex');
       const location = args[1];
       if (location === undefined) {
         throw new BazilError(
           'INVALID_ARGUMENT',
-          `missing HOST:PORT: where the peer's server listens, as its \`bazil server run\` printed it, e.g. \`bazil peer location set ${key} white.local:34211\``,
+          `missing HOST:PORT: where the peer's server listens, as its \`bazil server run\` printed it, e.g. \`bazil peer location set ${args[0]} white.local:34211\``,
         );
       }
-      await change(dataDir, 'peer.location.set', { key, location });
-      say(`Peer ${key} is at ${location}.`);
-      hint(`Next, to use one of its volumes: \`${bazilCommand(dataDir, `volume connect -sharing=NAME ${key} VOLUME`)}\`.`);
+      const peer = await change(dataDir, 'peer.location.set', { key: args[0], location });
+      say(`Peer ${peerShown(peer)} is at ${location}.`);
+      hint(`Next, to use one of its volumes: \`${bazilCommand(dataDir, `volume connect -sharing=NAME ${peer.name ?? peer.key} VOLUME`)}\`.`);
     },
   },
   {
@@ -146,30 +166,28 @@ export const peerCommands: Command[] = [
     summary: "Let a peer read this data dir's store",
     usage: 'PUBKEY local',
     details:
-      `The only backend is "local", this data dir's content store. The content stays encrypted: the peer\n` +
+      `${PEER_HELP}\nThe only backend is "local", this data dir's content store. The content stays encrypted: the peer\n` +
       `can only read what it holds the sharing key of. Allowing it again changes nothing.\n${BOTH_WAYS}`,
     examples: ['bazil peer storage allow $BLACK local'],
     args: [2, 2],
     async run({ dataDir, args }) {
-      const key = parsePublicKey(args[0]).toString('hex');
       const backend = args[1];
-      await change(dataDir, 'peer.storage.allow', { key, backend });
-      say(`Peer ${key} may read the ${backend} store.`);
-      hint(`Next, to let it sync a volume: \`${bazilCommand(dataDir, `peer volume allow ${key} VOLUME`)}\`.`);
+      const peer = await change(dataDir, 'peer.storage.allow', { key: args[0], backend });
+      say(`Peer ${peerShown(peer)} may read the ${backend} store.`);
+      hint(`Next, to let it sync a volume: \`${bazilCommand(dataDir, `peer volume allow ${peer.name ?? peer.key} VOLUME`)}\`.`);
     },
   },
   {
     path: ['peer', 'storage', 'deny'],
     summary: "Stop a peer from reading this data dir's store",
     usage: 'PUBKEY local',
-    details: `Takes back \`bazil peer storage allow\`. ${AT_ONCE}\nDenying what was not allowed says so and changes nothing.\n${BOTH_WAYS}`,
+    details: `${PEER_HELP}\nTakes back \`bazil peer storage allow\`. ${AT_ONCE}\nDenying what was not allowed says so and changes nothing.\n${BOTH_WAYS}`,
     examples: ['bazil peer storage deny $BLACK local'],
     args: [2, 2],
     async run({ dataDir, args }) {
-      const key = parsePublicKey(args[0]).toString('hex');
       const backend = args[1];
-      await change(dataDir, 'peer.storage.deny', { key, backend });
-      say(`Peer ${key} may no longer read the ${backend} store.`);
+      const peer = await change(dataDir, 'peer.storage.deny', { key: args[0], backend });
+      say(`Peer ${peerShown(peer)} may no longer read the ${backend} store.`);
     },
   },
   {
@@ -177,16 +195,16 @@ export const peerCommands: Command[] = [
     summary: 'Let a peer sync a volume',
     usage: 'PUBKEY VOLUME',
     details:
+      `${PEER_HELP}\n` +
       'The peer may then connect to the volume and sync it. It also needs the volume\'s sharing key,\n' +
       'copied by some safe means, and usually read access to the store (`bazil peer storage allow`).\n' +
       `Allowing it again changes nothing.\n${BOTH_WAYS}`,
     examples: ['bazil peer volume allow $BLACK myfiles'],
     args: [2, 2],
     async run({ dataDir, args }) {
-      const key = parsePublicKey(args[0]).toString('hex');
       const volume = args[1];
-      await change(dataDir, 'peer.volume.allow', { key, volume });
-      say(`Peer ${key} may sync volume ${volume}.`);
+      const peer = await change(dataDir, 'peer.volume.allow', { key: args[0], volume });
+      say(`Peer ${peerShown(peer)} may sync volume ${volume}.`);
       hint(
         `Next, on the peer: add this volume's sharing key (\`bazil sharing add NAME <KEYFILE\`), then ` +
           `\`bazil volume connect -sharing=NAME PUBKEY ${volume}\` with this data dir's key (\`bazil debug pubkey\`).`,
@@ -198,15 +216,14 @@ export const peerCommands: Command[] = [
     summary: 'Stop a peer from syncing a volume',
     usage: 'PUBKEY VOLUME',
     details:
-      `Takes back \`bazil peer volume allow\`: the peer can no longer list or pull the volume here. ${AT_ONCE}\n` +
+      `${PEER_HELP}\nTakes back \`bazil peer volume allow\`: the peer can no longer list or pull the volume here. ${AT_ONCE}\n` +
       `Denying what was not allowed says so and changes nothing.\n${BOTH_WAYS}`,
     examples: ['bazil peer volume deny $BLACK myfiles'],
     args: [2, 2],
     async run({ dataDir, args }) {
-      const key = parsePublicKey(args[0]).toString('hex');
       const volume = args[1];
-      await change(dataDir, 'peer.volume.deny', { key, volume });
-      say(`Peer ${key} may no longer sync volume ${volume}.`);
+      const peer = await change(dataDir, 'peer.volume.deny', { key: args[0], volume });
+      say(`Peer ${peerShown(peer)} may no longer sync volume ${volume}.`);
     },
   },
   {
@@ -215,7 +232,8 @@ export const peerCommands: Command[] = [
     usage: '[-sharing=NAME] VOLUME peerkey:PUBKEY',
     options: [{ name: 'sharing', type: 'string', value: 'NAME', help: "the volume's sharing key (a check: it must match)", default: DEFAULT_SHARING_KEY }],
     details:
-      'peerkey:PUBKEY names a known peer (see `bazil peer add`); it must allow this data dir to read its store.\n' +
+      'peerkey:PUBKEY names a known peer (see `bazil peer add`) by its key, its name or a unique key\n' +
+      'prefix; it must allow this data dir to read its store.\n' +
       'The local store is always used, so "local" is accepted and changes nothing. Adding a peer again\n' +
       `changes nothing.\n${BOTH_WAYS}`,
     examples: ['bazil volume storage add -sharing=friends myfiles peerkey:$WHITE'],

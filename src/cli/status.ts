@@ -18,7 +18,7 @@ function peerLines(status: StatusInfo, running: boolean): string[] {
     const state = p.connected === null ? '' : p.connected ? ', connected' : ', not connected';
     const granted = [...p.storage.map((s) => `read the ${s} store`), ...p.volumes.map((v) => `sync ${v}`)];
     const lines = [
-      `  ${p.publicKey} at ${p.location ?? '(no location)'}${state}${p.syncs.length ? `; syncs ${p.syncs.join(', ')} from it` : ''}`,
+      `  ${p.name ? `${p.name} ` : ''}${p.publicKey} at ${p.location ?? '(no location)'}${state}${p.syncs.length ? `; syncs ${p.syncs.join(', ')} from it` : ''}`,
       `    may here: ${granted.length ? granted.join(', ') : 'nothing'}`,
     ];
     for (const s of p.lastSync) lines.push(`    last sync of ${s.volume}: ${new Date(s.at).toISOString()}${s.error ? `, failed: ${s.error}` : ''}`);

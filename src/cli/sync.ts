@@ -28,7 +28,7 @@ export const syncCommands: Command[] = [
     async run({ dataDir, args, flags }) {
       const [peer, volume, name] = args;
       const v = await withServer(dataDir, (server) => server.call('volume.connect', { peer, volume, name, sharing: flags.sharing as string }));
-      process.stdout.write(`Connected volume ${v.name} to ${volume} on peer ${peer.slice(0, 16)}...\n`);
+      process.stdout.write(`Connected volume ${v.name} to ${volume} on peer ${/^[0-9a-fA-F]{17,}$/.test(peer) ? `${peer.slice(0, 16)}...` : peer}\n`);
       warnMissingGrants(peer, v.grants, volume);
       process.stderr.write(
         `Next: \`${bazilCommand(dataDir, `volume storage add -sharing=${v.sharingKey} ${v.name} peerkey:${peer}`)}\` to read its content from there, ` +
@@ -65,8 +65,9 @@ export const syncCommands: Command[] = [
     summary: 'List conflicts: files changed both here and on a peer',
     usage: '[--all] [--json] [VOLUME]',
     details:
-      'One line per conflict: WHERE (the path in the mount, or VOLUME:/path when not mounted), peer=KEY, and\n' +
-      'theirs=WHAT their version is. The version here stays in place until you resolve it.\n' +
+      'One line per conflict: WHERE (the path in the mount, or VOLUME:/path when not mounted), peer=NAME\n' +
+      '(its key when it has no name), and theirs=WHAT their version is. The version here stays in place\n' +
+      'until you resolve it.\n' +
       `With --all, resolved ones too, with how. ${NEEDS_SERVER}`,
     options: [{ name: 'all', type: 'boolean', help: 'also list resolved conflicts' }, JSON_OPTION],
     examples: ['bazil conflicts list', 'bazil conflicts list myfiles', 'bazil conflicts list --all --json'],
@@ -76,7 +77,7 @@ export const syncCommands: Command[] = [
       if (flags.json === true) return printJson(list.map((c) => ({ ...c, createdAt: new Date(c.createdAt).toISOString() })));
       if (list.length === 0) process.stderr.write(flags.all ? 'No conflicts, ever.\n' : 'No open conflicts.\n');
       for (const c of list) {
-        const fields = [c.where, `peer=${c.peer}`, `theirs=${c.theirs}`];
+        const fields = [c.where, `peer=${c.peerName ?? c.peer}`, `theirs=${c.theirs}`];
         if (c.localDeleted) fields.push('deleted here, restored from theirs');
         if (c.resolution) fields.push(`resolved=${c.resolution}`);
         process.stdout.write(`${fields.join('\t')}\n`);

@@ -65,6 +65,7 @@ export function syncMethods(ctx: MethodContext): MethodTable<SyncMethod> {
           path: c.path,
           where: where(vname, c.path),
           peer: c.peer,
+          peerName: c.peerName,
           theirs: c.theirs.kind === 'deleted' ? 'deleted' : `${c.theirs.kind}, ${c.theirs.size} bytes, modified ${new Date(c.theirs.mtime).toISOString()}`,
           localDeleted: c.localDeleted,
           createdAt: c.createdAt,

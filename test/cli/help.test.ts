@@ -6,7 +6,7 @@ import { bazil } from '../helpers.js';
 test('an unknown command gets one line: the closest command, and how to list them (exit 2)', async () => {
   const cases: [string[], string][] = [
     [['mount'], 'unknown command `bazil mount`; did you mean `bazil volume mount`? `bazil help` lists the commands'],
-    [['pair'], 'unknown command `bazil pair`; did you mean `bazil peer`? `bazil help` lists the commands'],
+    [['pear'], 'unknown command `bazil pear`; did you mean `bazil peer`? `bazil help` lists the commands'], // `bazil pair` exists now
     [['tui'], 'unknown command `bazil tui`; `bazil help` lists the commands'],
     [['volum', 'list'], 'unknown command `bazil volum`; did you mean `bazil volume`? `bazil help` lists the commands'],
     [['volume', 'mnt'], 'unknown command `bazil volume mnt`; did you mean `bazil volume mount` or `bazil volume unmount`? `bazil help volume` lists the commands'],

@@ -60,12 +60,20 @@ export interface SnapshotInfo {
 export interface PeerInfo {
   /** 64 hex characters, lower case. */
   publicKey: string;
+  /** What people call it here (unique), or null when it has none. */
+  name: string | null;
   /** HOST:PORT where its server listens, or null when not set. */
   location: string | null;
   /** Storage backends the peer may read from here, e.g. ['local']. */
   storage: string[];
   /** Names of the volumes the peer may sync, sorted. */
   volumes: string[];
+}
+
+/** The peer a method acted on, as it resolved what was typed (a name, a key, a key prefix). */
+export interface PeerRef {
+  key: string;
+  name: string | null;
 }
 
 export interface PullStats {
@@ -84,6 +92,8 @@ export interface ConflictInfo {
   where: string;
   /** The peer the other version came from (hex key). */
   peer: string;
+  /** That peer's name here, or null. */
+  peerName: string | null;
   /** Their version, in words. */
   theirs: string;
   /** Deleted here, changed there: theirs was restored in place. */
@@ -167,18 +177,27 @@ export interface ControlMethods extends CacheControlMethods {
   'volume.storage.add': { params: { volume: string; sharing?: string; backend: string }; result: { grants?: PeerGrants } };
   'conflicts.list': { params: { volume?: string; all?: boolean }; result: ConflictInfo[] };
   'conflicts.resolve': { params: { path: string; choice: 'mine' | 'theirs' | 'both' }; result: { where: string; savedAs?: string } };
-  'peer.add': { params: { key: string }; result: Ok };
-  'peer.remove': { params: { key: string }; result: { closed: number } };
+  /** A new peer, by its full key; named NAME, or after its host name (made unique here). */
+  'peer.add': { params: { key: string; name?: string; hostname?: string }; result: PeerRef };
+  /** Dials a peer (or uses the open connection) and returns once the authenticated handshake is done. */
+  'peer.connect': { params: { key: string }; result: PeerRef & { address: string } };
+  /** For `bazil pair`: the sharing key a volume is encrypted under, its 32 bytes in base64 (only ever sent inside SSH). */
+  'pair.volumeSecret': { params: { volume: string }; result: { sharing: string; secret: string } };
+  /** For `bazil pair`: the name of the sharing key holding these 32 bytes (base64) here, or null. */
+  'pair.findSharing': { params: { secret: string }; result: { name: string | null } };
+  /** Names a peer (key: its name, key or key prefix); an empty name takes the name away. */
+  'peer.rename': { params: { key: string; name: string }; result: PeerRef & { was: string | null } };
+  'peer.remove': { params: { key: string }; result: PeerRef & { closed: number } };
   'peer.list': { params: Ok; result: PeerInfo[] };
   /** Which peers have an open connection now (hex keys). */
   'peer.connected': { params: Ok; result: string[] };
   /** What a peer grants this data dir there, asked over the network. */
   'peer.grants': { params: { key: string; volume?: string }; result: PeerGrants };
-  'peer.location.set': { params: { key: string; location: string }; result: Ok };
-  'peer.storage.allow': { params: { key: string; backend: string }; result: Ok };
-  'peer.storage.deny': { params: { key: string; backend: string }; result: Ok };
-  'peer.volume.allow': { params: { key: string; volume: string }; result: Ok };
-  'peer.volume.deny': { params: { key: string; volume: string }; result: Ok };
+  'peer.location.set': { params: { key: string; location: string }; result: PeerRef };
+  'peer.storage.allow': { params: { key: string; backend: string }; result: PeerRef };
+  'peer.storage.deny': { params: { key: string; backend: string }; result: PeerRef };
+  'peer.volume.allow': { params: { key: string; volume: string }; result: PeerRef };
+  'peer.volume.deny': { params: { key: string; volume: string }; result: PeerRef };
   /** Kept events after since (default: none, from now on), then every new one on this connection. */
   'events.subscribe': { params: { since?: number; instance?: string }; result: Subscription };
 }

@@ -174,4 +174,9 @@ export const MIGRATIONS: readonly string[] = [
     min_free INTEGER                   -- bytes of free disk never gone under; NULL: the default
   );
   `,
+  // 7: peers have names (`bazil peer add KEY NAME`, `bazil peer rename`, set by `bazil pair`).
+  `
+  ALTER TABLE peers ADD COLUMN name TEXT;
+  CREATE UNIQUE INDEX peers_name ON peers (name) WHERE name IS NOT NULL;
+  `,
 ];

@@ -8,9 +8,8 @@
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { PeerConnection } from '../peer/connection.js';
-import { shortKey } from '../peer/handshake.js';
 import type { PeerNetwork } from '../peer/network.js';
-import { addVolumePeer } from '../peer/peers.js';
+import { addVolumePeer, peerLabel } from '../peer/peers.js';
 import { peerCall } from '../peer/protocol.js';
 import { sharingKeySecret } from '../store/sharing.js';
 import { readVolumeInfo } from '../sync/validate.js';
@@ -46,7 +45,7 @@ export async function connectVolume(ctx: ConnectContext, { peer, remoteName, nam
   if (!sharingKeyCheck(secret, volumeId).equals(keyCheck)) {
     throw new BazilError(
       'UNAUTHORIZED',
-      `the sharing key "${sharing}" is not the key volume ${remoteName} uses on peer ${shortKey(peer)}; copy the right key from there and add it with \`bazil sharing add NAME <KEYFILE\`, then connect with -sharing=NAME`,
+      `the sharing key "${sharing}" is not the key volume ${remoteName} uses on peer ${peerLabel(ctx.db, peer)}; copy the right key from there and add it with \`bazil sharing add NAME <KEYFILE\`, then connect with -sharing=NAME`,
     );
   }
   const same = listVolumes(ctx.db).find((v) => v.name === name);
@@ -54,9 +53,9 @@ export async function connectVolume(ctx: ConnectContext, { peer, remoteName, nam
   const v = createVolume(ctx.db, name, sharing, volumeId);
   const opened = ctx.volumes.get(v.name);
   addVolumePeer(ctx.db, opened.rowId, peer);
-  ctx.note(`connected volume ${v.name} to ${remoteName} on peer ${shortKey(peer)}`);
+  ctx.note(`connected volume ${v.name} to ${remoteName} on peer ${peerLabel(ctx.db, peer)}`);
   // Get its files now; the user need not wait for it.
-  ctx.scheduler.pull(opened, peer).catch((err) => ctx.log(`first sync of ${v.name} from ${shortKey(peer)} failed: ${(err as Error).message}`));
+  ctx.scheduler.pull(opened, peer).catch((err) => ctx.log(`first sync of ${v.name} from ${peerLabel(ctx.db, peer)} failed: ${(err as Error).message}`));
   return v;
 }
 
@@ -75,7 +74,7 @@ export async function theirVolumeId(conn: PeerConnection, name: string): Promise
 export function differentVolumes(name: string, peer: Buffer, sharing: string): BazilError {
   return new BazilError(
     'CONFLICT',
-    `volume ${name} here and volume ${name} on peer ${shortKey(peer)} are different volumes that happen to share a name (each was created on its own), so they do not sync; ` +
+    `volume ${name} here and volume ${name} on peer ${peer.toString('hex').slice(0, 16)} are different volumes that happen to share a name (each was created on its own), so they do not sync; ` +
       `to get theirs, connect it under another name: \`bazil volume connect -sharing=${sharing} ${peer.toString('hex')} ${name} ${name}-${peer.toString('hex').slice(0, 8)}\``,
   );
 }

@@ -24,8 +24,7 @@ import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { EventLog } from '../events.js';
 import type { PeerHandler } from '../peer/connection.js';
-import { shortKey } from '../peer/handshake.js';
-import { isVolumePeer, mayReadStorage, mayUseVolume } from '../peer/peers.js';
+import { isVolumePeer, mayReadStorage, mayUseVolume, peerLabel } from '../peer/peers.js';
 import { peerHandler, type PeerRequest } from '../peer/protocol.js';
 import type { ObjectStore } from '../store/objects.js';
 import { sharingKeySecret } from '../store/sharing.js';
@@ -58,7 +57,7 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
     ctx.events.emit({ type: 'peer.refused', peer: peer.toString('hex'), what });
   };
   const refuse = (peer: Buffer, what: string, grant: string): BazilError => {
-    refused(peer, what, `refused ${what} to peer ${shortKey(peer)}: no grant; to allow it, run \`${grant}\``);
+    refused(peer, what, `refused ${what} to peer ${peerLabel(ctx.db, peer)}: no grant; to allow it, run \`${grant}\``);
     return new BazilError('UNAUTHORIZED', `this peer may not ${what} here; on that machine, run \`${grant}\``);
   };
   /**
@@ -75,8 +74,8 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
         peer,
         `${what} a volume`,
         v
-          ? `refused ${what} volume ${v.name} to peer ${shortKey(peer)}: no grant; to allow it, run \`bazil peer volume allow ${peer.toString('hex')} ${v.name}\``
-          : `refused ${what} volume ${id.toString('hex').slice(0, 16)} to peer ${shortKey(peer)}: no such volume here`,
+          ? `refused ${what} volume ${v.name} to peer ${peerLabel(ctx.db, peer)}: no grant; to allow it, run \`bazil peer volume allow ${peer.toString('hex')} ${v.name}\``
+          : `refused ${what} volume ${id.toString('hex').slice(0, 16)} to peer ${peerLabel(ctx.db, peer)}: no such volume here`,
       );
       throw new BazilError(
         'UNAUTHORIZED',
@@ -85,7 +84,7 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
     }
     const proof = typeof params.proof === 'string' ? hexParam(params, 'proof') : undefined;
     if (!proof || !timingSafeEqual(proof, volumeProof(volumeSecret(ctx.db, v.rowId), binding, v.volumeId, ownKey))) {
-      refused(peer, `${what} a volume without proof of its sharing key`, `refused ${what} volume ${v.name} to peer ${shortKey(peer)}: it did not prove it holds the volume's sharing key`);
+      refused(peer, `${what} a volume without proof of its sharing key`, `refused ${what} volume ${v.name} to peer ${peerLabel(ctx.db, peer)}: it did not prove it holds the volume's sharing key`);
       throw new BazilError('UNAUTHORIZED', `this peer did not prove it holds the sharing key of volume ${id.toString('hex').slice(0, 16)}; connect it with the right key (-sharing=NAME)`);
     }
     return v;

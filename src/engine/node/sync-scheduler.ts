@@ -14,9 +14,8 @@ import type { Db } from '../db/open.js';
 import { isBazilError } from '../errors.js';
 import type { EventLog } from '../events.js';
 import type { PeerConnection } from '../peer/connection.js';
-import { shortKey } from '../peer/handshake.js';
 import type { PeerNetwork } from '../peer/network.js';
-import { volumeGrantees, volumeSyncPeers } from '../peer/peers.js';
+import { peerLabel, volumeGrantees, volumeSyncPeers } from '../peer/peers.js';
 import { peerCall } from '../peer/protocol.js';
 import { pull, type PullStats } from '../sync/pull.js';
 import type { Replicas } from '../sync/replicas.js';
@@ -187,13 +186,13 @@ export class SyncScheduler {
       stats = await this.pullFrom(v, peer, conn, progress);
     } catch (err) {
       // What the peer sent was refused (validate.ts, or paths past PATH_MAX): said once per pull, naming the peer.
-      if (isBazilError(err, 'CORRUPT') || isBazilError(err, 'NAME_TOO_LONG')) this.opts.log(`refused what peer ${shortKey(peer)} sent of volume ${v.name}: ${err.message}`);
+      if (isBazilError(err, 'CORRUPT') || isBazilError(err, 'NAME_TOO_LONG')) this.opts.log(`refused what peer ${peerLabel(this.opts.db, peer)} sent of volume ${v.name}: ${err.message}`);
       throw err;
     }
     if (stats.copied || stats.deleted || stats.conflicts || stats.postponed) {
       const parts = [`${stats.copied} copied`, `${stats.deleted} deleted`, `${stats.conflicts} conflicts`];
       if (stats.postponed) parts.push(`${stats.postponed} waiting for open files to close`);
-      this.opts.log(`synced ${v.name} from ${shortKey(peer)}: ${parts.join(', ')}`);
+      this.opts.log(`synced ${v.name} from ${peerLabel(this.opts.db, peer)}: ${parts.join(', ')}`);
     }
     return stats;
   }
@@ -222,7 +221,7 @@ export class SyncScheduler {
     if (isBazilError(err, 'CORRUPT') || isBazilError(err, 'NAME_TOO_LONG')) return; // pullOnce logged the refusal
     this.failing.set(key, message);
     const code = isBazilError(err) ? '' : ' (unexpected)';
-    this.opts.log(`could not ${what} ${v.name} with ${shortKey(peer)}${code}: ${message}`);
+    this.opts.log(`could not ${what} ${v.name} with ${peerLabel(this.opts.db, peer)}${code}: ${message}`);
   }
 
   private recovered(v: OpenVolume, peer: Buffer): void {

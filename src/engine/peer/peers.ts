@@ -2,8 +2,9 @@
  * Peers and grants: the other data dirs this one knows, where their servers
  * listen, and what each may ask of this one (read the local store, sync a
  * volume). Also, per volume, which peers its content may be fetched from and
- * which peers it syncs with. A peer is named by its public key; people see it
- * as 64 hex characters.
+ * which peers it syncs with. A peer is its public key (people see it as 64 hex
+ * characters) and may have a name; wherever a peer is asked for, its name, its
+ * full key or a unique prefix of its key will do (resolvePeer).
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Db } from '../db/open.js';
@@ -13,6 +14,8 @@ import { getVolume, volumeRowId } from '../tree/volumes.js';
 export interface PeerInfo {
   /** 64 hex characters, lower case. */
   publicKey: string;
+  /** What people call it here (unique), or null when it has none. */
+  name: string | null;
   /** HOST:PORT where its server listens, or null when not set. */
   location: string | null;
   /** Storage backends the peer may read from here, e.g. ['local']. */
@@ -62,8 +65,100 @@ function knownPeer(db: Db, key: Buffer): void {
   }
 }
 
-export function addPeer(db: Db, key: Buffer): void {
+const NAME_HELP = 'a peer name is 1 to 32 letters, digits, ".", "_" or "-", starting with a letter or digit, e.g. white or laptop-2';
+const PEER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+
+/** A peer name as typed, checked: it also ends up in file names (NAME.conflict-PEER.EXT). */
+export function parsePeerName(text: string): string {
+  const t = text.trim();
+  if (!PEER_NAME.test(t)) throw new BazilError('INVALID_ARGUMENT', `"${shown(text)}" is not a peer name: ${NAME_HELP}`);
+  if (/^[0-9a-fA-F]{64}$/.test(t)) throw new BazilError('INVALID_ARGUMENT', `"${shown(text)}" looks like a public key, not a name: ${NAME_HELP}`);
+  return t;
+}
+
+function nameTaken(db: Db, name: string, except?: Buffer): Buffer | undefined {
+  const holder = db.prepare('SELECT public_key FROM peers WHERE name = ?').pluck().get(name) as Buffer | undefined;
+  return holder && !(except && holder.equals(except)) ? holder : undefined;
+}
+
+function checkNameFree(db: Db, name: string, key: Buffer): void {
+  const holder = nameTaken(db, name, key);
+  if (holder) {
+    throw new BazilError('ALREADY_EXISTS', `peer ${hex(holder)} is already named ${name}; choose another name, or rename that one first with \`bazil peer rename ${name} NEWNAME\``);
+  }
+}
+
+/**
+ * A name for a new peer made from a machine's host name: its first label,
+ * reduced to the characters a name may have, then made unique here with -2, -3...
+ */
+export function uniquePeerName(db: Db, hostname: string, key?: Buffer): string {
+  const base =
+    hostname
+      .split('.')[0]
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 28) || 'peer';
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    if (!nameTaken(db, name, key)) return name;
+  }
+}
+
+/** The peer's name, or undefined when it has none (or is not known). */
+export function peerName(db: Db, key: Buffer): string | undefined {
+  return (db.prepare('SELECT name FROM peers WHERE public_key = ?').pluck().get(key) as string | null | undefined) ?? undefined;
+}
+
+/** How a peer is shown in a message or a log line: its name, else the first 16 hex characters of its key. */
+export function peerLabel(db: Db, key: Buffer): string {
+  return peerName(db, key) ?? hex(key).slice(0, 16);
+}
+
+/**
+ * The peer a person means: a peer's name, a full key (known or not: the
+ * caller says what is missing), or a prefix of a known peer's key matching
+ * exactly one. A name wins over a key prefix.
+ */
+export function resolvePeer(db: Db, text: string): Buffer {
+  const t = text.trim();
+  const named = db.prepare('SELECT public_key FROM peers WHERE name = ?').pluck().get(t) as Buffer | undefined;
+  if (named) return named;
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
+  if (t !== '' && /^[0-9a-fA-F]+$/.test(t)) {
+    const all = db.prepare('SELECT public_key FROM peers ORDER BY added_at, public_key').pluck().all() as Buffer[];
+    const matches = all.filter((k) => hex(k).startsWith(t.toLowerCase()));
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) {
+      throw new BazilError(
+        'INVALID_ARGUMENT',
+        `"${t}" is the start of ${matches.length} peers' keys (${matches.map((k) => hex(k).slice(0, 16)).join(', ')}); type more of the key, or use the peer's name (\`bazil peer list\`)`,
+      );
+    }
+  }
+  // Matches nothing: say also why it is not a key (a key mistyped is the usual case).
+  let why = '';
+  try {
+    parsePublicKey(t);
+  } catch (err) {
+    why = (err as Error).message;
+  }
+  throw new BazilError('INVALID_ARGUMENT', `no peer is named "${shown(t)}" or has a key starting so, and ${why}; \`bazil peer list\` shows the known peers`);
+}
+
+/** Names a peer, or takes its name away (name null). */
+export function renamePeer(db: Db, key: Buffer, name: string | null): void {
+  const checked = name === null ? null : parsePeerName(name);
+  db.transaction(() => {
+    knownPeer(db, key);
+    if (checked !== null) checkNameFree(db, checked, key);
+    db.prepare('UPDATE peers SET name = ? WHERE public_key = ?').run(checked, key);
+  })();
+}
+
+export function addPeer(db: Db, key: Buffer, name?: string): void {
   if (key.length !== 32) throw new BazilError('INVALID_ARGUMENT', `a public key is 32 bytes, got ${key.length}`);
+  const checked = name === undefined ? null : parsePeerName(name);
   db.transaction(() => {
     const own = ownKey(db);
     if (own && own.equals(key)) {
@@ -73,7 +168,8 @@ export function addPeer(db: Db, key: Buffer): void {
       );
     }
     if (isPeer(db, key)) throw new BazilError('ALREADY_EXISTS', `peer ${hex(key)} is already known; see \`bazil peer list\``);
-    db.prepare('INSERT INTO peers (public_key, location, added_at) VALUES (?, NULL, ?)').run(key, Date.now());
+    if (checked !== null) checkNameFree(db, checked, key);
+    db.prepare('INSERT INTO peers (public_key, name, location, added_at) VALUES (?, ?, NULL, ?)').run(key, checked, Date.now());
   })();
 }
 
@@ -92,8 +188,9 @@ export function removePeer(db: Db, key: Buffer): void {
 }
 
 export function listPeers(db: Db): PeerInfo[] {
-  const peers = db.prepare('SELECT public_key, location FROM peers ORDER BY added_at, public_key').all() as {
+  const peers = db.prepare('SELECT public_key, name, location FROM peers ORDER BY added_at, public_key').all() as {
     public_key: Buffer;
+    name: string | null;
     location: string | null;
   }[];
   const storage = db.prepare('SELECT backend FROM peer_storage WHERE peer = ? ORDER BY backend').pluck();
@@ -102,6 +199,7 @@ export function listPeers(db: Db): PeerInfo[] {
     .pluck();
   return peers.map((p) => ({
     publicKey: hex(p.public_key),
+    name: p.name,
     location: p.location,
     storage: storage.all(p.public_key) as string[],
     volumes: volumes.all(p.public_key) as string[],
@@ -241,7 +339,7 @@ export function addVolumeStorage(db: Db, volumeName: string, sharing: string, ba
         `"${shown(backend)}" is not a storage backend: write peerkey:PUBKEY (a peer's public key, e.g. peerkey:$WHITE), or local`,
       );
     }
-    const key = parsePublicKey(backend.slice(PEERKEY.length));
+    const key = resolvePeer(db, backend.slice(PEERKEY.length));
     knownPeer(db, key);
     db.prepare('INSERT OR IGNORE INTO volume_storage (volume, peer) VALUES (?, ?)').run(volumeRowId(db, volume.name), key);
   })();

@@ -19,6 +19,8 @@ export interface Conflict {
   path: string;
   /** The peer their version came from (hex key). */
   peer: string;
+  /** That peer's name here, or null when it has none (or was removed). */
+  peerName: string | null;
   /** Deleted here and changed there: their version was restored in place. */
   localDeleted: boolean;
   theirs: Clocks & {
@@ -40,6 +42,7 @@ interface Row {
   volume: number;
   path: string;
   peer: Buffer;
+  peer_name: string | null;
   local_deleted: number;
   kind: number;
   mode: number;
@@ -56,11 +59,14 @@ interface Row {
   resolution: Resolution | null;
 }
 
+const PEER_NAME = '(SELECT name FROM peers WHERE public_key = conflicts.peer) AS peer_name';
+
 const fromRow = (r: Row): Conflict => ({
   id: r.id,
   volume: r.volume,
   path: r.path,
   peer: r.peer.toString('hex'),
+  peerName: r.peer_name,
   localDeleted: r.local_deleted === 1,
   theirs: {
     kind: r.kind === 0 ? 'deleted' : KINDS[r.kind],
@@ -121,12 +127,12 @@ export function hasOpenConflicts(db: Db, volume: number): boolean {
 
 export function listConflicts(db: Db, volume?: number, all = false): Conflict[] {
   const where = [volume !== undefined ? 'volume = ?' : '', all ? '' : 'resolved_at IS NULL'].filter(Boolean);
-  const sql = `SELECT * FROM conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY volume, path, id`;
+  const sql = `SELECT *, ${PEER_NAME} FROM conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY volume, path, id`;
   return (db.prepare(sql).all(...(volume !== undefined ? [volume] : [])) as Row[]).map(fromRow);
 }
 
 export function openConflictsAt(db: Db, volume: number, path: string): Conflict[] {
-  return (db.prepare('SELECT * FROM conflicts WHERE volume = ? AND path = ? AND resolved_at IS NULL ORDER BY id').all(volume, path) as Row[]).map(fromRow);
+  return (db.prepare(`SELECT *, ${PEER_NAME} FROM conflicts WHERE volume = ? AND path = ? AND resolved_at IS NULL ORDER BY id`).all(volume, path) as Row[]).map(fromRow);
 }
 
 export function markResolved(db: Db, id: number, resolution: Resolution): void {

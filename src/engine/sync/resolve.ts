@@ -114,13 +114,13 @@ function ensureDir(tree: Tree, path: string): number {
   return ino;
 }
 
-/** Saves theirs as a new file beside path: NAME.conflict-PEER.EXT (then -2, -3, ... if taken). */
+/** Saves theirs as a new file beside path: NAME.conflict-PEER.EXT, PEER being the peer's name or its key's start (then -2, -3, ... if taken). */
 function saveBeside(tree: Tree, path: string, c: Conflict): string {
   const { dir, name } = split(path);
   const parent = tree.get(ensureDir(tree, dir));
   const dot = name.lastIndexOf('.');
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
-  const tag = `${stem}.conflict-${c.peer.slice(0, 8)}`;
+  const tag = `${stem}.conflict-${c.peerName ?? c.peer.slice(0, 8)}`;
   let copy = `${tag}${ext}`;
   for (let n = 2; tree.lookup(parent.ino, copy); n++) copy = `${tag}-${n}${ext}`;
   const t = c.theirs;

@@ -1,0 +1,192 @@
+/**
+ * `bazil pair` against a real OpenSSH sshd started on loopback (its own host
+ * key, authorized_keys and port), the "remote" bazil being a second data dir
+ * on this machine, run through a wrapper script as the SSH user's command.
+ * Each `bazil pair` runs under setsid: no terminal, so nothing is asked.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { BAZIL } from '../helpers.js';
+import { eventually, makeHost } from '../sync/hosts.js';
+
+interface Sshd {
+  port: number;
+  /** The sshd's directory: host_key, client_key (authorized), other_key (not). */
+  dir: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Why the test cannot run here, or undefined. */
+function cannotRun(): string | undefined {
+  if (!existsSync('/usr/sbin/sshd')) return 'no /usr/sbin/sshd (apt-get install openssh-server)';
+  if (process.getuid?.() !== 0) return 'not root (the private sshd logs in as the user running it, which needs root)';
+  try {
+    execFileSync('sh', ['-c', 'command -v ssh-keygen && command -v setsid && command -v fusermount'], { stdio: 'ignore' });
+  } catch {
+    return 'no ssh-keygen, setsid or fusermount on the PATH';
+  }
+  return undefined;
+}
+
+/** A private sshd on loopback, logging in root by key only; stopped when the test ends. */
+async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
+  mkdirSync(dir);
+  execFileSync('sh', ['-c', "ssh-keygen -q -t ed25519 -N '' -f host_key && ssh-keygen -q -t ed25519 -N '' -f client_key && ssh-keygen -q -t ed25519 -N '' -f other_key && cp client_key.pub authorized_keys"], { cwd: dir });
+  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 }); // sshd's privilege separation directory
+  const port = await freePort();
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      'ListenAddress 127.0.0.1',
+      `Port ${port}`,
+      `HostKey ${join(dir, 'host_key')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'StrictModes no',
+      'UsePAM no',
+      'PidFile none',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('/usr/sbin/sshd', ['-f', config, '-D', '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sshd did not listen within 10 s: ${log}`)), 10_000);
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      log += s;
+      if (/Server listening on 127\.0\.0\.1 port/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => reject(new Error(`sshd exited: ${log}`)));
+  });
+  return { port, dir };
+}
+
+/** The scene: white (here) and black (the "remote"), the sshd, white's HOME with ~/.ssh. */
+async function scene(t: TestContext) {
+  const white = await makeHost(t, 'white');
+  const black = await makeHost(t, 'black');
+  const sshd = await startSshd(t, join(white.root, 'sshd'));
+  const home = join(white.root, 'home');
+  mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+  copyFileSync(join(sshd.dir, 'client_key'), join(home, '.ssh', 'id_ed25519'));
+  chmodSync(join(home, '.ssh', 'id_ed25519'), 0o600);
+  copyFileSync(join(sshd.dir, 'other_key'), join(home, '.ssh', 'other_key'));
+  chmodSync(join(home, '.ssh', 'other_key'), 0o600);
+  writeFileSync(
+    join(home, '.ssh', 'config'),
+    `Host blackhost\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User root\n\nHost wrongkey\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User root\n  IdentityFile ~/.ssh/other_key\n`,
+  );
+  // The other machine's bazil: this build on black's data dir.
+  const remoteBazil = join(black.root, 'remote-bazil');
+  writeFileSync(remoteBazil, `#!/bin/sh\nexec "${process.execPath}" "${BAZIL}" -data-dir=${black.dataDir} "$@"\n`);
+  chmodSync(remoteBazil, 0o755);
+  // One that fails its introduction: a pairing cut off after this side did its part.
+  const cutOff = join(black.root, 'cut-off-bazil');
+  writeFileSync(cutOff, `#!/bin/sh\n[ "$3" = introduce ] && { echo "connection lost" >&2; exit 1; }\nexec "${remoteBazil}" "$@"\n`);
+  chmodSync(cutOff, 0o755);
+  // A bazil from before pairing: it does not know the command.
+  const old = join(black.root, 'old-bazil');
+  writeFileSync(old, '#!/bin/sh\necho "bazil: unknown command \\`bazil debug pair-remote\\`; \\`bazil help debug\\` lists the commands" >&2\nexit 2\n');
+  chmodSync(old, 0o755);
+  const pair = (args: string) => white.sh(`setsid -w bazil pair ${args}`, { HOME: home, SSH_AUTH_SOCK: '' });
+  return { white, black, sshd, home, remoteBazil, cutOff, old, pair };
+}
+
+const skip = cannotRun();
+
+function refused(r: { code: number; stdout: string; stderr: string }, message: RegExp): void {
+  assert.notEqual(r.code, 0, `expected a refusal, got:\n${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, message);
+}
+
+test('bazil pair over a real sshd: refusals, then a full pairing with a volume, then again', { skip }, async (t) => {
+  const { white, black, sshd, home, remoteBazil, cutOff, old, pair } = await scene(t);
+  await white.start();
+  await white.ok('bazil volume create myfiles && mkdir mnt && bazil volume mount myfiles mnt && echo hello from white >mnt/greeting.txt');
+  const knownHosts = join(home, '.ssh', 'known_hosts');
+
+  // Black's server is started by pair; stopped (and its mount undone) whatever happens.
+  try {
+    // An unknown host key, no --yes and nobody to ask: refused, nothing done.
+    let r = await pair(`blackhost --remote-bazil ${remoteBazil}`);
+    refused(r, /is not in .*known_hosts \(its ssh-ed25519 key fingerprint SHA256:.*run again with --yes/);
+    assert.equal(existsSync(knownHosts), false);
+    assert.equal(await white.ok('bazil peer list'), '');
+
+    // A wrong key: refused.
+    r = await pair(`wrongkey --yes --remote-bazil ${remoteBazil}`);
+    refused(r, /refused every way to log in/);
+    // A wrong user: refused.
+    r = await pair(`nobody@blackhost --remote-bazil ${remoteBazil}`);
+    refused(r, /refused every way to log in/);
+    // The host key was accepted by --yes above and added to known_hosts, as ssh does.
+    assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `, 'm'));
+
+    // No bazil there.
+    r = await pair('blackhost --remote-bazil /nonexistent/bazil');
+    refused(r, /has no `\/nonexistent\/bazil` on its PATH/);
+    // A bazil too old to pair.
+    r = await pair(`blackhost --remote-bazil ${old}`);
+    refused(r, /the other machine's bazil is too old to pair/);
+
+    // Cut off mid-way: this side did its part, the other did not.
+    r = await pair(`blackhost --volume myfiles --remote-bazil ${cutOff}`);
+    refused(r, /connection lost/);
+    assert.match(r.stderr, /Started the bazil server on blackhost/, "black's server was not running: pair started it");
+    assert.match(await white.ok('bazil peer list'), new RegExp(`^${black.key}\\tname=`, 'm'));
+
+    // Run again: finished.
+    r = await pair(`blackhost --volume myfiles --remote-bazil ${remoteBazil}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /^Here: added peer/m, 'this side was done already');
+    assert.match(r.stdout, /On blackhost: added peer /);
+    assert.match(r.stdout, /On blackhost: connected volume myfiles from /);
+    assert.match(r.stdout, /Paired with .* Handshakes checked both ways\. Shared: each side's store, volume myfiles\./);
+    assert.doesNotMatch(r.stdout + r.stderr, /[A-Za-z0-9+/]{43}=/, 'no sharing key in what is printed');
+
+    // A file written on white is read on black.
+    await black.ok(`mkdir mnt && bazil volume mount myfiles mnt`);
+    await eventually(async () => (await black.sh('cat mnt/greeting.txt')).stdout === 'hello from white\n', 15_000, 'greeting.txt on black');
+
+    // Twice: nothing changes, and it says so.
+    const before = [await white.ok('bazil peer list'), await black.ok('bazil peer list')];
+    r = await pair(`blackhost --volume myfiles --remote-bazil ${remoteBazil}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Already paired with .*; nothing changed\./m);
+    assert.deepEqual([await white.ok('bazil peer list'), await black.ok('bazil peer list')], before);
+
+    // A changed host key: refused, loudly.
+    writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${readFileSync(join(sshd.dir, 'other_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+    r = await pair(`blackhost --yes --remote-bazil ${remoteBazil}`);
+    refused(r, /HOST KEY OF \[127\.0\.0\.1\]:\d+ HAS CHANGED/);
+  } finally {
+    await black.sh('bazil volume unmount mnt; bazil server stop');
+  }
+});
+
+
