@@ -14,6 +14,7 @@ import { SnapshotReader, takeSnapshot, type SnapshotInfo } from '../engine/tree/
 import { OpenFiles } from '../engine/tree/open-files.js';
 import type { Node, Tree } from '../engine/tree/tree.js';
 import type { BazilEvent } from '../engine/events.js';
+import type { MountInfo } from '../engine/control/api.js';
 import { edge } from '../fuse/edge.js';
 import { mountOps, type Mounted } from '../fuse/mount.js';
 import { VolumeFs } from '../fuse/volume-fs.js';
@@ -31,17 +32,6 @@ import {
   type MountProblem,
 } from './mount-points.js';
 
-export interface MountInfo {
-  volume: string;
-  /** Absolute path of the mount point. */
-  dir: string;
-  /** Mount: it was mounted there already. */
-  already?: boolean;
-  /** Unmount: it was a dead mount, now cleared. */
-  dead?: boolean;
-  /** Unmount: it was only remembered (not mounted), now forgotten. */
-  forgotten?: boolean;
-}
 
 interface Mount extends MountInfo {
   files: OpenFiles;
