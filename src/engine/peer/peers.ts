@@ -7,22 +7,10 @@
  * full key or a unique prefix of its key will do (resolvePeer).
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import type { PeerInfo } from '../control/api.js';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 import { getVolume, volumeRowId } from '../tree/volumes.js';
-
-export interface PeerInfo {
-  /** 64 hex characters, lower case. */
-  publicKey: string;
-  /** What people call it here (unique), or null when it has none. */
-  name: string | null;
-  /** HOST:PORT where its server listens, or null when not set. */
-  location: string | null;
-  /** Storage backends the peer may read from here, e.g. ['local']. */
-  storage: string[];
-  /** Names of the volumes the peer may sync, sorted. */
-  volumes: string[];
-}
 
 /** The storage backends a peer may be allowed to read. Only the local store exists for now. */
 const STORAGE_BACKENDS = ['local'];
