@@ -6,31 +6,16 @@
  * on fresh pairs. Beside the read rate, the most the reader's store held
  * during the read (sampled every 50 ms) against its budget.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printRows, timed } from './report.js';
-import { Cleanup, digest, q, sharedPair, VOLUME, type Host } from './sync.js';
+import { Cleanup, digest, q, sharedPair, VOLUME } from './sync.js';
+import { storeBytes } from '../test/helpers.js';
 
 const BAZIL = fileURLToPath(new URL('../../bin/bazil.js', import.meta.url));
 const MiB = 1 << 20;
 const BUDGET_MIB = 256;
-
-/** Bytes of the object files in a data dir's store. */
-function storeBytes(h: Host): number {
-  let n = 0;
-  const dir = join(h.dataDir, 'objects');
-  for (const fan of readdirSync(dir)) {
-    for (const f of readdirSync(join(dir, fan))) {
-      try {
-        n += statSync(join(dir, fan, f)).size;
-      } catch {
-        // evicted while we looked
-      }
-    }
-  }
-  return n;
-}
 
 interface Run {
   seconds: number;
@@ -47,7 +32,7 @@ async function readRun(root: string, bin: string, cleanup: Cleanup, files: numbe
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      peak = Math.max(peak, storeBytes(b));
+      peak = Math.max(peak, storeBytes(b.dataDir));
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -56,7 +41,7 @@ async function readRun(root: string, bin: string, cleanup: Cleanup, files: numbe
   sampling = false;
   await sampler;
   if (got !== want) throw new Error(`cache bench: what B read is not what A wrote (budget ${budgetMiB ?? 'default'})`);
-  return { seconds, peak: Math.max(peak, storeBytes(b)) };
+  return { seconds, peak: Math.max(peak, storeBytes(b.dataDir)) };
 }
 
 export async function benchCache(base: string, mib: number): Promise<void> {

@@ -1,7 +1,7 @@
 /** Shared test helpers: temp dirs, deterministic data, and running the real `bazil` binary. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,4 +128,20 @@ export function startServer(t: TestContext, dataDir: string, args: string[] = ['
       reject(new Error(`bazil server run exited (${code ?? signal}) before listening:\n${out}${err}`));
     });
   });
+}
+
+/** Bytes of the object files in a data dir's store, as the disk has them (the cache tests and bench watch it). */
+export function storeBytes(dataDir: string): number {
+  let n = 0;
+  const dir = join(dataDir, 'objects');
+  for (const fan of readdirSync(dir)) {
+    for (const f of readdirSync(join(dir, fan))) {
+      try {
+        n += statSync(join(dir, fan, f)).size;
+      } catch {
+        // evicted while we looked
+      }
+    }
+  }
+  return n;
 }

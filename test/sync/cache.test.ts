@@ -7,9 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { fuseUnavailable } from '../fuse/mount-helpers.js';
+import { storeBytes } from '../helpers.js';
 import { eventually, makeHost, shareVolume, type Host } from './hosts.js';
 
 const skip = fuseUnavailable();
@@ -22,22 +21,6 @@ async function pair(t: Parameters<typeof makeHost>[0]): Promise<[Host, Host]> {
   const b = await makeHost(t, 'b');
   await shareVolume([a, b]);
   return [a, b];
-}
-
-/** Bytes of the object files in a data dir's store, as the disk has them. */
-function storeBytes(h: Host): number {
-  let n = 0;
-  const dir = join(h.dataDir, 'objects');
-  for (const fan of readdirSync(dir)) {
-    for (const f of readdirSync(join(dir, fan))) {
-      try {
-        n += statSync(join(dir, fan, f)).size;
-      } catch {
-        // evicted while we looked
-      }
-    }
-  }
-  return n;
 }
 
 interface Stats {
@@ -79,7 +62,7 @@ test('the budget holds while reading far more than it from a peer; the writer ke
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      most = Math.max(most, storeBytes(b));
+      most = Math.max(most, storeBytes(b.dataDir));
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
@@ -90,16 +73,16 @@ test('the budget holds while reading far more than it from a peer; the writer ke
   t.diagnostic(`b's store peaked at ${(most / MiB).toFixed(1)} MiB reading 96 MiB with an 8 MiB budget`);
   // Over the budget only by the objects being put at one moment: a read-ahead's worth of chunks.
   assert.ok(most <= 8 * MiB + 9 * CHUNK_MAX, `b's store reached ${most} bytes with a budget of 8 MiB`);
-  assert.ok(storeBytes(b) <= 8 * MiB, `b's store holds ${storeBytes(b)} bytes after the read`);
+  assert.ok(storeBytes(b.dataDir) <= 8 * MiB, `b's store holds ${storeBytes(b.dataDir)} bytes after the read`);
   const bs = await cacheStats(b);
   assert.ok(bs.used <= bs.budget && bs.notElsewhere === 0, JSON.stringify(bs));
 
   // a wrote it: its copy is the one that is kept. Asked, b says it only caches it, so a keeps it all.
-  const before = storeBytes(a);
+  const before = storeBytes(a.dataDir);
   assert.ok(before >= 96 * MiB);
   await a.ok('bazil cache set-size 1M');
   await eventually(async () => (await whereis(a, 'mnt/big')).get('/big')!.stores.some((s) => s.store === `peer:${b.key}` && !s.kept), 20_000, 'a learns b caches it');
-  assert.equal(storeBytes(a), before);
+  assert.equal(storeBytes(a.dataDir), before);
   const as = await cacheStats(a);
   assert.ok(as.notElsewhere >= 96 * MiB && as.evictable === 0, JSON.stringify(as));
   assert.equal((await a.ok('sha256sum <mnt/big | cut -c1-64')).trim(), sums.big);
