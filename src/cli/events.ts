@@ -33,6 +33,16 @@ export function describeEvent(e: BazilEvent): string {
       return `${e.volume} on ${e.dir}`;
     case 'fetch.progress':
       return `${e.volume}:${e.path} ${e.bytes} of ${e.total} bytes`;
+    case 'invite.joined':
+      return `invite ${e.id}: ${e.name ?? short(e.peer)} joined (verification: ${e.verification})`;
+    case 'invite.failed':
+      return `invite ${e.id}: ${e.why}`;
+    case 'invite.expired':
+      return `invite ${e.id}`;
+    case 'peer.nearby':
+      return `${e.hostname} (${e.fingerprint}) at ${e.address}${e.peer ? `: peer ${short(e.peer)}` : ''}`;
+    case 'peer.location':
+      return `${short(e.peer)} now at ${e.location}${e.was ? ` (was ${e.was})` : ''}`;
     case 'server.stopping':
       return '';
   }

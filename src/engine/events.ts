@@ -32,6 +32,11 @@ export type BazilEvent =
   | { type: 'mount.removed'; volume: string; dir: string }
   | { type: 'mount.died'; volume: string; dir: string }
   | { type: 'fetch.progress'; volume: string; path: string; bytes: number; total: number }
+  | { type: 'invite.joined'; id: number; peer: string; name: string | null; verification: string }
+  | { type: 'invite.failed'; id: number; why: string }
+  | { type: 'invite.expired'; id: number }
+  | { type: 'peer.nearby'; fingerprint: string; hostname: string; address: string; peer?: string }
+  | { type: 'peer.location'; peer: string; location: string; was: string | null }
   | { type: 'server.stopping' };
 
 export type EventType = BazilEvent['type'];
@@ -50,6 +55,11 @@ export const EVENT_TYPES: Record<EventType, true> = {
   'mount.removed': true,
   'mount.died': true,
   'fetch.progress': true,
+  'invite.joined': true,
+  'invite.failed': true,
+  'invite.expired': true,
+  'peer.nearby': true,
+  'peer.location': true,
   'server.stopping': true,
 };
 

@@ -93,6 +93,10 @@ export interface MethodContext extends DataDirContext {
   requestStop(): void;
 }
 
+const notYet = (): never => {
+  throw new BazilError('INVALID_ARGUMENT', 'this server cannot do that yet: update bazil');
+};
+
 export function serverMethods(ctx: MethodContext): ServerMethods {
   return {
     ...dataDirMethods({ ...ctx, lastSyncs: new LastSyncs(ctx.events) }),
@@ -114,6 +118,12 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
     'volume.snapshot': (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name')),
     ...syncMethods(ctx),
     ...cacheMethods(ctx),
+    // Declared in the control API ahead of their implementation (invites, LAN discovery).
+    'invite.create': notYet,
+    'invite.list': notYet,
+    'invite.cancel': notYet,
+    'invite.join': notYet,
+    'peer.nearby': notYet,
   };
 }
 

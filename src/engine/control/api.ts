@@ -150,6 +150,44 @@ export interface Subscription {
   missed: boolean;
 }
 
+/** An invite this server holds open (`bazil invite`): the joiner gets this data dir as a peer, and the volumes. */
+export interface InviteInfo {
+  /** The invite's number, the first part of its code; it names the invite in lists and events (the code's words are secret). */
+  id: number;
+  /** The short code to read aloud, a number and a few words: enough on the same LAN (the joiner finds this server by mDNS). */
+  code: string;
+  /** The code with the addresses where this server waits for the joiner, for use across networks. */
+  longCode: string;
+  /** Names of the volumes the joiner gets. */
+  volumes: string[];
+  expiresAt: number;
+}
+
+/** What `bazil join` did, as the joining side sees it. */
+export interface JoinResult {
+  /** The inviter, now a peer here. */
+  peer: PeerRef;
+  /** Volumes connected here, by their local names. */
+  volumes: string[];
+  /** A few words both sides show, to compare by voice. */
+  verification: string;
+  /** The introduction's steps, in words. */
+  did: string[];
+}
+
+/** A bazil server seen on the LAN (mDNS). */
+export interface NearbyDevice {
+  /** The fingerprint of its public key that it announces (hex). */
+  fingerprint: string;
+  /** The name it announces (its host name). */
+  hostname: string;
+  /** HOST:PORT where it says its server listens. */
+  addresses: string[];
+  /** The known peer it is, once a handshake proved the key; null for a device not known (or not proven). */
+  peer: PeerRef | null;
+  lastSeen: number;
+}
+
 /** A message on a subscribed connection that answers no request. */
 export type StreamMessage = { event: SequencedEvent } | { dropped: { code: string; message: string } };
 
@@ -198,6 +236,14 @@ export interface ControlMethods extends CacheControlMethods {
   'peer.storage.deny': { params: { key: string; backend: string }; result: PeerRef };
   'peer.volume.allow': { params: { key: string; volume: string }; result: PeerRef };
   'peer.volume.deny': { params: { key: string; volume: string }; result: PeerRef };
+  /** Opens an invite (default expiry 10 minutes); it dies at the first wrong code, at expiry, or once used. */
+  'invite.create': { params: { volumes?: string[]; expiresMs?: number }; result: InviteInfo };
+  'invite.list': { params: Ok; result: InviteInfo[] };
+  'invite.cancel': { params: { id: number }; result: Ok };
+  /** Joins the inviter named by a code (short form: found on the LAN; long form: its addresses). */
+  'invite.join': { params: { code: string }; result: JoinResult };
+  /** Bazil servers seen on the LAN, known peers or not. */
+  'peer.nearby': { params: Ok; result: NearbyDevice[] };
   /** Kept events after since (default: none, from now on), then every new one on this connection. */
   'events.subscribe': { params: { since?: number; instance?: string }; result: Subscription };
 }
