@@ -2,7 +2,9 @@
  * Sync between two Bazil servers on loopback, beside rsync on the same data
  * in the same run:
  *  (a) big files (1 GiB in 256 files of 4 MiB): from the start of writing on
- *      one side until every byte has been read on the other;
+ *      one side until every byte has been read on the other; and the same
+ *      data pinned on the reading side, until the pin's prefetch has it all
+ *      (split out: the on-demand read, and the sync + prefetch);
  *  (b) small files (10,000 of 1000 bytes in 100 directories): from the start
  *      of writing until all are listed and read on the other side;
  *  (c) a sync when nothing changed, in the volume (b) left behind.
@@ -105,6 +107,23 @@ async function countFiles(dir: string): Promise<number> {
 /** One digest of every file's path and bytes under dir. */
 export async function digest(dir: string): Promise<string> {
   return (await sh(`cd ${q(dir)} && find . -type f -print0 | sort -z | xargs -0r sha256sum | sha256sum`)).stdout.trim();
+}
+
+/** Waits until every pin of the host's data dir is complete (a pin that waits on a source fails the bench). */
+async function untilPinned(h: Host): Promise<void> {
+  const control = await connectControl(h.dataDir);
+  if (!control) throw new Error(`no control socket for ${h.name}`);
+  try {
+    for (;;) {
+      const pins = await control.call('pin.list', {});
+      const waiting = pins.find((p) => p.state === 'waiting');
+      if (waiting) throw new Error(`the pin of ${waiting.path} waits: ${waiting.error ?? 'no source'}`);
+      if (pins.every((p) => p.state === 'complete')) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    control.close();
+  }
 }
 
 /** Empties the page cache, then reads the source tree back into it: every target starts from the same state. */
@@ -386,7 +405,7 @@ interface Run {
   cpu: { machine: number; available: number; bench: number; servers?: [number, number] };
 }
 
-type Target = 'plain' | 'rsync-local' | 'rsync-ssh' | 'bazil' | 'bazil-auto';
+type Target = 'plain' | 'rsync-local' | 'rsync-ssh' | 'bazil' | 'bazil-pinned' | 'bazil-auto';
 
 /** Per directory of a source tree, the file copyTree writes last there (it goes in name order), as a relative path. */
 function lastWritten(src: string, rel = ''): string[] {
@@ -521,6 +540,16 @@ async function measure(root: string, opts: SyncBenchOptions, cleanup: Cleanup): 
       } catch (err) {
         throw new Error(`${(err as Error).message}\n--- server A:\n${a.tail()}\n--- server B:\n${b.tail()}`);
       }
+      if (kind === 'big') {
+        // The same data pinned on the reading side: the transfer is the sync and the pin's prefetch, until all of it is local.
+        const pinned = `${name}-pinned`;
+        await endToEnd(kind, 'bazil-pinned', { write: join(a.mnt, pinned), read: join(b.mnt, pinned) }, async () => {
+          await bzSync();
+          await b.bz(`bazil pin ${q(join(b.mnt, pinned))}`);
+          await untilPinned(b);
+        }, [a, b]);
+        await b.bz(`bazil unpin ${q(join(b.mnt, pinned))}`);
+      }
       if (kind === 'small' && auto && round === 0) {
         const [c, d] = auto;
         // The servers sync on their own: wait until the file written last in each directory is there on
@@ -594,6 +623,7 @@ function report(r: {
     'rsync-local': 'rsync local',
     'rsync-ssh': 'rsync over ssh',
     bazil: 'bazil',
+    'bazil-pinned': 'bazil, pinned',
     'bazil-auto': 'bazil, automatic sync',
   };
   const refs: Target[] = ['rsync-ssh', 'rsync-local', 'plain'];
@@ -623,6 +653,18 @@ function report(r: {
     ...rowsAgainst('bazil end to end', bigRate, 'MB/s', 'big', r.bigBytes / MB, (ref) => (ref === 'rsync-ssh' && sshBig ? { value: Number(sshBig.toFixed(1)), higher: true } : undefined)),
   ]);
   phases('big');
+  // (a) split: reading on demand (each chunk fetched as the reader gets to it) and a pin's prefetch (all in the background).
+  const onDemand = med('big', 'bazil', 'read');
+  const prefetch = med('big', 'bazil-pinned', 'transfer');
+  const sshTransfer = med('big', 'rsync-ssh', 'transfer');
+  const mbps = (secs: number) => r.bigBytes / MB / secs;
+  if (onDemand !== undefined && prefetch !== undefined) {
+    const against = sshTransfer === undefined ? [] : [{ name: 'rsync over ssh, transfer', value: mbps(sshTransfer) }];
+    printRows(`Sync (a), content only: on-demand sequential read of every file on the other side, and a pinned copy's sync + prefetch until all is local (${note})`, [
+      { name: 'bazil on-demand read', value: mbps(onDemand), unit: 'MB/s', reference: against[0], target: { value: 200, higher: true } },
+      { name: 'bazil pin: sync + prefetch', value: mbps(prefetch), unit: 'MB/s', reference: against[0], target: against[0] ? { value: Number(against[0].value.toFixed(1)), higher: true } : undefined },
+    ]);
+  }
 
   // (b)
   const smallRate = rate('small', 'bazil', r.files)!;

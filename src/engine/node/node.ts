@@ -19,6 +19,7 @@ import { allStoragePeers, volumeStoragePeers } from '../peer/peers.js';
 import { Replicas } from '../sync/replicas.js';
 import { OpenVolumes, type OpenVolume } from './open-volumes.js';
 import { peerRequests } from './peer-requests.js';
+import { SourceRanking } from './source-ranking.js';
 import { fetchFromAny, peerSources } from './sources.js';
 import { SyncScheduler } from './sync-scheduler.js';
 
@@ -56,9 +57,11 @@ export class EngineNode {
     const identity = dataDir.identity();
     const replicas = new Replicas(db, identity.publicKey);
     const network = (): PeerNetwork => this.network;
+    // Content comes from the peer expected to answer soonest (measured), the others as fallbacks.
+    const ranking = new SourceRanking();
     this.volumes = new OpenVolumes(
       dataDir,
-      (rowId) => peerSources(volumeStoragePeers(db, rowId), network),
+      (rowId) => ranking.rank(peerSources(volumeStoragePeers(db, rowId), network)),
       (v) => this.scheduler.watch(v),
       {
         fetched: (id, source, kept) => cache.confirmed(id, source.store, kept),
@@ -83,7 +86,7 @@ export class EngineNode {
       holding: (id) => cache.holding(id),
       replicas,
       changed: (v, peer) => this.scheduler.changed(v, peer),
-      forward: (id, asker) => fetchFromAny(peerSources(allStoragePeers(db).filter((k) => !k.equals(asker)), network, false), id),
+      forward: (id, asker) => fetchFromAny(ranking.rank(peerSources(allStoragePeers(db).filter((k) => !k.equals(asker)), network, false)), id),
       events,
       log,
     });

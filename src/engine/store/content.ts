@@ -29,7 +29,7 @@ export interface ContentStoreOptions {
   fanout?: FanoutParams;
   /** Bytes of decrypted chunks kept for repeated reads. */
   cacheBytes?: number;
-  /** Where to fetch objects missing from the local store (peers), asked in order. */
+  /** Where to fetch objects missing from the local store (peers), asked in order (the first that has it answers). */
   sources?: () => ObjectSource[];
   /** Told of each object fetched from a source, once its bytes are verified (the cache's where-table). */
   fetched?(id: Buffer, source: ObjectSource, kept: boolean): void;
@@ -314,9 +314,8 @@ export class ContentStore {
     return node;
   }
 
-  /** `fetched`: told the size of each chunk a read of this file had to fetch from a source. */
-  reader(root: ManifestNode, fetched?: (bytes: number) => void): FileReader {
-    return new FileReader(this, root, fetched);
+  reader(root: ManifestNode, hooks?: ReaderHooks): FileReader {
+    return new FileReader(this, root, hooks);
   }
 }
 
@@ -329,6 +328,17 @@ interface LeafRange {
 /** Zeros are handed out in pieces of at most this many bytes. */
 const ZEROS_PIECE = 1 << 20;
 
+export interface ReaderHooks {
+  /** Told the size of each chunk a read of this file (or its read-ahead) had to fetch from a source. */
+  fetched?(bytes: number): void;
+  /**
+   * Told once, when read-ahead of a sequential reader reaches the end of the
+   * file with room for `chunks` more: the reader of a directory's files in
+   * order can have the next file's first chunks fetched already.
+   */
+  nearEnd?(chunks: number): void;
+}
+
 /** Random-access and sequential reads of one file's bytes, verified on the way. Holes read as zeros. */
 export class FileReader {
   readonly size: number;
@@ -336,15 +346,18 @@ export class FileReader {
   readonly stored: number;
   private lastEnd = -1;
   private lastLeaf?: LeafRange;
+  private readonly fetched?: (bytes: number) => void;
+  private nearEnd?: (chunks: number) => void;
 
   constructor(
     private readonly store: ContentStore,
     private readonly root: ManifestNode,
-    /** Told the size of each chunk this reader (or its read-ahead) had to fetch from a source. */
-    private readonly fetched?: (bytes: number) => void,
+    hooks: ReaderHooks = {},
   ) {
     this.size = manifestSize(root);
     this.stored = manifestStored(root);
+    this.fetched = hooks.fetched && ((bytes) => hooks.fetched!(bytes));
+    this.nearEnd = hooks.nearEnd && ((chunks) => hooks.nearEnd!(chunks));
   }
 
   /**
@@ -355,7 +368,7 @@ export class FileReader {
   async read(offset: number, length: number): Promise<Buffer> {
     const end = Math.min(this.size, offset + length);
     if (offset >= end) return Buffer.alloc(0);
-    if (offset === this.lastEnd) void this.prefetch(end).catch(() => {}); // errors surface when the bytes are read
+    if (offset === this.lastEnd) void this.prefetch(end, READ_AHEAD, true).catch(() => {}); // errors surface when the bytes are read
     this.lastEnd = end;
     // Small sequential reads mostly fall in the chunk the last one used.
     const last = this.lastLeaf;
@@ -367,13 +380,17 @@ export class FileReader {
     return Buffer.concat(await Promise.all(leaves.map((leaf) => this.slice(leaf, offset, end))), end - offset);
   }
 
-  private async prefetch(from: number): Promise<void> {
+  /** Starts fetching the first `chunks` data chunks from `from` (those not here yet); toNext: tell nearEnd if the file ends first. */
+  async prefetch(from: number, chunks: number, toNext = false): Promise<void> {
     let n = 0;
     for await (const leaf of this.leaves(from, this.size)) {
       if (isHole(leaf.entry)) continue;
       void this.store.getChunk(leaf.entry.h, this.fetched).catch(() => {});
-      if (++n >= READ_AHEAD) return;
+      if (++n >= chunks) return;
     }
+    const nearEnd = toNext ? this.nearEnd : undefined;
+    this.nearEnd = undefined;
+    nearEnd?.(chunks - n);
   }
 
   /** The bytes of [start, end) in order, fetching a few chunks ahead. */

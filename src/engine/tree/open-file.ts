@@ -9,7 +9,7 @@
  * object file and its fsync, which is what makes many small files fast.
  */
 import { BazilError } from '../errors.js';
-import type { ContentStore, FileReader, Piece, WriteResult } from '../store/content.js';
+import type { ContentStore, FileReader, Piece, ReaderHooks, WriteResult } from '../store/content.js';
 import { decodeNode, encodeNode, encodedSizes } from '../store/manifest.js';
 import { Extents } from './extents.js';
 import { Spill } from './spill.js';
@@ -34,8 +34,8 @@ const STREAM_QUEUE = 32 << 20;
 /** Committed content, as readers see it. */
 type Base = { kind: 'inline'; data: Buffer } | { kind: 'manifest'; reader: FileReader };
 
-export function baseOf(store: ContentStore, node: Pick<Node, 'ino' | 'data' | 'manifest'>, fetched?: (bytes: number) => void): Base {
-  if (node.manifest) return { kind: 'manifest', reader: store.reader(decodeNode(node.manifest, `the manifest of inode ${node.ino}`), fetched) };
+export function baseOf(store: ContentStore, node: Pick<Node, 'ino' | 'data' | 'manifest'>, hooks?: ReaderHooks): Base {
+  if (node.manifest) return { kind: 'manifest', reader: store.reader(decodeNode(node.manifest, `the manifest of inode ${node.ino}`), hooks) };
   return { kind: 'inline', data: node.data ?? Buffer.alloc(0) };
 }
 
@@ -118,11 +118,11 @@ export class OpenFile {
     private readonly tree: Tree,
     private readonly store: ContentStore,
     tmpDir: string,
-    /** Told the size of each chunk a read had to fetch from a source. */
-    private readonly fetched?: (bytes: number) => void,
+    /** What reads of the committed content tell (chunks fetched, the end reached by read-ahead). */
+    private readonly hooks?: ReaderHooks,
   ) {
     this.mtime = node.mtime;
-    this.base = baseOf(store, node, fetched);
+    this.base = baseOf(store, node, hooks);
     this.size = baseSize(this.base); // what the content holds, whatever node.size says (see contentSizes)
     this.baseVisible = this.size;
     this.spill = new Spill(tmpDir, String(ino));
@@ -233,7 +233,7 @@ export class OpenFile {
   /** Records content in the tree and makes it the base that reads see; the dirty buffer is empty after. */
   private async committed(content: Content, durable: boolean): Promise<void> {
     this.tree.setContent(this.ino, content, this.mtime, durable);
-    this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null }, this.fetched);
+    this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null }, this.hooks);
     this.baseVisible = content.size;
     this.dirty.clear();
     this.changed = false;

@@ -3,10 +3,19 @@
  * by all its handles. The mount opens and releases them; the sync asks whether
  * a file is open (it does not change a file under its readers) and waits for
  * its last close.
+ *
+ * Read-ahead goes on past a file's end into the next file of its directory
+ * (in name order, as `cat dir/*`, `cp -r` and `tar` mostly read), so a
+ * program reading a directory's files one after the other does not wait for
+ * a round trip to a peer at the start of each.
  */
 import type { ContentStore } from '../store/content.js';
+import { decodeNode } from '../store/manifest.js';
 import { OpenFile } from './open-file.js';
 import type { Node, Tree } from './tree.js';
+
+/** Entries looked at after a file for the next file to read ahead in (directories in between are skipped). */
+const NEXT_LOOKS = 4;
 
 export class OpenFiles {
   private readonly files = new Map<number, OpenFile>();
@@ -35,7 +44,10 @@ export class OpenFiles {
     let file = this.files.get(node.ino);
     if (!file) {
       const ino = node.ino;
-      file = new OpenFile(ino, node, this.tree, this.store, this.tmpDir, this.fetched && ((bytes) => this.fetched!(ino, bytes)));
+      file = new OpenFile(ino, node, this.tree, this.store, this.tmpDir, {
+        fetched: this.fetched && ((bytes) => this.fetched!(ino, bytes)),
+        nearEnd: (chunks) => this.readAheadNext(ino, chunks),
+      });
       this.files.set(node.ino, file);
     }
     file.refs++;
@@ -74,6 +86,18 @@ export class OpenFiles {
     this.files.clear();
     for (const file of files) await file.close();
     for (const ino of [...this.waiting.keys()]) this.closed(ino);
+  }
+
+  /** Starts fetching the first chunks of the file after ino in its directory (a few entries on at most), unless it is open. */
+  private readAheadNext(ino: number, chunks: number): void {
+    if (!this.tree.exists(ino)) return;
+    const node = this.tree.get(ino);
+    const next = this.tree.childrenAfter(node.parent, node.name, NEXT_LOOKS).find((n) => n.kind === 'file');
+    if (!next?.manifest || this.isOpen(next.ino)) return;
+    void this.store
+      .reader(decodeNode(next.manifest, `the manifest of inode ${next.ino}`))
+      .prefetch(0, chunks)
+      .catch(() => {}); // read-ahead only: a failure shows when the file is read
   }
 
   private closed(ino: number): void {
