@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import test, { type TestContext } from 'node:test';
 import type { NearbyDevice, PeerInfo, SequencedEvent } from '../../src/engine/control/api.js';
 import { keyFingerprint } from '../../src/bootstrap/mdns.js';
-import { MAX_NEARBY } from '../../src/server/discovery.js';
+import { MAX_NEARBY, MAX_STRANGER_EVENTS_PER_MINUTE } from '../../src/server/discovery.js';
 import { startServer } from '../helpers.js';
 import { makeLan, type Netns } from '../helpers/netns.js';
 import { eventually, makeHost, type Host } from '../sync/hosts.js';
@@ -111,6 +111,11 @@ test('a flood of announcements: the nearby table stays bounded, a peer claimed a
   assert.ok(dials >= 1 && dials <= 3 + Math.floor((Date.now() - started) / 20_000), `${dials} dials`);
   const peers = JSON.parse(await white.ok('bazil peer list --json')) as PeerInfo[];
   assert.deepEqual(peers.map((p) => [p.name, p.location]), [['ghost', null]]);
+  // Events about strangers are rate-limited per minute (of the clock): the flood does not push other events out.
+  const events = (await white.ok('bazil events --since=0 --kept --json')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as SequencedEvent).event);
+  const minutes = Math.floor(Date.now() / 60_000) - Math.floor(started / 60_000) + 1;
+  const told = events.filter((e) => e.type === 'peer.nearby').length;
+  assert.ok(told >= 1 && told <= minutes * MAX_STRANGER_EVENTS_PER_MINUTE, `${told} peer.nearby events`);
 });
 
 test('servers the test helpers start have no mDNS socket (tests never multicast on the real network)', { skip: spawnSync('ss', ['-V']).error && 'no `ss` command' }, async (t) => {
