@@ -62,7 +62,9 @@ test('servers in namespaces see each other; a known peer that moves is followed 
 
   // Black moves: stopped (it says goodbye), its address changed, started again.
   await black.ok('bazil server stop');
-  await black.server!.exited;
+  assert.deepEqual(await black.server!.exited, { code: 0, signal: null });
+  // Its goodbye: white drops it at once (unheard, it would stay listed for 2 minutes).
+  await eventually(async () => assert.equal(await seenBy(white, black), undefined), 10_000, 'white drops black');
   const was = `${bNs.address}:${PORT}`;
   await bNs.moveTo(12);
   await run(t, black, bNs);
