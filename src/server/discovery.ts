@@ -121,7 +121,9 @@ export class Discovery {
     e.lastSeen = Date.now();
     const peer = this.knownPeers().get(h.fingerprint);
     if (changed) this.tell(e);
-    if (peer && !this.provenPeer(e, this.knownPeers())) void this.prove(e, peer);
+    if (peer && !this.provenPeer(e, this.knownPeers())) {
+      this.prove(e, peer).catch((err) => this.opts.log(`could not check peer ${peer.key.slice(0, 16)} on the LAN: ${err instanceof Error ? err.message : String(err)}`));
+    }
   }
 
   private tell(e: Entry): void {
