@@ -25,6 +25,7 @@ import { syncMethods } from './sync-methods.js';
 import { cacheMethods } from './cache-methods.js';
 import type { Cache } from '../engine/cache/cache.js';
 import type { Pins } from '../engine/cache/pins.js';
+import type { Discovery } from './discovery.js';
 
 /** The mounts as a method sees them: those served, and those remembered but not served. */
 export interface MountView {
@@ -89,6 +90,8 @@ export interface MethodContext extends DataDirContext {
   cache: Cache;
   pins: Pins;
   info: ServerInfo;
+  /** LAN discovery; none when turned off. */
+  discovery?: Pick<Discovery, 'nearby'>;
   /** Shuts the server down after the current answer is sent. */
   requestStop(): void;
 }
@@ -118,12 +121,17 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
     'volume.snapshot': (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name')),
     ...syncMethods(ctx),
     ...cacheMethods(ctx),
-    // Declared in the control API ahead of their implementation (invites, LAN discovery).
+    'peer.nearby': () => {
+      if (!ctx.discovery) {
+        throw new BazilError('UNAVAILABLE', 'LAN discovery is off on this server (--no-discovery or BAZIL_DISCOVERY=0); restart it without either to see nearby devices');
+      }
+      return ctx.discovery.nearby();
+    },
+    // Declared in the control API ahead of their implementation (invites).
     'invite.create': notYet,
     'invite.list': notYet,
     'invite.cancel': notYet,
     'invite.join': notYet,
-    'peer.nearby': notYet,
   };
 }
 
