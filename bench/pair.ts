@@ -51,7 +51,7 @@ export async function benchPair(base: string): Promise<void> {
       await a.mount();
       writeFileSync(join(a.mnt, 'first.txt'), 'the first file\n');
       const remote = join(b.root, 'remote-bazil');
-      writeFileSync(remote, `#!/bin/sh\nexec ${q(process.execPath)} ${q(BAZIL)} -data-dir=${q(b.dataDir)} "$@"\n`);
+      writeFileSync(remote, `#!/bin/sh\nBAZIL_DISCOVERY=0 exec ${q(process.execPath)} ${q(BAZIL)} -data-dir=${q(b.dataDir)} "$@"\n`);
       chmodSync(remote, 0o755);
       // pair starts B's server: stop it (unmounting first) when done.
       cleanup.add(`stop the server of B (round ${round})`, () => b.bz('bazil volume unmount mnt; bazil server stop'));

@@ -20,6 +20,8 @@ import { benchDedup, benchStore } from './store.js';
 import { benchResponsiveness } from './responsiveness.js';
 import { benchSync } from './sync.js';
 
+// The servers it starts (and the commands that start them) inherit this: no mDNS on the real network.
+process.env.BAZIL_DISCOVERY = '0';
 const base = mkdtempSync(join(process.env.BAZIL_BENCH_DIR || tmpdir(), 'bazil-bench-'));
 const mib = Number(process.env.BAZIL_BENCH_MIB || 1024);
 console.log(`bazil benchmarks: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, in ${base}`);

@@ -9,6 +9,15 @@ import type { TestContext } from 'node:test';
 
 export const BAZIL = fileURLToPath(new URL('../../bin/bazil.js', import.meta.url));
 
+/**
+ * Servers that tests start never announce on the machine's real network (mDNS):
+ * tests use loopback, or network namespaces they make (test/helpers/netns.ts),
+ * where a test turns discovery on by passing BAZIL_DISCOVERY=1. Set here as
+ * well as below, for the servers tests start through other commands.
+ */
+export const NO_DISCOVERY = { BAZIL_DISCOVERY: '0' };
+process.env.BAZIL_DISCOVERY = NO_DISCOVERY.BAZIL_DISCOVERY;
+
 /** A fresh temp directory, removed when the test ends. */
 export function tempDir(t: TestContext, prefix = 'bazil-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -59,7 +68,7 @@ export interface RunResult {
 export function bazil(args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv; stdin?: 'ignore'; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BAZIL, ...args], {
-      env: { ...process.env, BAZIL_DATA_DIR: '', ...options.env },
+      env: { ...process.env, BAZIL_DATA_DIR: '', ...NO_DISCOVERY, ...options.env },
       cwd: options.cwd,
       stdio: [options.stdin === 'ignore' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
@@ -95,11 +104,19 @@ export interface ServerProcess {
 /**
  * Starts `bazil server run` on a data dir as a child process and resolves once
  * it prints its Listening line. It listens on a free loopback port unless args
- * say otherwise. Whatever happens, it is killed (SIGKILL) when the test ends.
+ * say otherwise, with LAN discovery off unless env turns it on. prefix: a command
+ * it runs under (e.g. nsenter into a network namespace, see helpers/netns.ts).
+ * Whatever happens, it is killed (SIGKILL) when the test ends.
  */
-export function startServer(t: TestContext, dataDir: string, args: string[] = ['-addr=127.0.0.1:0']): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BAZIL, `-data-dir=${dataDir}`, 'server', 'run', ...args], {
-    env: { ...process.env, BAZIL_DATA_DIR: '' },
+export function startServer(
+  t: TestContext,
+  dataDir: string,
+  args: string[] = ['-addr=127.0.0.1:0'],
+  options: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {},
+): Promise<ServerProcess> {
+  const [command, ...before] = [...(options.prefix ?? []), process.execPath];
+  const child = spawn(command, [...before, BAZIL, `-data-dir=${dataDir}`, 'server', 'run', ...args], {
+    env: { ...process.env, BAZIL_DATA_DIR: '', ...NO_DISCOVERY, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

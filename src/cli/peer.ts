@@ -3,13 +3,13 @@
  * other and granting them access. Each works through the server when one runs,
  * else on the data dir directly (the same methods, in process).
  */
-import type { MethodName, Params, PeerGrants, PeerInfo, PeerRef } from '../engine/control/api.js';
+import type { MethodName, NearbyDevice, Params, PeerGrants, PeerInfo, PeerRef } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
 import { parsePublicKey } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { bazilCommand, printJson } from './format.js';
-import { withControl } from './use-datadir.js';
+import { withControl, withServer } from './use-datadir.js';
 
 const BOTH_WAYS = 'Works with or without the server: through it when it runs, else on the data dir directly.';
 const KEY_HELP = 'PUBKEY is the peer\'s public key, 64 hex characters: run `bazil debug pubkey` on the other machine to see it.';
@@ -50,6 +50,12 @@ export function warnMissingGrants(peer: string, grants: PeerGrants | undefined, 
 function peerLine(p: PeerInfo): string {
   const list = (xs: string[]) => (xs.length ? xs.join(',') : '-');
   return [p.publicKey, ...(p.name ? [`name=${p.name}`] : []), `location=${p.location ?? '-'}`, `storage=${list(p.storage)}`, `volumes=${list(p.volumes)}`].join('\t');
+}
+
+function nearbyLine(d: NearbyDevice, now: number): string {
+  const ago = Math.max(0, Math.round((now - d.lastSeen) / 1000));
+  const peer = d.peer ? `peer=${d.peer.name ?? d.peer.key}` : 'peer=-';
+  return [d.fingerprint, `host=${d.hostname || '-'}`, `addresses=${d.addresses.join(',') || '-'}`, peer, `seen=${ago}s ago`].join('\t');
 }
 
 /** Suggests mounting a volume, unless it is mounted already. */
@@ -135,6 +141,28 @@ export const peerCommands: Command[] = [
       if (flags.json === true) return printJson(rows);
       if (peers.length === 0) hint('No peers yet; add one with `bazil peer add PUBKEY` (its key: `bazil debug pubkey` on the other machine).');
       for (const p of peers) say(peerLine(p));
+    },
+  },
+  {
+    path: ['peer', 'nearby'],
+    summary: 'List the bazil servers heard on the LAN (mDNS), known peers or not',
+    usage: '[--json]',
+    details:
+      'One line per device, tab-separated, the most recently heard first: FINGERPRINT (of its public key,\n' +
+      'as it announces it), host=NAME (the host name it announces), addresses=HOST:PORT,... (where it says it\n' +
+      'listens), peer=NAME (the known peer it is, once a handshake at that address proved its key; "-" for a\n' +
+      'device not known, which gets nothing from this data dir), seen=Ns ago. A device not heard for 2 minutes\n' +
+      'is dropped. A known peer heard at a new address gets it as its location (after that handshake).\n' +
+      'Needs the server, with discovery on (not --no-discovery, not BAZIL_DISCOVERY=0).',
+    options: [JSON_OPTION],
+    examples: ['bazil peer nearby', 'bazil peer nearby --json'],
+    args: [0, 0],
+    async run({ dataDir, flags }) {
+      const devices = await withServer(dataDir, (server) => server.call('peer.nearby', {}));
+      if (flags.json === true) return printJson(devices);
+      if (devices.length === 0) hint('No bazil server heard on the LAN yet (servers announce themselves every so often; try again in a minute).');
+      const now = Date.now();
+      for (const d of devices) say(nearbyLine(d, now));
     },
   },
   {

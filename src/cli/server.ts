@@ -43,7 +43,7 @@ async function waitForExit(pid: number): Promise<void> {
   }
 }
 
-async function run(dataDir: string, addr: string | undefined, manualSync: boolean, logPath: string | undefined): Promise<void> {
+async function run(dataDir: string, addr: string | undefined, manualSync: boolean, discovery: boolean, logPath: string | undefined): Promise<void> {
   dataDir = resolve(dataDir);
   // What ps and top show. Short (~ for the home directory): the title cannot
   // be longer than the command line the process was started with.
@@ -74,7 +74,7 @@ async function run(dataDir: string, addr: string | undefined, manualSync: boolea
   try {
     // Loaded here, not at the top: only `server run` needs the server and its FUSE code.
     const { startServer } = await import('../server/server.js');
-    server = await startServer({ dataDir, addr, manualSync, log, note });
+    server = await startServer({ dataDir, addr, manualSync, discovery, log, note });
     if (signals > 0) void server.stop();
     else {
       const listening = `bazil: Listening on ${server.info.peerAddress}`;
@@ -169,24 +169,32 @@ async function start(dataDir: string, runArgs: string[]): Promise<void> {
 const RUN_OPTIONS: Command['options'] = [
   { name: 'addr', type: 'string', value: 'HOST:PORT', help: 'where to listen for peers (port 0: any free port) (default: [::]:34211, else any free port)' },
   { name: 'manual-sync', type: 'boolean', help: 'sync only when `bazil volume sync` asks' },
+  { name: 'discovery', type: 'boolean', default: true, help: 'announce this server on the LAN and list the others (mDNS); --no-discovery or BAZIL_DISCOVERY=0 turns it off' },
 ];
 
 /** The `server run` flags that `server start` passes on. */
 function runArgs(flags: Record<string, unknown>): string[] {
-  return [...(flags.addr !== undefined ? [`--addr=${flags.addr as string}`] : []), ...(flags.manualSync === true ? ['--manual-sync'] : [])];
+  return [
+    ...(flags.addr !== undefined ? [`--addr=${flags.addr as string}`] : []),
+    ...(flags.manualSync === true ? ['--manual-sync'] : []),
+    ...(flags.discovery === false ? ['--no-discovery'] : []),
+  ];
 }
 
 export const serverCommands: Command[] = [
   {
     path: ['server', 'run'],
     summary: 'Run the bazil server for the data dir in the foreground (stop it with Ctrl-C or `bazil server stop`)',
-    usage: '[-addr=HOST:PORT] [--manual-sync] [--log=FILE]',
+    usage: '[-addr=HOST:PORT] [--manual-sync] [--no-discovery] [--log=FILE]',
     details:
       'The server holds the data dir, serves its mounts and listens for peers. One runs per data dir.\n' +
       'While it runs, other bazil commands go through it. It prints `bazil: Listening on HOST:PORT` once ready;\n' +
       'by default it listens on [::]:34211, or on any free port when 34211 is taken.\n' +
       'Volumes sync on their own with the peers they sync with (announcing changes, pulling when told, and\n' +
       'catching up every 30 s); with --manual-sync only `bazil volume sync` pulls.\n' +
+      'It announces itself on the LAN (mDNS, `_bazil._tcp`, with its key\'s fingerprint) and lists the bazil servers\n' +
+      'it hears (`bazil peer nearby`); a known peer heard at a new address gets it as its location once a handshake\n' +
+      'there proves its key. --no-discovery (or BAZIL_DISCOVERY=0) turns both off.\n' +
       'Ctrl-C, SIGTERM and SIGHUP (its terminal closed) stop it cleanly: it unmounts everything first.\n' +
       'To run it in the background, detached from the terminal, use `bazil server start`.',
     options: [
@@ -195,12 +203,13 @@ export const serverCommands: Command[] = [
     ],
     examples: ['bazil server run', 'bazil server run -addr=127.0.0.1:0', 'bazil -data-dir=path/to/black server run -addr=[::]:34212'],
     args: [0, 0],
-    run: ({ dataDir, flags }) => run(dataDir, flags.addr as string | undefined, flags.manualSync === true, flags.log as string | undefined),
+    run: ({ dataDir, flags }) =>
+      run(dataDir, flags.addr as string | undefined, flags.manualSync === true, flags.discovery !== false, flags.log as string | undefined),
   },
   {
     path: ['server', 'start'],
     summary: 'Start the bazil server for the data dir in the background; returns once it listens',
-    usage: '[-addr=HOST:PORT] [--manual-sync]',
+    usage: '[-addr=HOST:PORT] [--manual-sync] [--no-discovery]',
     details:
       'Runs `bazil server run` detached from the terminal, logging to DATADIR/server.log (past 1 MiB the log\n' +
       'moves to server.log.1). Returns once the server listens, printing its pid and address; if it cannot\n' +

@@ -27,6 +27,7 @@ import { inviteMethods } from './invite-methods.js';
 import { cacheMethods } from './cache-methods.js';
 import type { Cache } from '../engine/cache/cache.js';
 import type { Pins } from '../engine/cache/pins.js';
+import type { Discovery } from './discovery.js';
 
 /** The mounts as a method sees them: those served, and those remembered but not served. */
 export interface MountView {
@@ -91,13 +92,11 @@ export interface MethodContext extends DataDirContext {
   cache: Cache;
   pins: Pins;
   info: ServerInfo;
+  /** LAN discovery; none when turned off. */
+  discovery?: Pick<Discovery, 'nearby'>;
   /** Shuts the server down after the current answer is sent. */
   requestStop(): void;
 }
-
-const notYet = (): never => {
-  throw new BazilError('INVALID_ARGUMENT', 'this server cannot do that yet: update bazil');
-};
 
 export function serverMethods(ctx: MethodContext): ServerMethods {
   // Invites introduce peers through this same table, called in process (as the CLI calls it over the socket).
@@ -122,9 +121,13 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
     'volume.snapshot': (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name')),
     ...syncMethods(ctx),
     ...cacheMethods(ctx),
+    'peer.nearby': () => {
+      if (!ctx.discovery) {
+        throw new BazilError('UNAVAILABLE', 'LAN discovery is off on this server (--no-discovery or BAZIL_DISCOVERY=0); restart it without either to see nearby devices');
+      }
+      return ctx.discovery.nearby();
+    },
     ...inviteMethods(ctx, self),
-    // Declared in the control API ahead of its implementation (LAN discovery).
-    'peer.nearby': notYet,
   };
   return methods;
 }

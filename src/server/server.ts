@@ -12,6 +12,7 @@ import { EventLog } from '../engine/events.js';
 import { Cache } from '../engine/cache/cache.js';
 import { EngineNode } from '../engine/node/node.js';
 import { listenPeers, type PeerListener } from '../engine/peer/listener.js';
+import { Discovery, discoveryFromEnv } from './discovery.js';
 import { serverMethods } from './methods.js';
 import { Mounts } from './mounts.js';
 
@@ -21,6 +22,8 @@ export interface ServerOptions {
   addr?: string;
   /** Sync only when asked (`bazil volume sync`), never on its own. */
   manualSync?: boolean;
+  /** Announce this server on the LAN and list the ones nearby (mDNS); default true, unless BAZIL_DISCOVERY=0. */
+  discovery?: boolean;
   /** One line for the user (stderr), without the `bazil: ` prefix. Never given secrets. */
   log(line: string): void;
   /** For lines that repeat what a client asked and prints itself (added peer X); default: log. */
@@ -39,6 +42,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { log } = options;
   const dataDir = await openForServer(options.dataDir);
   let peers: PeerListener | undefined;
+  let discovery: Discovery | undefined;
   try {
     const events = new EventLog(); // what happens here, streamed to control clients (events.subscribe)
     // The engine asks the mounts which files are open; the mounts serve the engine's volumes.
@@ -59,12 +63,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     mounts = new Mounts(dataDir, volumes, log, (event) => events.emit(event));
     peers = await listenPeers(options.addr, (socket) => node.accept(socket));
     const info: ServerInfo = { pid: process.pid, peerAddress: peers.address, dataDir: dataDir.path };
+    if (options.discovery !== false && discoveryFromEnv()) discovery = new Discovery({ dataDir, events, peerAddress: peers.address, log });
     let stopped!: () => void;
     const done = new Promise<void>((resolve) => (stopped = resolve));
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
     const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
-    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, cache, pins: node.pins, info, requestStop, log, note: options.note ?? log });
+    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, cache, pins: node.pins, info, discovery, requestStop, log, note: options.note ?? log });
     const control = await ControlServer.listen(dataDir.path, methods, log, { log: events, instance: `${process.pid}-${Date.now()}` });
     const listener = peers;
     node.start();
@@ -75,6 +80,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const shutdown = async (): Promise<void> => {
       events.emit({ type: 'server.stopping' });
       control.stopAccepting();
+      if (discovery) await step('say goodbye on the LAN', () => discovery!.stop());
       // Peer connections first: the listener's close waits for every socket it
       // accepted to end, so closing it while a peer is connected never finished.
       await step('close peer connections', () => node.stop());
@@ -95,6 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     return { info, stop, stopped: done };
   } catch (err) {
+    await discovery?.stop();
     await peers?.close();
     dataDir.close();
     throw err;

@@ -103,7 +103,8 @@ async function scene(t: TestContext) {
   );
   // The other machine's bazil: this build on black's data dir.
   const remoteBazil = join(black.root, 'remote-bazil');
-  writeFileSync(remoteBazil, `#!/bin/sh\nexec "${process.execPath}" "${BAZIL}" -data-dir=${black.dataDir} "$@"\n`);
+  // sshd gives it a fresh environment: discovery is turned off here, as for every server tests start.
+  writeFileSync(remoteBazil, `#!/bin/sh\nBAZIL_DISCOVERY=0 exec "${process.execPath}" "${BAZIL}" -data-dir=${black.dataDir} "$@"\n`);
   chmodSync(remoteBazil, 0o755);
   // One that fails its introduction: a pairing cut off after this side did its part.
   const cutOff = join(black.root, 'cut-off-bazil');

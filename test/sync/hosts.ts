@@ -8,7 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { BAZIL, startServer, tempDir, type ServerProcess } from '../helpers.js';
+import { BAZIL, NO_DISCOVERY, startServer, tempDir, type ServerProcess } from '../helpers.js';
 
 export interface Host {
   name: string;
@@ -57,7 +57,7 @@ export async function makeHost(t: TestContext, name: string): Promise<Host> {
         execFile(
           'bash',
           ['-c', `set -o pipefail\n${script}`],
-          { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BAZIL_DATA_DIR: dataDir, ...env } },
+          { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, BAZIL_DATA_DIR: dataDir, ...NO_DISCOVERY, ...env } },
           (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       }),
