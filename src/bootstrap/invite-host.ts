@@ -20,6 +20,7 @@ import { BazilError } from '../engine/errors.js';
 import { formatAddr, parseAddr } from '../engine/peer/listener.js';
 import { formatCode, formatLongCode, randomWords } from './invite-code.js';
 import { MAX_INVITE_VOLUMES, serveJoiner, type SelfInfo } from './invite-session.js';
+import { openMdns, type Mdns } from './mdns.js';
 
 export const DEFAULT_INVITE_EXPIRY_MS = 10 * 60_000;
 export const MIN_INVITE_EXPIRY_MS = 1_000;
@@ -40,6 +41,8 @@ interface Invite {
   /** Why it is over, for late joiners. */
   over?: BazilError;
   server: Server;
+  /** Withdraws its LAN announcement. */
+  withdraw?: () => Promise<void>;
   sockets: Set<Socket>;
   tries: number;
   timer: NodeJS.Timeout;
@@ -53,12 +56,16 @@ export interface InviteHostOptions {
   api: () => ControlApi;
   emit(event: BazilEvent): void;
   log(line: string): void;
+  /** Announce open invites on the LAN (mDNS), for the short code; off with discovery, and for a loopback listener. */
+  announce: boolean;
 }
 
 export class InviteHost {
   private readonly invites = new Map<number, Invite>();
   /** Numbers go up from a small random start: an old code's number rarely names a new invite. */
   private nextId = randomInt(1, 90);
+  /** The mDNS socket announcing open invites, opened with the first one. */
+  private mdns?: Mdns;
 
   constructor(private readonly opts: InviteHostOptions) {}
 
@@ -96,6 +103,10 @@ export class InviteHost {
     timer.unref();
     const invite: Invite = { info, words, state: 'open', server, sockets: new Set(), tries: 0, timer };
     this.invites.set(id, invite);
+    if (this.opts.announce && !isLoopback(host)) {
+      this.mdns ??= openMdns((err) => this.opts.log(`cannot announce invites on the LAN (mDNS): ${err.message}; the long code still works`));
+      invite.withdraw = this.mdns.announceInvite(id, port);
+    }
     server.on('connection', (socket) => this.accept(invite, socket));
     this.opts.log(`invite ${id} open on port ${port}, until ${new Date(info.expiresAt).toISOString()}${volumes.length ? `, with ${volumes.join(', ')}` : ''}`);
     return info;
@@ -116,8 +127,10 @@ export class InviteHost {
   }
 
   /** Closes every invite (the server is stopping). */
-  close(): void {
+  async close(): Promise<void> {
     for (const invite of [...this.invites.values()]) this.end(invite);
+    await this.mdns?.close();
+    this.mdns = undefined;
   }
 
   private open(): Invite[] {
@@ -179,6 +192,8 @@ export class InviteHost {
   private finish(invite: Invite, state: 'used' | 'closed', why?: string): void {
     const { id } = invite.info;
     invite.state = state;
+    void invite.withdraw?.(); // no longer for the taking: off the LAN at once
+    invite.withdraw = undefined;
     if (state === 'used') {
       invite.over = new BazilError('LOCKED', `invite ${id} was used already (an invite is used once); ask for a new invite`);
       return;
@@ -202,10 +217,15 @@ export class InviteHost {
   /** Stops listening and forgets the invite; sessions under way are cut. */
   private end(invite: Invite): void {
     clearTimeout(invite.timer);
+    void invite.withdraw?.();
     invite.server.close();
     for (const s of invite.sockets) s.destroy();
     this.invites.delete(invite.info.id);
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.') || host === 'localhost';
 }
 
 /**

@@ -28,7 +28,10 @@ export async function joinInvite(text: string, opts: JoinOptions): Promise<JoinR
   let addresses = code.addresses;
   if (addresses.length === 0) {
     if (!opts.find) {
-      throw new BazilError('INVALID_ARGUMENT', 'this bazil cannot find an inviter on the LAN; use the long form of the code (the one with @addresses)');
+      throw new BazilError(
+        'INVALID_ARGUMENT',
+        'LAN discovery is off on this server (--no-discovery or BAZIL_DISCOVERY=0), so a short code cannot be looked up: use the long form of the code (the one with @addresses)',
+      );
     }
     addresses = await opts.find(code.id);
     if (addresses.length === 0) {

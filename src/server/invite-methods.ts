@@ -13,6 +13,7 @@ import type { EventLog } from '../engine/events.js';
 import { BazilError } from '../engine/errors.js';
 import { DEFAULT_INVITE_EXPIRY_MS, InviteHost } from '../bootstrap/invite-host.js';
 import { joinInvite } from '../bootstrap/invite-join.js';
+import { findInvite } from '../bootstrap/mdns.js';
 import type { SelfInfo } from '../bootstrap/invite-session.js';
 import { text } from './params.js';
 
@@ -22,14 +23,20 @@ export interface InviteContext {
   dataDir: Pick<DataDir, 'publicKey'>;
   info: ServerInfo;
   events: EventLog;
+  /** LAN discovery, when on: open invites are announced, and short codes looked up, over mDNS. */
+  discovery?: unknown;
   log(line: string): void;
 }
 
+/** How long `bazil join` with a short code listens for the invite's announcement. */
+export const FIND_INVITE_TIMEOUT_MS = 5_000;
+
 export function inviteMethods(ctx: InviteContext, api: () => ControlApi): MethodTable<InviteMethod> {
   const self = (): SelfInfo => ({ key: ctx.dataDir.publicKey().toString('hex'), hostname: hostname(), peerAddress: ctx.info.peerAddress });
-  const host = new InviteHost({ peerAddress: ctx.info.peerAddress, self, api, emit: (e) => ctx.events.emit(e), log: ctx.log });
+  const lan = ctx.discovery !== undefined;
+  const host = new InviteHost({ peerAddress: ctx.info.peerAddress, self, api, emit: (e) => ctx.events.emit(e), log: ctx.log, announce: lan });
   ctx.events.subscribe((e) => {
-    if (e.event.type === 'server.stopping') host.close();
+    if (e.event.type === 'server.stopping') void host.close();
   });
   return {
     'invite.create': (p) => {
@@ -47,6 +54,6 @@ export function inviteMethods(ctx: InviteContext, api: () => ControlApi): Method
       host.cancel(p.id);
       return {};
     },
-    'invite.join': (p) => joinInvite(text(p, 'code'), { api: api(), self: self() }),
+    'invite.join': (p) => joinInvite(text(p, 'code'), { api: api(), self: self(), find: lan ? (id) => findInvite(id, FIND_INVITE_TIMEOUT_MS) : undefined }),
   };
 }
