@@ -198,7 +198,12 @@ export class InviteHost {
       invite.over = new BazilError('LOCKED', `invite ${id} was used already (an invite is used once); ask for a new invite`);
       return;
     }
-    invite.over = new BazilError('UNAUTHORIZED', `invite ${id} was closed after a wrong code (one wrong guess closes it); ask for a new invite`);
+    invite.over = new BazilError(
+      'UNAUTHORIZED',
+      invite.tries > MAX_TRIES_PER_INVITE
+        ? `invite ${id} was closed after too many tries; ask for a new invite`
+        : `invite ${id} was closed after a wrong code (one wrong guess closes it); ask for a new invite`,
+    );
     this.opts.log(`invite ${id} closed: ${why}`);
     this.opts.emit({ type: 'invite.failed', id, why: why ?? 'closed' });
   }

@@ -31,12 +31,16 @@ async function startedServer(dataDir: string): Promise<void> {
   if (local.started) hint(`Started the bazil server here, listening on ${local.info.peerAddress}.`);
 }
 
-function printInvite(info: InviteInfo): void {
-  say(`Invite ${info.id} is open until ${clock(info.expiresAt)}${info.volumes.length ? `, sharing ${info.volumes.join(', ')}` : ''}. On the other machine, run one of:`);
-  say(`  bazil join ${info.code}`);
-  say(`      on the same network (the other machine finds this one on the LAN)`);
+/** lan: whether the short code can be found (the server announces invites on the LAN). */
+function printInvite(info: InviteInfo, lan: boolean): void {
+  say(`Invite ${info.id} is open until ${clock(info.expiresAt)}${info.volumes.length ? `, sharing ${info.volumes.join(', ')}` : ''}. On the other machine, run ${lan ? 'one of' : 'this'}:`);
+  if (lan) {
+    say(`  bazil join ${info.code}`);
+    say(`      on the same network (the other machine finds this one on the LAN)`);
+  }
   say(`  bazil join ${info.longCode}`);
   say(`      from anywhere this machine can be reached`);
+  if (!lan) say(`(The short code ${info.code} needs LAN discovery, which is off on this server, or it listens on loopback only.)`);
   say('The code works once: a wrong guess closes the invite.');
 }
 
@@ -76,16 +80,20 @@ async function invite(dataDir: string, flags: Record<string, unknown>): Promise<
     await server.subscribe({}, { event: onEvent, end: (err) => settle({ ok: false, err }) });
     const info = await server.call('invite.create', { volumes, ...(expiresMs !== undefined ? { expiresMs } : {}) });
     id = info.id;
-    printInvite(info);
+    // Invites are announced on the LAN only with discovery on (peer.nearby answers) and a listener off loopback.
+    const discovery = await server.call('peer.nearby', {}).then(() => true, () => false);
+    printInvite(info, discovery && !/@(127\.|\[::1\])/.test(info.longCode));
     hint('Waiting for the other machine to join (Ctrl-C cancels the invite)...');
     for (const e of early.splice(0)) onEvent(e);
     const cancel = () => {
-      const done = () => settle({ ok: false, err: new BazilError('UNAVAILABLE', `invite ${info.id} cancelled (Ctrl-C); run \`bazil invite\` again for a new code`) });
+      const done = () => settle({ ok: false, err: new BazilError('UNAVAILABLE', `invite ${info.id} cancelled (the command was stopped); run \`bazil invite\` again for a new code`) });
       void server.call('invite.cancel', { id: info.id }).then(done, done);
     };
-    process.once('SIGINT', cancel);
+    // The invite lives in the server: a command stopped (Ctrl-C, kill, a closed terminal) takes it along.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    for (const s of signals) process.once(s, cancel);
     const end = await outcome;
-    process.off('SIGINT', cancel);
+    for (const s of signals) process.off(s, cancel);
     if (!end.ok) throw end.err;
     for (const line of end.line) say(line);
   });

@@ -104,7 +104,7 @@ test('bazil invite: listed while it waits, and Ctrl-C cancels it', async (t) => 
   assert.match(await white.ok('bazil invite --list'), new RegExp(`^${id}\tuntil \\d\\d:\\d\\d UTC\t-$`, 'm'));
   child.kill('SIGINT');
   assert.notEqual(await exited, 0);
-  assert.match(err, new RegExp(`invite ${id} cancelled \\(Ctrl-C\\); run \`bazil invite\` again for a new code`));
+  assert.match(err, new RegExp(`invite ${id} cancelled \\(the command was stopped\\); run \`bazil invite\` again for a new code`));
   assert.equal(await white.ok('bazil invite --list'), '');
   const r = await white.sh(`bazil invite --cancel ${id}`);
   assert.notEqual(r.code, 0);
