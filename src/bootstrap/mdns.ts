@@ -21,6 +21,8 @@ export const MDNS_VERSION = 1;
 
 /** Browsers start again this often, so that every server on the LAN answers again (a refresh). */
 const REFRESH_MS = 30_000;
+/** findInvite asks again this often while it waits (a query or its answer may be lost). */
+const INVITE_REFRESH_MS = 2_000;
 /** A browser whose list of services grows past this starts again (a flood of announcements cannot grow it further). */
 const MAX_BROWSER_SERVICES = 512;
 const MAX_TXT_TEXT = 255;
@@ -68,7 +70,7 @@ export function openMdns(onError: (err: Error) => void = () => {}): Mdns {
   let closed = false;
   const label = safeLabel(hostname());
 
-  function browse(type: string, onUp: (s: Service) => void, onDown?: (s: Service) => void): () => void {
+  function browse(type: string, refreshMs: number, onUp: (s: Service) => void, onDown?: (s: Service) => void): () => void {
     let browser: Browser | undefined;
     const start = () => {
       browser?.stop();
@@ -83,7 +85,7 @@ export function openMdns(onError: (err: Error) => void = () => {}): Mdns {
       if (onDown) b.on('down', onDown);
     };
     start();
-    const timer = setInterval(start, REFRESH_MS);
+    const timer = setInterval(start, refreshMs);
     timer.unref();
     const stop = () => {
       clearInterval(timer);
@@ -114,6 +116,7 @@ export function openMdns(onError: (err: Error) => void = () => {}): Mdns {
     browseServers(onHeard, onGone) {
       return browse(
         SERVER_TYPE,
+        REFRESH_MS,
         (s) => {
           const heard = readServer(s);
           if (heard) onHeard(heard);
@@ -148,7 +151,7 @@ export function openMdns(onError: (err: Error) => void = () => {}): Mdns {
           stop();
           resolve(found);
         };
-        const stop = browse(INVITE_TYPE, (s) => {
+        const stop = browse(INVITE_TYPE, INVITE_REFRESH_MS, (s) => {
           if (txtOf(s).id === String(id)) done(addressesOf(s));
         });
         const timer = setTimeout(() => done([]), timeoutMs);
@@ -167,7 +170,13 @@ export function openMdns(onError: (err: Error) => void = () => {}): Mdns {
           resolve();
         });
       });
-      await new Promise<void>((resolve) => bonjour.destroy(() => resolve()));
+      await new Promise<void>((resolve) => {
+        try {
+          bonjour.destroy(() => resolve());
+        } catch {
+          resolve(); // the socket never ran (it could not bind): nothing to close
+        }
+      });
     },
   };
 }

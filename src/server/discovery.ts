@@ -11,7 +11,8 @@
  * What the LAN can make the server do is bounded: the table holds at most
  * MAX_NEARBY devices and forgets those not heard for EXPIRE_MS; proofs are
  * rate-limited per peer (a small burst, then one per PROOF_REFILL_MS), at
- * most MAX_PROOF_ADDRESSES addresses each, MAX_PROVING at once.
+ * most MAX_PROOF_ADDRESSES addresses each, MAX_PROVING at once; events
+ * about devices not proven are at most MAX_STRANGER_EVENTS_PER_MINUTE.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -19,6 +20,7 @@ import type { NearbyDevice, PeerRef } from '../engine/control/api.js';
 import type { DataDir } from '../engine/datadir.js';
 import type { EventLog } from '../engine/events.js';
 import { dialPeer } from '../engine/peer/connection.js';
+import type { Identity } from '../engine/peer/identity.js';
 import { parseAddr } from '../engine/peer/listener.js';
 import { listPeers, setPeerLocation } from '../engine/peer/peers.js';
 import { keyFingerprint, openMdns, type HeardServer, type Mdns } from '../bootstrap/mdns.js';
@@ -35,6 +37,8 @@ const MAX_PROVING = 4;
 const PROOF_TIMEOUT_MS = 5_000;
 /** The known peers' fingerprints are read again at most this often (a flood of announcements does not query the db for each). */
 const KNOWN_CACHE_MS = 2_000;
+/** peer.nearby events about devices not proven to be peers, per minute: a flood must not push other events out of the kept ones. */
+export const MAX_STRANGER_EVENTS_PER_MINUTE = 60;
 
 interface Entry {
   fingerprint: string;
@@ -60,12 +64,15 @@ export class Discovery {
   private readonly stopProofs = new AbortController();
   private readonly mdns: Mdns;
   private readonly ownFingerprint: string;
+  private readonly identity: Identity;
+  private strangerEvents = { minute: 0, count: 0 };
   private readonly expiry: NodeJS.Timeout;
   private known: { at: number; byFingerprint: Map<string, PeerRef & { location: string | null }> } | undefined;
   private stopped = false;
 
   constructor(private readonly opts: DiscoveryOptions) {
     const publicKey = opts.dataDir.publicKey();
+    this.identity = opts.dataDir.identity();
     this.ownFingerprint = keyFingerprint(publicKey);
     let said = false;
     this.mdns = openMdns((err) => {
@@ -119,6 +126,11 @@ export class Discovery {
 
   private tell(e: Entry): void {
     const peer = this.provenPeer(e, this.knownPeers());
+    if (!peer) {
+      const minute = Math.floor(Date.now() / 60_000);
+      if (this.strangerEvents.minute !== minute) this.strangerEvents = { minute, count: 0 };
+      if (++this.strangerEvents.count > MAX_STRANGER_EVENTS_PER_MINUTE) return;
+    }
     this.opts.events.emit({
       type: 'peer.nearby',
       fingerprint: e.fingerprint,
@@ -147,7 +159,7 @@ export class Discovery {
       for (const address of e.addresses.slice(0, MAX_PROOF_ADDRESSES)) {
         const { host, port } = parseAddr(address);
         try {
-          const conn = await dialPeer({ host, port, identity: this.opts.dataDir.identity(), expectKey: key, timeoutMs: PROOF_TIMEOUT_MS, signal: this.stopProofs.signal });
+          const conn = await dialPeer({ host, port, identity: this.identity, expectKey: key, timeoutMs: PROOF_TIMEOUT_MS, signal: this.stopProofs.signal });
           conn.close();
         } catch (err) {
           why.push(err instanceof Error ? err.message : String(err));

@@ -4,39 +4,11 @@
  * address, an invite is found by its number, close sends goodbyes.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import test, { type TestContext } from 'node:test';
+import test from 'node:test';
 import { keyFingerprint } from '../../src/bootstrap/mdns.js';
-import { makeLan, netnsExists, type Netns } from '../helpers/netns.js';
-
-const FIXTURE = fileURLToPath(new URL('./mdns-fixture.js', import.meta.url));
-
-/** Starts the fixture in a namespace; lines() gives the JSON lines printed so far; killed at the end. */
-function fixture(t: TestContext, ns: Netns, args: string[]) {
-  const child: ChildProcess = ns.spawn(process.execPath, [FIXTURE, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  t.after(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const waitFor = async <T>(pick: (line: Record<string, unknown>) => T | undefined, what: string, ms = 15_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      for (const line of lines()) {
-        const found = pick(line);
-        if (found !== undefined) return found;
-      }
-      if (Date.now() > deadline) throw new Error(`no ${what} within ${ms / 1000} s; printed:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  return { child, lines, waitFor, exited, end: () => child.stdin!.end() };
-}
+import { makeLan, netnsExists } from '../helpers/netns.js';
+import { fixture } from './fixture-process.js';
 
 test('the namespaces are removed when the test that made them ends, even if it fails', async (t) => {
   let names: string[] = [];
