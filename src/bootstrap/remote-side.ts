@@ -6,17 +6,18 @@
  *
  * hello: starts this side's server if it is not running; answers its key,
  * host name and where it listens. introduce: adds the asking side as a peer
- * with its location and grants, and with a volume, adds the volume's sharing
- * key (unless held already), connects the volume from it, reads its content
- * from there and lets it sync back; then proves a handshake to it.
+ * with its location and grants, and for each volume, adds the volume's
+ * sharing key (unless held already), connects the volume from it, reads its
+ * content from there and lets it sync back; then proves a handshake to it.
+ * `bazil join` runs the same introduction, over the invite's channel.
  */
 import { hostname } from 'node:os';
 import type { ControlApi } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
 import { ensureServer, introduce, type ServerProbe } from './introduce.js';
 
-/** Raised when the request's format changes incompatibly; an older remote is told apart by its lacking the command. */
-export const PAIR_PROTOCOL = 1;
+/** Raised when the request's format changes incompatibly (2: several volumes); an older remote is told apart by its lacking the command. */
+export const PAIR_PROTOCOL = 2;
 
 export interface HelloAnswer {
   protocol: number;
@@ -33,7 +34,14 @@ export interface IntroduceRequest {
   hostname: string;
   /** Where the remote reaches the asking side's server. */
   location: string;
-  volume?: { name: string; sharing: string; secret: string };
+  /** The volumes to connect from the asking side, each with its sharing key (name and 32 bytes in base64). */
+  volumes: SharedVolume[];
+}
+
+export interface SharedVolume {
+  name: string;
+  sharing: string;
+  secret: string;
 }
 
 export interface IntroduceAnswer {
@@ -54,8 +62,7 @@ export async function answerIntroduction(api: ControlApi, request: IntroduceRequ
     throw new BazilError('INVALID_ARGUMENT', `pairing protocol ${request.protocol} is not this bazil's (${PAIR_PROTOCOL}); install the same bazil version on both machines`);
   }
   const { name, did } = await introduce(api, { key: request.key, hostname: request.hostname, location: request.location, volumes: [] });
-  const v = request.volume;
-  if (v) {
+  for (const v of request.volumes) {
     let sharing = (await api.call('pair.findSharing', { secret: v.secret })).name;
     if (sharing === null) {
       const taken = new Set(await api.call('sharing.list', {}));
@@ -69,7 +76,9 @@ export async function answerIntroduction(api: ControlApi, request: IntroduceRequ
       did.push(`connected volume ${v.name} from ${name}`);
     }
     await api.call('volume.storage.add', { volume: v.name, sharing, backend: `peerkey:${request.key}` }); // adding again changes nothing
-    did.push(...(await introduce(api, { key: request.key, hostname: request.hostname, location: request.location, volumes: [v.name] })).did);
+  }
+  if (request.volumes.length) {
+    did.push(...(await introduce(api, { key: request.key, hostname: request.hostname, location: request.location, volumes: request.volumes.map((v) => v.name) })).did);
   }
   const reached = await api.call('peer.connect', { key: request.key });
   return { name, did, reached: reached.address };

@@ -8,6 +8,8 @@ export interface Option {
   help: string;
   default?: string | number | boolean;
   short?: string;
+  /** May be given several times (the flag's value is then an array). */
+  multiple?: boolean;
 }
 
 export interface Context {

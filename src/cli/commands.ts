@@ -5,6 +5,7 @@ import { createCommands } from './create.js';
 import { debugCommands } from './debug.js';
 import { eventsCommands } from './events.js';
 import { helpCommands } from './help.js';
+import { inviteCommands } from './invite.js';
 import { pairCommands } from './pair.js';
 import { peerCommands } from './peer.js';
 import { syncCommands } from './sync.js';
@@ -13,4 +14,4 @@ import { sharingCommands } from './sharing.js';
 import { statusCommands } from './status.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...syncCommands, ...cacheCommands, ...eventsCommands, ...debugCommands, ...helpCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...inviteCommands, ...syncCommands, ...cacheCommands, ...eventsCommands, ...debugCommands, ...helpCommands];

@@ -15,7 +15,7 @@ function meowFlags(options: Option[] = []): AnyFlags {
   const flags: AnyFlags = {};
   for (const o of options) {
     const key = o.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    flags[key] = { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}), ...(o.short ? { shortFlag: o.short } : {}) } as AnyFlags[string];
+    flags[key] = { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}), ...(o.short ? { shortFlag: o.short } : {}), ...(o.multiple ? { isMultiple: true } : {}) } as AnyFlags[string];
   }
   return flags;
 }

@@ -5,7 +5,7 @@
  * JSON on stdin over the SSH channel.
  */
 import { hostname, homedir } from 'node:os';
-import { answerIntroduction, hello, PAIR_PROTOCOL, type HelloAnswer, type IntroduceAnswer, type IntroduceRequest } from '../bootstrap/remote-side.js';
+import { answerIntroduction, hello, PAIR_PROTOCOL, type HelloAnswer, type IntroduceAnswer, type IntroduceRequest, type SharedVolume } from '../bootstrap/remote-side.js';
 import { ensureServer, introduce, locationOf } from '../bootstrap/introduce.js';
 import { exec, openSsh, shellQuote, type SshSession } from '../bootstrap/ssh-session.js';
 import { resolveTarget } from '../bootstrap/ssh-target.js';
@@ -40,12 +40,16 @@ async function remote<T>(ssh: SshSession, bazil: string, what: 'hello' | 'introd
 async function pair(dataDir: string, args: string[], flags: Record<string, unknown>): Promise<void> {
   const home = homedir();
   const target = resolveTarget(args[0], home);
-  const volume = typeof flags.volume === 'string' ? flags.volume : undefined;
+  const volumes = stringList(flags.volume);
   const bazil = typeof flags.remoteBazil === 'string' ? flags.remoteBazil : 'bazil';
 
   const local = await ensureServer(dataDir, serverInfo);
   if (local.started) hint(`Started the bazil server here, listening on ${local.info.peerAddress}.`);
-  const secret = volume === undefined ? undefined : await withControl(dataDir, false, (api) => api.call('pair.volumeSecret', { volume }));
+  const shared = await withControl(dataDir, false, async (api) => {
+    const out: SharedVolume[] = [];
+    for (const name of volumes) out.push({ name, ...(await api.call('pair.volumeSecret', { volume: name })) });
+    return out;
+  });
 
   const ssh = await openSsh(target, { home, yes: flags.yes === true, terminal: openTerminal(), say: hint });
   try {
@@ -57,14 +61,14 @@ async function pair(dataDir: string, args: string[], flags: Record<string, unkno
 
     // Here first: the other side's connect needs our grants and our location there.
     const here = await withControl(dataDir, true, (api) =>
-      introduce(api, { key: there.key, hostname: there.hostname, location: locationOf(target.host, there.peerAddress), volumes: volume === undefined ? [] : [volume] }),
+      introduce(api, { key: there.key, hostname: there.hostname, location: locationOf(target.host, there.peerAddress), volumes }),
     );
     const request: IntroduceRequest = {
       protocol: PAIR_PROTOCOL,
       key: ours.publicKey,
       hostname: hostname(),
       location: locationOf(ssh.localAddress, local.info.peerAddress),
-      ...(volume !== undefined && secret ? { volume: { name: volume, sharing: secret.sharing, secret: secret.secret } } : {}),
+      volumes: shared,
     };
     const answer = await remote<IntroduceAnswer>(ssh, bazil, 'introduce', request);
     // The proof, this way: our server completes an authenticated handshake with theirs.
@@ -75,11 +79,16 @@ async function pair(dataDir: string, args: string[], flags: Record<string, unkno
     if (here.did.length === 0 && answer.did.length === 0) say(`Already paired with ${here.name}; nothing changed.`);
     say(
       `Paired with ${here.name} (${there.key}) at ${reached.address}; it calls this machine ${answer.name}. ` +
-        `Handshakes checked both ways. Shared: each side's store${volume ? `, volume ${volume}` : ''}.`,
+        `Handshakes checked both ways. Shared: each side's store${volumes.map((v) => `, volume ${v}`).join('')}.`,
     );
   } finally {
     ssh.close();
   }
+}
+
+/** A repeatable string flag's values (meow gives an array; none: empty). */
+export function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
 }
 
 /** What `bazil debug pair-remote` reads: one JSON document on standard input. */
@@ -92,22 +101,22 @@ async function readStdin(): Promise<string> {
 export const pairCommands: Command[] = [
   {
     path: ['pair'],
-    summary: 'Introduce this machine and another over SSH, both ways, optionally sharing a volume',
-    usage: '[--volume NAME] [--yes] [--remote-bazil PATH] [user@]host[:port]',
+    summary: 'Introduce this machine and another over SSH, both ways, optionally sharing volumes',
+    usage: '[--volume NAME]... [--yes] [--remote-bazil PATH] [user@]host[:port]',
     details:
       'Logs in like `ssh` (the SSH agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa, then a password; ~/.ssh/config\n' +
       'applies) and checks the host key against ~/.ssh/known_hosts: an unknown host is shown and asked about\n' +
       '(--yes accepts it), a changed key is refused. Runs `bazil` there (on its PATH, or --remote-bazil), starts\n' +
       'the servers that do not run, and makes each side a peer of the other, named after its host name, with\n' +
-      'its location and leave to read the store. With --volume, the other side gets the volume too: its sharing\n' +
-      'key travels inside the SSH channel only. Running it again finishes an interrupted pairing, or says that\n' +
+      'its location and leave to read the store. With --volume (once per volume), the other side gets the volume\n' +
+      'too: its sharing key travels inside the SSH channel only. Running it again finishes an interrupted pairing, or says that\n' +
       'nothing changed. Ends with an authenticated handshake between the two servers.',
     options: [
-      { name: 'volume', type: 'string', value: 'NAME', help: 'also share this volume: connected on the other side, syncing both ways' },
+      { name: 'volume', type: 'string', multiple: true, value: 'NAME', help: 'also share this volume: connected on the other side, syncing both ways (repeat for more)' },
       { name: 'yes', type: 'boolean', help: "accept an unknown host key without asking (check its fingerprint first)" },
       { name: 'remote-bazil', type: 'string', value: 'PATH', help: 'the bazil command on the other machine (default: bazil on its PATH)' },
     ],
-    examples: ['bazil pair white.local', 'bazil pair me@192.0.2.7 --volume myfiles', 'bazil pair laptop --remote-bazil ~/bin/bazil'],
+    examples: ['bazil pair white.local', 'bazil pair me@192.0.2.7 --volume myfiles --volume photos', 'bazil pair laptop --remote-bazil ~/bin/bazil'],
     args: [1, 1],
     run: ({ dataDir, args, flags }) => pair(dataDir, args, flags),
   },

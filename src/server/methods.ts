@@ -5,7 +5,8 @@
  * and, in process, by the CLI when no server runs: one implementation of each.
  */
 import { isAbsolute } from 'node:path';
-import type { MethodTable, MountInfo, ServerInfo, VolumeInfo } from '../engine/control/api.js';
+import type { ControlApi, MethodTable, MountInfo, ServerInfo, VolumeInfo } from '../engine/control/api.js';
+import { LocalControl } from '../engine/control/local.js';
 import type { ServerMethods } from '../engine/control/server.js';
 import type { DataDir } from '../engine/datadir.js';
 import { BazilError } from '../engine/errors.js';
@@ -22,6 +23,7 @@ import type { OpenVolumes } from '../engine/node/open-volumes.js';
 import type { PeerNetwork } from '../engine/peer/network.js';
 import type { SyncScheduler } from '../engine/node/sync-scheduler.js';
 import { syncMethods } from './sync-methods.js';
+import { inviteMethods } from './invite-methods.js';
 import { cacheMethods } from './cache-methods.js';
 import type { Cache } from '../engine/cache/cache.js';
 import type { Pins } from '../engine/cache/pins.js';
@@ -96,12 +98,10 @@ export interface MethodContext extends DataDirContext {
   requestStop(): void;
 }
 
-const notYet = (): never => {
-  throw new BazilError('INVALID_ARGUMENT', 'this server cannot do that yet: update bazil');
-};
-
 export function serverMethods(ctx: MethodContext): ServerMethods {
-  return {
+  // Invites introduce peers through this same table, called in process (as the CLI calls it over the socket).
+  const self = (): ControlApi => new LocalControl(methods, (m) => new BazilError('INTERNAL', `${m} is not a method of this server`));
+  const methods: ServerMethods = {
     ...dataDirMethods({ ...ctx, lastSyncs: new LastSyncs(ctx.events) }),
     ping: () => ctx.info,
     stop: () => {
@@ -127,12 +127,9 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
       }
       return ctx.discovery.nearby();
     },
-    // Declared in the control API ahead of their implementation (invites).
-    'invite.create': notYet,
-    'invite.list': notYet,
-    'invite.cancel': notYet,
-    'invite.join': notYet,
+    ...inviteMethods(ctx, self),
   };
+  return methods;
 }
 
 /**

@@ -125,10 +125,10 @@ function refused(r: { code: number; stdout: string; stderr: string }, message: R
   assert.match(r.stderr, message);
 }
 
-test('bazil pair over a real sshd: refusals, then a full pairing with a volume, then again', { skip }, async (t) => {
+test('bazil pair over a real sshd: refusals, then a full pairing with two volumes, then again', { skip }, async (t) => {
   const { white, black, sshd, home, remoteBazil, cutOff, old, pair } = await scene(t);
   await white.start();
-  await white.ok('bazil volume create myfiles && mkdir mnt && bazil volume mount myfiles mnt && echo hello from white >mnt/greeting.txt');
+  await white.ok('bazil volume create myfiles && bazil volume create photos && mkdir mnt && bazil volume mount myfiles mnt && echo hello from white >mnt/greeting.txt');
   const knownHosts = join(home, '.ssh', 'known_hosts');
 
   // Black's server is started by pair; stopped (and its mount undone) whatever happens.
@@ -161,13 +161,15 @@ test('bazil pair over a real sshd: refusals, then a full pairing with a volume, 
     assert.match(r.stderr, /Started the bazil server on blackhost/, "black's server was not running: pair started it");
     assert.match(await white.ok('bazil peer list'), new RegExp(`^${black.key}\\tname=`, 'm'));
 
-    // Run again: finished.
-    r = await pair(`blackhost --volume myfiles --remote-bazil ${remoteBazil}`);
+    // Run again, with a second volume: finished.
+    r = await pair(`blackhost --volume myfiles --volume photos --remote-bazil ${remoteBazil}`);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /^Here: added peer/m, 'this side was done already');
     assert.match(r.stdout, /On blackhost: added peer /);
     assert.match(r.stdout, /On blackhost: connected volume myfiles from /);
-    assert.match(r.stdout, /Paired with .* Handshakes checked both ways\. Shared: each side's store, volume myfiles\./);
+    assert.match(r.stdout, /On blackhost: connected volume photos from /);
+    assert.match(r.stdout, /^Here: let \S+ sync photos\.$/m);
+    assert.match(r.stdout, /Paired with .* Handshakes checked both ways\. Shared: each side's store, volume myfiles, volume photos\./);
     assert.doesNotMatch(r.stdout + r.stderr, /[A-Za-z0-9+/]{43}=/, 'no sharing key in what is printed');
 
     // A file written on white is read on black.
@@ -176,7 +178,7 @@ test('bazil pair over a real sshd: refusals, then a full pairing with a volume, 
 
     // Twice: nothing changes, and it says so.
     const before = [await white.ok('bazil peer list'), await black.ok('bazil peer list')];
-    r = await pair(`blackhost --volume myfiles --remote-bazil ${remoteBazil}`);
+    r = await pair(`blackhost --volume myfiles --volume photos --remote-bazil ${remoteBazil}`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Already paired with .*; nothing changed\./m);
     assert.deepEqual([await white.ok('bazil peer list'), await black.ok('bazil peer list')], before);
