@@ -1,6 +1,7 @@
 /** Commands that sync volumes with peers, and settle what the sync could not: conflicts. */
 import { resolve } from 'node:path';
 import { BazilError } from '../engine/errors.js';
+import { showName } from '../engine/names.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { bazilCommand, printJson } from './format.js';
@@ -77,7 +78,7 @@ export const syncCommands: Command[] = [
       if (flags.json === true) return printJson(list.map((c) => ({ ...c, createdAt: new Date(c.createdAt).toISOString() })));
       if (list.length === 0) process.stderr.write(flags.all ? 'No conflicts, ever.\n' : 'No open conflicts.\n');
       for (const c of list) {
-        const fields = [c.where, `peer=${c.peerName ?? c.peer}`, `theirs=${c.theirs}`];
+        const fields = [showName(c.where), `peer=${c.peerName ?? c.peer}`, `theirs=${c.theirs}`];
         if (c.localDeleted) fields.push('deleted here, restored from theirs');
         if (c.resolution) fields.push(`resolved=${c.resolution}`);
         process.stdout.write(`${fields.join('\t')}\n`);
@@ -105,7 +106,7 @@ export const syncCommands: Command[] = [
       const r = await withServer(dataDir, (server) =>
         server.call('conflicts.resolve', { path: conflictPath(args[0]), choice: chosen[0] }),
       );
-      process.stdout.write(`Resolved ${r.where} (${chosen[0]})${r.savedAs ? `; theirs is at ${r.savedAs}` : ''}.\n`);
+      process.stdout.write(`Resolved ${showName(r.where)} (${chosen[0]})${r.savedAs ? `; theirs is at ${showName(r.savedAs)}` : ''}.\n`);
     },
   },
 ];
