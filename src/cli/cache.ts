@@ -1,15 +1,18 @@
 /** Commands of the local cache: its budget, pins for offline use, and where content is. */
 import { resolve } from 'node:path';
 import type { PinInfo } from '../engine/control/cache-api.js';
-import { showName } from '../engine/names.js';
+import { readShownName, showName } from '../engine/names.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { formatBytes, printJson } from './format.js';
 import { withServer } from './use-datadir.js';
 
 const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
 
-/** A path as typed: VOLUME:/path stays, anything else is a path (in a mount). */
-const place = (arg: string) => (/^[^/:]+:\//.test(arg) ? arg : resolve(arg));
+/** A path as typed (names as shown: \xNN is a byte): VOLUME:/path stays, anything else is a path (in a mount). */
+const place = (typed: string) => {
+  const arg = readShownName(typed);
+  return /^[^/:]+:\//.test(arg) ? arg : resolve(arg);
+};
 
 const storeName = (store: string) => (store.startsWith('peer:') ? `peer ${store.slice(5, 21)}` : store);
 const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');

@@ -1,7 +1,7 @@
 /** Commands that sync volumes with peers, and settle what the sync could not: conflicts. */
 import { resolve } from 'node:path';
 import { BazilError } from '../engine/errors.js';
-import { showName } from '../engine/names.js';
+import { readShownName, showName } from '../engine/names.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { bazilCommand, printJson } from './format.js';
@@ -10,8 +10,11 @@ import { withServer } from './use-datadir.js';
 
 const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
 
-/** A conflict's place as typed: VOLUME:/path stays, anything else is a path (in a mount). */
-const conflictPath = (arg: string) => (/^[^/:]+:\//.test(arg) ? arg : resolve(arg));
+/** A conflict's place as typed (names as shown: \xNN is a byte): VOLUME:/path stays, anything else is a path (in a mount). */
+const conflictPath = (typed: string) => {
+  const arg = readShownName(typed);
+  return /^[^/:]+:\//.test(arg) ? arg : resolve(arg);
+};
 
 export const syncCommands: Command[] = [
   {
@@ -90,9 +93,10 @@ export const syncCommands: Command[] = [
     summary: 'Resolve a conflict: keep mine, take theirs, or keep both',
     usage: 'PATH --mine|--theirs|--both',
     details:
-      'PATH is the file in a mount (or VOLUME:/path). --mine keeps the version here; --theirs takes the\n' +
-      "peer's; --both keeps mine in place and saves theirs beside it as NAME.conflict-PEER.EXT. The\n" +
-      `outcome syncs to the peers like any change. ${NEEDS_SERVER}`,
+      'PATH is the file in a mount (or VOLUME:/path), as `bazil conflicts list` shows it (\\xNN is a byte\n' +
+      "that is not UTF-8). --mine keeps the version here; --theirs takes the peer's; --both keeps mine in\n" +
+      'place and saves theirs beside it as NAME.conflict-PEER.EXT. The outcome syncs to the peers like any\n' +
+      `change. ${NEEDS_SERVER}`,
     options: [
       { name: 'mine', type: 'boolean', help: 'keep the version here' },
       { name: 'theirs', type: 'boolean', help: "take the peer's version" },

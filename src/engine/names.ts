@@ -107,3 +107,21 @@ export function showName(name: string): string {
     return [...nameBytes(c)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
   });
 }
+
+/**
+ * What a shown spelling stands for (the inverse of showName), for names typed
+ * as they were shown: \xNN is the byte 0xNN, \\ a backslash, the rest as typed.
+ * A command line cannot carry bytes that are not UTF-8 (Node decodes argv as
+ * text), so this is how a user names such a file to the CLI.
+ */
+export function readShownName(shown: string): string {
+  if (!shown.includes('\\')) return shown;
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const m of shown.matchAll(/\\(\\|x[0-9a-fA-F]{2})/g)) {
+    parts.push(nameBytes(shown.slice(from, m.index)), m[1] === '\\' ? Buffer.from('\\') : Buffer.of(parseInt(m[1].slice(1), 16)));
+    from = m.index! + m[0].length;
+  }
+  parts.push(nameBytes(shown.slice(from)));
+  return nameFromBytes(Buffer.concat(parts));
+}
