@@ -65,6 +65,10 @@ except OSError as e:
     await v.cli('server', 'stop');
     await v.restart();
     assert.equal(await bytes('.'), before);
+    // A snapshot keeps the same bytes, and its links' targets.
+    await v.ok('mkdir .snap/one');
+    assert.equal(await bytes('.snap/one'), before);
+    assert.equal(await v.ok("readlink .snap/one/$'to-\\xff\\xfe' | od -An -tx1"), ' ff fe 0a\n');
     const again = await v.ok(
       py(`
 bad = ${BAD}
