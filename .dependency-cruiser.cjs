@@ -7,14 +7,16 @@
 
 /**
  * What the CLI and the TUI may import of the engine and the server: the
- * control API (methods, events, the socket client), the one error type, and
- * the process they host for `bazil server run`. The in-process API (commands
+ * control API (methods, events, the socket client), the one error type, how
+ * names are checked and shown (names.ts: one spelling of file names everywhere),
+ * and the process they host for `bazil server run`. The in-process API (commands
  * run with no server) is to come through one entry, src/engine/api.ts.
  */
 const CLIENT_API = [
   '^src/engine/control/',
   '^src/engine/events[.]ts$',
   '^src/engine/errors[.]ts$',
+  '^src/engine/names[.]ts$',
   '^src/engine/api[.]ts$',
   '^src/server/server[.]ts$',
 ];

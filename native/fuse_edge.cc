@@ -245,6 +245,13 @@ void opInit(void*, fuse_conn_info* conn) {
   conn->want |= FUSE_CAP_ASYNC_READ | FUSE_CAP_AUTO_INVAL_DATA;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;  // always plus: one request fills names and attributes
+  // No writeback cache. fsync and close would still commit every byte (the
+  // kernel writes dirty pages back before FSYNC and FLUSH), but the kernel then
+  // keeps its own size and mtime of regular files and ignores the server's, so
+  // a size a sync changed would never show (notify_inval_inode does not undo
+  // it); writes come as whole pages, so a 1-byte write stores a page and
+  // SEEK_DATA finds page-sized data; and a write's error (EFBIG) surfaces at
+  // close as EIO. Measured on the FUSE bench, it gained nothing here either.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 

@@ -1,14 +1,18 @@
 /** Commands of the local cache: its budget, pins for offline use, and where content is. */
 import { resolve } from 'node:path';
 import type { PinInfo } from '../engine/control/cache-api.js';
+import { readShownName, showName } from '../engine/names.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { formatBytes, printJson } from './format.js';
 import { withServer } from './use-datadir.js';
 
 const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
 
-/** A path as typed: VOLUME:/path stays, anything else is a path (in a mount). */
-const place = (arg: string) => (/^[^/:]+:\//.test(arg) ? arg : resolve(arg));
+/** A path as typed (names as shown: \xNN is a byte): VOLUME:/path stays, anything else is a path (in a mount). */
+const place = (typed: string) => {
+  const arg = readShownName(typed);
+  return /^[^/:]+:\//.test(arg) ? arg : resolve(arg);
+};
 
 const storeName = (store: string) => (store.startsWith('peer:') ? `peer ${store.slice(5, 21)}` : store);
 const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -16,7 +20,7 @@ const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 function pinLine(p: PinInfo): string {
   const progress = p.total ? ` ${formatBytes(p.bytes)} of ${formatBytes(p.total)}` : '';
   const why = p.state === 'waiting' && p.error ? ` (${p.error})` : '';
-  return `${p.volume}:${p.path}\t${p.state}${progress}, ${p.files} file${p.files === 1 ? '' : 's'}${why}`;
+  return `${p.volume}:${showName(p.path)}\t${p.state}${progress}, ${p.files} file${p.files === 1 ? '' : 's'}${why}`;
 }
 
 export const cacheCommands: Command[] = [
@@ -75,7 +79,7 @@ export const cacheCommands: Command[] = [
     args: [1, Infinity],
     async run({ dataDir, args }) {
       const pins = await withServer(dataDir, (server) => server.call('pin.add', { paths: args.map(place) }));
-      for (const p of pins) process.stdout.write(`Pinned ${p.volume}:${p.path}.\n`);
+      for (const p of pins) process.stdout.write(`Pinned ${p.volume}:${showName(p.path)}.\n`);
       process.stderr.write('Its content is fetched in the background: `bazil pin list` shows how far.\n');
     },
   },
@@ -121,7 +125,7 @@ export const cacheCommands: Command[] = [
       if (flags.json === true) return printJson(files);
       if (files.length === 0) process.stderr.write(`No files at ${args.join(', ')}.\n`);
       for (const f of files) {
-        const fields = [`${f.volume}:${f.path}`, `here=${f.here}${f.here === 'part' ? ` (${formatBytes(f.bytes)} of ${formatBytes(f.total)})` : ''}`];
+        const fields = [`${f.volume}:${showName(f.path)}`, `here=${f.here}${f.here === 'part' ? ` (${formatBytes(f.bytes)} of ${formatBytes(f.total)})` : ''}`];
         if (f.pinned) fields.push('pinned');
         for (const s of f.stores) {
           fields.push(`${storeName(s.store)}${s.objects < f.objects ? ` (${s.objects} of ${f.objects} objects)` : ''} ${s.kept ? 'keeps it' : 'caches it'}, confirmed ${when(s.seen)}`);

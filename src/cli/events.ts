@@ -2,6 +2,7 @@
 import type { BazilEvent, SequencedEvent, SyncCounts } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
 import { EVENT_TYPES } from '../engine/events.js';
+import { showName } from '../engine/names.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { withServer } from './use-datadir.js';
 
@@ -18,9 +19,9 @@ export function describeEvent(e: BazilEvent): string {
     case 'sync.finished':
       return `${e.volume} from ${short(e.peer)}: ${e.error ? `failed: ${e.error}` : counts(e.counts)}`;
     case 'conflict.found':
-      return `${e.volume}:${e.path} (theirs from ${short(e.peer)})`;
+      return `${e.volume}:${showName(e.path)} (theirs from ${short(e.peer)})`;
     case 'conflict.resolved':
-      return `${e.volume}:${e.path} (${e.choice})`;
+      return `${e.volume}:${showName(e.path)} (${e.choice})`;
     case 'peer.connected':
       return `${short(e.peer)} at ${e.address}`;
     case 'peer.disconnected':
@@ -32,7 +33,7 @@ export function describeEvent(e: BazilEvent): string {
     case 'mount.died':
       return `${e.volume} on ${e.dir}`;
     case 'fetch.progress':
-      return `${e.volume}:${e.path} ${e.bytes} of ${e.total} bytes`;
+      return `${e.volume}:${showName(e.path)} ${e.bytes} of ${e.total} bytes`;
     case 'invite.joined':
       return `invite ${e.id}: ${e.name ?? short(e.peer)} joined (verification: ${e.verification})`;
     case 'invite.failed':

@@ -4,6 +4,7 @@
  * sequence rewrites the terminal. The server's log sink passes every line
  * through here, so one call is always one visible line, whatever it quotes.
  */
+import { showName } from '../engine/names.js';
 
 /**
  * C0 controls but tab, DEL, C1 controls, the Unicode line and paragraph
@@ -14,9 +15,12 @@ const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u20
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r' };
 
-/** The line with each unsafe character written as an escape: \n, \r, \xHH, \uHHHH. */
+/** A byte of a file name that is not UTF-8 (engine/names.ts): shown as names are, \xNN. */
+const NAME_BYTE = /[\udc80-\udcff]/gu;
+
+/** The line with each unsafe character written as an escape: \n, \r, \xHH, \uHHHH (and a name's byte as \xNN). */
 export function escapeLogLine(line: string): string {
-  return line.replace(UNSAFE, (c) => {
+  return line.replace(NAME_BYTE, showName).replace(UNSAFE, (c) => {
     const named = NAMED[c];
     if (named) return named;
     const code = c.charCodeAt(0);

@@ -1,6 +1,7 @@
 /** Commands that sync volumes with peers, and settle what the sync could not: conflicts. */
 import { resolve } from 'node:path';
 import { BazilError } from '../engine/errors.js';
+import { readShownName, showName } from '../engine/names.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { JSON_OPTION, type Command } from './command.js';
 import { bazilCommand, printJson } from './format.js';
@@ -9,8 +10,11 @@ import { withServer } from './use-datadir.js';
 
 const NEEDS_SERVER = 'Needs the bazil server: start it with `bazil server start`.';
 
-/** A conflict's place as typed: VOLUME:/path stays, anything else is a path (in a mount). */
-const conflictPath = (arg: string) => (/^[^/:]+:\//.test(arg) ? arg : resolve(arg));
+/** A conflict's place as typed (names as shown: \xNN is a byte): VOLUME:/path stays, anything else is a path (in a mount). */
+const conflictPath = (typed: string) => {
+  const arg = readShownName(typed);
+  return /^[^/:]+:\//.test(arg) ? arg : resolve(arg);
+};
 
 export const syncCommands: Command[] = [
   {
@@ -77,7 +81,7 @@ export const syncCommands: Command[] = [
       if (flags.json === true) return printJson(list.map((c) => ({ ...c, createdAt: new Date(c.createdAt).toISOString() })));
       if (list.length === 0) process.stderr.write(flags.all ? 'No conflicts, ever.\n' : 'No open conflicts.\n');
       for (const c of list) {
-        const fields = [c.where, `peer=${c.peerName ?? c.peer}`, `theirs=${c.theirs}`];
+        const fields = [showName(c.where), `peer=${c.peerName ?? c.peer}`, `theirs=${c.theirs}`];
         if (c.localDeleted) fields.push('deleted here, restored from theirs');
         if (c.resolution) fields.push(`resolved=${c.resolution}`);
         process.stdout.write(`${fields.join('\t')}\n`);
@@ -89,9 +93,10 @@ export const syncCommands: Command[] = [
     summary: 'Resolve a conflict: keep mine, take theirs, or keep both',
     usage: 'PATH --mine|--theirs|--both',
     details:
-      'PATH is the file in a mount (or VOLUME:/path). --mine keeps the version here; --theirs takes the\n' +
-      "peer's; --both keeps mine in place and saves theirs beside it as NAME.conflict-PEER.EXT. The\n" +
-      `outcome syncs to the peers like any change. ${NEEDS_SERVER}`,
+      'PATH is the file in a mount (or VOLUME:/path), as `bazil conflicts list` shows it (\\xNN is a byte\n' +
+      "that is not UTF-8). --mine keeps the version here; --theirs takes the peer's; --both keeps mine in\n" +
+      'place and saves theirs beside it as NAME.conflict-PEER.EXT. The outcome syncs to the peers like any\n' +
+      `change. ${NEEDS_SERVER}`,
     options: [
       { name: 'mine', type: 'boolean', help: 'keep the version here' },
       { name: 'theirs', type: 'boolean', help: "take the peer's version" },
@@ -105,7 +110,7 @@ export const syncCommands: Command[] = [
       const r = await withServer(dataDir, (server) =>
         server.call('conflicts.resolve', { path: conflictPath(args[0]), choice: chosen[0] }),
       );
-      process.stdout.write(`Resolved ${r.where} (${chosen[0]})${r.savedAs ? `; theirs is at ${r.savedAs}` : ''}.\n`);
+      process.stdout.write(`Resolved ${showName(r.where)} (${chosen[0]})${r.savedAs ? `; theirs is at ${showName(r.savedAs)}` : ''}.\n`);
     },
   },
 ];

@@ -17,12 +17,13 @@
 import { statfs } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { BazilError } from '../engine/errors.js';
+import { nameBytes, nameFromBytes, showName } from '../engine/names.js';
 import type { ContentStore } from '../engine/store/content.js';
 import { Extents } from '../engine/tree/extents.js';
 import { OpenFile, baseOf, baseSize, contentSizes, readBase, seekContent } from '../engine/tree/open-file.js';
 import type { OpenFiles } from '../engine/tree/open-files.js';
 import type { SnapEntry, SnapshotReader } from '../engine/tree/snapshots.js';
-import { NAME_MAX, type Kind, type Node, type Tree, type TreeChange } from '../engine/tree/tree.js';
+import { NAME_MAX, targetSize, type Kind, type Node, type Tree, type TreeChange } from '../engine/tree/tree.js';
 import { errnoOf, ERRNO } from './errno.js';
 import { Op, SET, type Attr, type Edge, type Entry, type Request, type Session } from './edge.js';
 import type { Handler } from './mount.js';
@@ -43,20 +44,19 @@ const RENAME_NOREPLACE = 1;
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A name as the tree keeps it: UTF-8 text. Other bytes are refused (EILSEQ) rather than stored mangled. */
+/**
+ * A name from the kernel, as the tree keeps it: its bytes, whatever they are
+ * (engine/names.ts), and given back as the same bytes (nameBytes). This edge is
+ * the one place where tree names become the operating system's names. Linux
+ * takes any bytes but '/' and NUL, so every name a peer sends shows as it is.
+ * On a system whose names must be Unicode (macOS, Windows), the edge would
+ * show a name that is not UTF-8 under its escaped spelling (names.ts showName,
+ * caf\xe9.txt, as the CLI prints it) and map that spelling back here, keeping
+ * the stored bytes.
+ */
 function nameOf(bytes: Buffer): string {
   if (bytes.length > NAME_MAX) throw new BazilError('NAME_TOO_LONG', `a name of ${bytes.length} bytes is longer than ${NAME_MAX}`);
-  return textOf(bytes);
-}
-
-function textOf(bytes: Buffer): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw Object.assign(new Error('the name is not UTF-8'), { code: 'EILSEQ' });
-  }
+  return nameFromBytes(bytes);
 }
 
 /** A time (milliseconds and nanoseconds past them) as seconds and nanoseconds. */
@@ -125,7 +125,7 @@ export class VolumeFs implements Handler {
     const { edge, session } = this.mounted;
     const seen = new Set<number>();
     for (const c of changes) {
-      if (c.entry) edge.invalEntry(session, this.kino(c.entry.parent), Buffer.from(c.entry.name));
+      if (c.entry) edge.invalEntry(session, this.kino(c.entry.parent), nameBytes(c.entry.name));
       if (!seen.has(c.ino)) edge.invalInode(session, this.kino(c.ino), true);
       seen.add(c.ino);
     }
@@ -181,10 +181,10 @@ export class VolumeFs implements Handler {
     // The modes as they were, so cp -p restores them; writes fail with EROFS.
     const t = secNs(e.mtime);
     if (e.kind === 'file') {
-      const { size, stored } = contentSizes(e, `the manifest of snapshot file "${e.name}"`);
+      const { size, stored } = contentSizes(e, `the manifest of snapshot file "${showName(e.name)}"`);
       return this.attr(kino, 'file', e.mode, size, 1, t, t, t, stored);
     }
-    return this.attr(kino, e.kind, e.mode, e.kind === 'symlink' ? Buffer.byteLength(e.target ?? '') : e.size, e.kind === 'dir' ? 2 : 1, t);
+    return this.attr(kino, e.kind, e.mode, e.kind === 'symlink' ? targetSize(e.target ?? '') : e.size, e.kind === 'dir' ? 2 : 1, t);
   }
 
   private entry(node: Node): Entry {
@@ -248,7 +248,7 @@ export class VolumeFs implements Handler {
       case Op.READLINK: {
         const target = this.tree.get(ino).target;
         if (target === null) throw new BazilError('INVALID_ARGUMENT', `inode ${ino} is not a symbolic link`);
-        return edge.replyReadlink(r.id, Buffer.from(target));
+        return edge.replyReadlink(r.id, nameBytes(target));
       }
       case Op.MKDIR: {
         if (ino === this.tree.root && r.name!.equals(SNAP_NAME)) throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
@@ -264,7 +264,7 @@ export class VolumeFs implements Handler {
       }
       case Op.SYMLINK: {
         const name = this.newName(ino, r.name!);
-        const target = textOf(r.name2!);
+        const target = nameFromBytes(r.name2!);
         return edge.replyEntry(r.id, this.entry(this.tree.create(ino, name, 'symlink', 0o777, target)));
       }
       case Op.UNLINK:
@@ -349,7 +349,7 @@ export class VolumeFs implements Handler {
     const entries: Entry[] = [self, self];
     const modes: number[][] = [[kino, constants.S_IFDIR], [kino, constants.S_IFDIR]];
     for (const c of this.tree.children(dir.ino)) {
-      names.push(Buffer.from(c.name));
+      names.push(nameBytes(c.name));
       entries.push(this.entry(c));
       modes.push([this.kino(c.ino), TYPE_BITS[c.kind]]);
     }
@@ -507,13 +507,13 @@ export class VolumeFs implements Handler {
         })();
       case Op.READLINK:
         return this.snapEntry(v).then((e) => {
-          if (e.target === undefined) throw new BazilError('INVALID_ARGUMENT', `${e.name} is not a symbolic link`);
-          edge.replyReadlink(r.id, Buffer.from(e.target));
+          if (e.target === undefined) throw new BazilError('INVALID_ARGUMENT', `${showName(e.name)} is not a symbolic link`);
+          edge.replyReadlink(r.id, nameBytes(e.target));
         });
       case Op.OPEN:
         if (r.flags & WRITE_FLAGS) throw readOnly();
         return this.snapEntry(v).then((e) => {
-          if (e.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `${e.name} is a directory`);
+          if (e.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `${showName(e.name)} is a directory`);
           const base = baseOf(this.opts.store, { ino: 0, data: e.data ?? null, manifest: e.manifest ?? null });
           const size = baseSize(base); // the content's, not the listed size: see contentSizes
           const read = async (buf: Buffer, length: number, offset: number) => {
@@ -535,14 +535,14 @@ export class VolumeFs implements Handler {
           if (atSnapDir) {
             for (const name of this.opts.snapshots.names()) {
               const kino = this.virtualIno(name, []);
-              names.push(Buffer.from(name));
+              names.push(nameBytes(name));
               entries.push([this.snapAttr(kino, this.opts.snapshots.root(name)), 0, 0]);
               modes.push([kino, constants.S_IFDIR]);
             }
           } else {
             for (const e of await this.opts.snapshots.list(await this.snapEntry(v))) {
               const kino = this.virtualIno(v.snap!, [...v.path, e.name]);
-              names.push(Buffer.from(e.name));
+              names.push(nameBytes(e.name));
               entries.push([this.snapAttr(kino, e), 0, CACHE_SECONDS]);
               modes.push([kino, TYPE_BITS[e.kind]]);
             }

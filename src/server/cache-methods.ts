@@ -10,6 +10,7 @@ import type { PinInfo, WhereIs } from '../engine/control/cache-api.js';
 import type { CacheControlMethods } from '../engine/control/cache-api.js';
 import type { MethodTable } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
+import { showName } from '../engine/names.js';
 import { locateInVolumes } from './volume-paths.js';
 import type { Node } from '../engine/tree/tree.js';
 import type { Mounts } from './mounts.js';
@@ -66,7 +67,7 @@ export function cacheMethods(ctx: CacheMethodContext): MethodTable<keyof CacheCo
       const out: WhereIs[] = [];
       for (const { volume, path } of paths(p).map(locate)) {
         for (const [filePath, file] of filesAt(volume, path)) {
-          if (out.length >= WHEREIS_MAX) throw new BazilError('INVALID_ARGUMENT', `more than ${WHEREIS_MAX} files under ${path}: ask about a smaller directory`);
+          if (out.length >= WHEREIS_MAX) throw new BazilError('INVALID_ARGUMENT', `more than ${WHEREIS_MAX} files under ${showName(path)}: ask about a smaller directory`);
           out.push(await whereIs(ctx.cache, volume, filePath, file, ctx.pins.isPinned(volume, filePath)));
         }
       }

@@ -5,6 +5,7 @@
  */
 import type { ConflictInfo, MethodTable } from '../engine/control/api.js';
 import { BazilError, isBazilError } from '../engine/errors.js';
+import { showName } from '../engine/names.js';
 import { connectVolume, differentVolumes, theirVolumeId } from '../engine/node/connect.js';
 import { askGrants } from '../engine/node/peer-grants.js';
 import { listPeers } from '../engine/peer/peers.js';
@@ -79,7 +80,7 @@ export function syncMethods(ctx: MethodContext): MethodTable<SyncMethod> {
       const { volume, path } = locate(text(p, 'path'));
       const v = ctx.volumes.get(volume);
       const r = resolveConflict({ tree: v.tree, db, volume: v.rowId, path, choice: choice as Choice, isOpen: (ino) => ctx.mounts.isOpen(volume, ino) });
-      ctx.note(`resolved the conflict at ${volume}:${path} (${choice})`);
+      ctx.note(`resolved the conflict at ${volume}:${showName(path)} (${choice})`);
       ctx.events.emit({ type: 'conflict.resolved', volume, path, choice });
       return { where: where(volume, path), savedAs: r.savedAs && where(volume, r.savedAs) };
     },

@@ -33,7 +33,7 @@ describe('file content through a mount', { skip }, () => {
     await v.ok('head -c 4000000 /dev/zero | tr "\\0" S >secret');
     // What a bad listing from a peer would leave in the tree: 8 MiB claimed, less (or nothing) held.
     await offline(v, (dir) => {
-      const set = dir.db.prepare('UPDATE nodes SET size = ?, manifest = coalesce(?, manifest), data = CASE WHEN ? THEN NULL ELSE data END WHERE name = ?');
+      const set = dir.db.prepare('UPDATE nodes SET size = ?, manifest = coalesce(?, manifest), data = CASE WHEN ? THEN NULL ELSE data END WHERE name = CAST(? AS BLOB)');
       set.run(8 << 20, null, 0, 'inline');
       set.run(8 << 20, null, 0, 'short');
       set.run(8 << 20, encodeNode(EMPTY_MANIFEST), 1, 'empty');

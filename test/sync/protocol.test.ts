@@ -81,7 +81,7 @@ test('a granted but hostile peer reads nothing without the sharing key, learns n
   const db = new Database(join(victim.dataDir, 'bazil.db'), { readonly: true });
   t.after(() => db.close());
   const hiddenId = db.prepare("SELECT volume_id FROM volumes WHERE name = 'hidden'").pluck().get() as Buffer;
-  const secretDir = db.prepare("SELECT ino, parent FROM nodes WHERE name = 'secretdir'").get() as { ino: number; parent: number };
+  const secretDir = db.prepare("SELECT ino, parent FROM nodes WHERE name = CAST('secretdir' AS BLOB)").get() as { ino: number; parent: number };
 
   // Like a real server, the fake answers on the connections it dials too: the victim may call it over any of them.
   const dial = () => dialPeer({ host: '127.0.0.1', port: victim.server!.port, identity: fake, expectKey: victimKey, handle: answer, timeoutMs: 5000 });
@@ -221,7 +221,7 @@ test('a granted but hostile peer reads nothing without the sharing key, learns n
     assert.ok(listed <= 2048 + 1, `${listed} listings: no further than a path reaches`);
     await logged(new RegExp(`refused what peer ${short} sent of volume hv: peer sent 1 entry whose path is longer than 4095 bytes`), mark);
     // The chain is there, 2047 deep (/d repeated: 4094 bytes).
-    const chain = db.prepare("SELECT count(*) FROM nodes n JOIN volumes v ON v.id = n.volume WHERE v.name = 'hv' AND n.name = 'd'").pluck().get();
+    const chain = db.prepare("SELECT count(*) FROM nodes n JOIN volumes v ON v.id = n.volume WHERE v.name = 'hv' AND n.name = CAST('d' AS BLOB)").pluck().get();
     assert.equal(chain, 2047);
     if (HEAVY) assert.match(await victim.ok('bazil volume snapshot hv deep'), /Took snapshot deep/);
     // A later sync refuses the same, and the victim still serves.

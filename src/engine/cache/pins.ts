@@ -12,6 +12,7 @@
 import type { PinInfo } from '../control/cache-api.js';
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
+import { nameBytes, nameFromBytes, showName } from '../names.js';
 import type { ContentStore } from '../store/content.js';
 import type { Node, Tree } from '../tree/tree.js';
 import type { Cache } from './cache.js';
@@ -41,7 +42,7 @@ const FETCHING = 4;
 /** Normalizes a path from a volume's root: /a/b (no trailing slash, no dots). */
 export function volumePath(path: string): string {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new BazilError('INVALID_ARGUMENT', `${path}: a pinned path may not contain ..`);
+  if (parts.includes('..')) throw new BazilError('INVALID_ARGUMENT', `${showName(path)}: a pinned path may not contain ..`);
   return `/${parts.join('/')}`;
 }
 
@@ -72,15 +73,15 @@ export class Pins {
   add(volume: PinVolume, path: string): PinInfo {
     path = volumePath(path);
     volume.tree.resolve(path); // NOT_FOUND for a path that is not there
-    this.options.db.prepare('INSERT INTO pins (volume, path, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(volume.rowId, path, Date.now());
+    this.options.db.prepare('INSERT INTO pins (volume, path, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(volume.rowId, nameBytes(path), Date.now());
     this.schedule(0);
     return this.states.get(key(volume.name, path)) ?? { volume: volume.name, path, state: 'fetching', files: 0, bytes: 0, total: 0 };
   }
 
   remove(volume: PinVolume, path: string): void {
     path = volumePath(path);
-    const { changes } = this.options.db.prepare('DELETE FROM pins WHERE volume = ? AND path = ?').run(volume.rowId, path);
-    if (changes === 0) throw new BazilError('NOT_FOUND', `${volume.name}:${path} is not pinned; see the pins with \`bazil pin list\``);
+    const { changes } = this.options.db.prepare('DELETE FROM pins WHERE volume = ? AND path = ?').run(volume.rowId, nameBytes(path));
+    if (changes === 0) throw new BazilError('NOT_FOUND', `${volume.name}:${showName(path)} is not pinned; see the pins with \`bazil pin list\``);
     this.states.delete(key(volume.name, path));
     this.schedule(0);
   }
@@ -101,10 +102,10 @@ export class Pins {
 
   private pins(): { volume: PinVolume; path: string }[] {
     const byRow = new Map(this.options.volumes().map((v) => [v.rowId, v]));
-    const rows = this.options.db.prepare('SELECT volume, path FROM pins ORDER BY volume, path').all() as { volume: number; path: string }[];
+    const rows = this.options.db.prepare('SELECT volume, path FROM pins ORDER BY volume, path').all() as { volume: number; path: Buffer }[];
     return rows.flatMap((r) => {
       const volume = byRow.get(r.volume);
-      return volume ? [{ volume, path: r.path }] : [];
+      return volume ? [{ volume, path: nameFromBytes(r.path) }] : [];
     });
   }
 
@@ -201,7 +202,7 @@ export class Pins {
     }
     const done = state.bytes >= state.total && !error;
     this.states.set(k, { ...state, state: done ? 'complete' : 'waiting', ...(error && !done ? { error } : {}) });
-    if (error && !done) this.options.log(`pin ${volume.name}:${path} waits for content: ${error}`);
+    if (error && !done) this.options.log(`pin ${volume.name}:${showName(path)} waits for content: ${error}`);
   }
 
   private watch(volume: PinVolume): void {

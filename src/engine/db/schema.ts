@@ -179,4 +179,87 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE peers ADD COLUMN name TEXT;
   CREATE UNIQUE INDEX peers_name ON peers (name) WHERE name IS NOT NULL;
   `,
+  // 8: names as bytes. File names, symlink targets and paths in a volume are the
+  // bytes programs gave, which need not be UTF-8 (engine/names.ts): they are BLOBs,
+  // compared and ordered byte by byte, and only BLOBs (a TEXT value would never
+  // equal one). What was stored as text becomes its UTF-8 bytes. SQLite cannot
+  // change a column's type: the tables are copied, keeping inodes and ids.
+  `
+  CREATE TABLE nodes_8 (
+    ino INTEGER PRIMARY KEY,
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    parent INTEGER NOT NULL,           -- the directory's ino; a volume's root is its own parent
+    name BLOB NOT NULL CHECK (typeof(name) = 'blob'), -- x'' for the root
+    kind INTEGER NOT NULL,             -- 1 file, 2 directory, 3 symlink
+    mode INTEGER NOT NULL,             -- permission bits
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime INTEGER NOT NULL,            -- milliseconds since the epoch
+    ctime INTEGER NOT NULL,
+    data BLOB,                         -- a small file's bytes, kept inline
+    manifest BLOB,                     -- a larger file's encoded manifest root
+    target BLOB CHECK (typeof(target) IN ('blob', 'null')), -- a symlink's target
+    m BLOB,
+    s BLOB,
+    c BLOB,
+    mtime_ns INTEGER NOT NULL DEFAULT 0,
+    atime INTEGER,
+    atime_ns INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (parent, name)
+  );
+  INSERT INTO nodes_8 (ino, volume, parent, name, kind, mode, size, mtime, ctime, data, manifest, target, m, s, c, mtime_ns, atime, atime_ns)
+    SELECT ino, volume, parent, CAST(name AS BLOB), kind, mode, size, mtime, ctime, data, manifest, CAST(target AS BLOB), m, s, c, mtime_ns, atime, atime_ns FROM nodes;
+  DROP TABLE nodes;
+  ALTER TABLE nodes_8 RENAME TO nodes;
+  CREATE INDEX nodes_subdirs ON nodes (parent) WHERE kind = 2;
+
+  CREATE TABLE tombstones_8 (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    parent INTEGER NOT NULL,
+    name BLOB NOT NULL CHECK (typeof(name) = 'blob'),
+    kind INTEGER NOT NULL,
+    m BLOB NOT NULL,
+    s BLOB,                            -- the whole sync vector, not relative
+    c BLOB,
+    PRIMARY KEY (parent, name)
+  );
+  INSERT INTO tombstones_8 SELECT volume, parent, CAST(name AS BLOB), kind, m, s, c FROM tombstones;
+  DROP TABLE tombstones;
+  ALTER TABLE tombstones_8 RENAME TO tombstones;
+
+  CREATE TABLE conflicts_8 (
+    id INTEGER PRIMARY KEY,
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    path BLOB NOT NULL CHECK (typeof(path) = 'blob'), -- from the volume's root: /dir/name
+    peer BLOB NOT NULL,                -- the peer the other version came from
+    local_deleted INTEGER NOT NULL,    -- 1: deleted here, edited there (their version was restored)
+    kind INTEGER NOT NULL,             -- their version: 0 deleted, else as nodes.kind
+    mode INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime INTEGER NOT NULL DEFAULT 0,
+    data BLOB,
+    manifest BLOB,
+    target BLOB CHECK (typeof(target) IN ('blob', 'null')),
+    m BLOB,
+    s BLOB,
+    c BLOB,
+    created_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    resolution TEXT                    -- mine, theirs, both, or superseded (a later sync settled it)
+  );
+  INSERT INTO conflicts_8 (id, volume, path, peer, local_deleted, kind, mode, size, mtime, data, manifest, target, m, s, c, created_at, resolved_at, resolution)
+    SELECT id, volume, CAST(path AS BLOB), peer, local_deleted, kind, mode, size, mtime, data, manifest, CAST(target AS BLOB), m, s, c, created_at, resolved_at, resolution FROM conflicts;
+  DROP TABLE conflicts;
+  ALTER TABLE conflicts_8 RENAME TO conflicts;
+  CREATE INDEX conflicts_open ON conflicts (volume, path) WHERE resolved_at IS NULL;
+
+  CREATE TABLE pins_8 (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    path BLOB NOT NULL CHECK (typeof(path) = 'blob'), -- from the volume's root: /dir/name
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (volume, path)
+  );
+  INSERT INTO pins_8 SELECT volume, CAST(path AS BLOB), created_at FROM pins;
+  DROP TABLE pins;
+  ALTER TABLE pins_8 RENAME TO pins;
+  `,
 ];

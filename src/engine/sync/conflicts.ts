@@ -8,6 +8,7 @@ import type { Db } from '../db/open.js';
 import { decode, encode } from '../clock/vector.js';
 import type { Clocks } from '../clock/version.js';
 import { BazilError } from '../errors.js';
+import { nameBytes, nameFromBytes } from '../names.js';
 import { KIND_CODES, KINDS, type Kind } from '../tree/tree.js';
 import type { Entry } from './wire.js';
 
@@ -40,7 +41,7 @@ export interface Conflict {
 interface Row {
   id: number;
   volume: number;
-  path: string;
+  path: Buffer;
   peer: Buffer;
   peer_name: string | null;
   local_deleted: number;
@@ -50,7 +51,7 @@ interface Row {
   mtime: number;
   data: Buffer | null;
   manifest: Buffer | null;
-  target: string | null;
+  target: Buffer | null;
   m: Buffer | null;
   s: Buffer | null;
   c: Buffer | null;
@@ -64,7 +65,7 @@ const PEER_NAME = '(SELECT name FROM peers WHERE public_key = conflicts.peer) AS
 const fromRow = (r: Row): Conflict => ({
   id: r.id,
   volume: r.volume,
-  path: r.path,
+  path: nameFromBytes(r.path),
   peer: r.peer.toString('hex'),
   peerName: r.peer_name,
   localDeleted: r.local_deleted === 1,
@@ -75,7 +76,7 @@ const fromRow = (r: Row): Conflict => ({
     mtime: r.mtime,
     data: r.data,
     manifest: r.manifest,
-    target: r.target,
+    target: r.target && nameFromBytes(r.target),
     m: decode(r.m),
     s: decode(r.s),
     c: decode(r.c),
@@ -87,13 +88,13 @@ const fromRow = (r: Row): Conflict => ({
 
 /** Records their version at path (replacing an open record of the same peer there). */
 export function recordConflict(db: Db, volume: number, path: string, peer: Buffer, theirs: Entry, localDeleted: boolean): void {
-  db.prepare('DELETE FROM conflicts WHERE volume = ? AND path = ? AND peer = ? AND resolved_at IS NULL').run(volume, path, peer);
+  db.prepare('DELETE FROM conflicts WHERE volume = ? AND path = ? AND peer = ? AND resolved_at IS NULL').run(volume, nameBytes(path), peer);
   db.prepare(
     `INSERT INTO conflicts (volume, path, peer, local_deleted, kind, mode, size, mtime, data, manifest, target, m, s, c, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     volume,
-    path,
+    nameBytes(path),
     peer,
     localDeleted ? 1 : 0,
     theirs.kind === 'deleted' ? 0 : KIND_CODES[theirs.kind],
@@ -102,7 +103,7 @@ export function recordConflict(db: Db, volume: number, path: string, peer: Buffe
     theirs.mtime,
     theirs.data,
     theirs.manifest,
-    theirs.target,
+    theirs.target === null ? null : nameBytes(theirs.target),
     encode(theirs.m),
     encode(theirs.s),
     encode(theirs.c),
@@ -115,7 +116,7 @@ export function settleConflicts(db: Db, volume: number, path: string, peer: Buff
   db.prepare("UPDATE conflicts SET resolved_at = ?, resolution = 'superseded' WHERE volume = ? AND path = ? AND peer = ? AND resolved_at IS NULL").run(
     Date.now(),
     volume,
-    path,
+    nameBytes(path),
     peer,
   );
 }
@@ -132,7 +133,7 @@ export function listConflicts(db: Db, volume?: number, all = false): Conflict[] 
 }
 
 export function openConflictsAt(db: Db, volume: number, path: string): Conflict[] {
-  return (db.prepare(`SELECT *, ${PEER_NAME} FROM conflicts WHERE volume = ? AND path = ? AND resolved_at IS NULL ORDER BY id`).all(volume, path) as Row[]).map(fromRow);
+  return (db.prepare(`SELECT *, ${PEER_NAME} FROM conflicts WHERE volume = ? AND path = ? AND resolved_at IS NULL ORDER BY id`).all(volume, nameBytes(path)) as Row[]).map(fromRow);
 }
 
 export function markResolved(db: Db, id: number, resolution: Resolution): void {

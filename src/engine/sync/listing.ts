@@ -13,6 +13,7 @@
 import { SELF, decode, join, type Vector } from '../clock/vector.js';
 import { effectiveSync } from '../clock/version.js';
 import { BazilError } from '../errors.js';
+import { showName } from '../names.js';
 import { createdOf, modOf, type Node, type Tombstone, type Tree } from '../tree/tree.js';
 import type { Replicas, WireVector } from './replicas.js';
 import { compareNames, MAX_DIR_ENTRIES, type DirHandle, type Page } from './validate.js';
@@ -32,7 +33,7 @@ export function listPage(tree: Tree, replicas: Replicas, at: DirHandle | null, a
   const epoch = tree.tick(); // later changes get a later epoch than what this page shows
   return tree.transaction(() => {
     const dir = at ? tree.dirAt(at.ino, at.parent, at.name) : tree.get(tree.root);
-    if (!dir) throw new BazilError('NOT_FOUND', `"${at!.name}" is no longer a directory in the one it was listed in; it was moved or deleted since`);
+    if (!dir) throw new BazilError('NOT_FOUND', `"${showName(at!.name)}" is no longer a directory in the one it was listed in; it was moved or deleted since`);
     const { encode, keys } = replicas.encoder();
     encode(new Map([[SELF, 1]])); // the sender is always replica 0 of the list
     const nodes = tree.childrenAfter(dir.ino, after ?? '', PAGE_ROWS);

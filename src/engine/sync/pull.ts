@@ -15,7 +15,8 @@ import { effectiveSync } from '../clock/version.js';
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { SyncCounts } from '../events.js';
-import { createdOf, modOf, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
+import { nameBytes, showName } from '../names.js';
+import { createdOf, modOf, targetSize, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
 import { hasOpenConflicts, recordConflict, settleConflicts } from './conflicts.js';
 import { readListing, type Listing } from './listing.js';
 import { reconcile, type Version } from './reconcile.js';
@@ -90,7 +91,7 @@ function versionOf(e: Entry, s: Vector = e.s, m: Vector = e.m): SyncedVersion {
   const kind = e.kind as Kind;
   const data = kind === 'file' && !e.manifest ? (e.data ?? Buffer.alloc(0)) : null;
   const target = kind === 'symlink' ? (e.target ?? '') : null;
-  const size = data ? data.length : target !== null ? Buffer.byteLength(target) : kind === 'file' ? e.size : 0;
+  const size = data ? data.length : target !== null ? targetSize(target) : kind === 'file' ? e.size : 0;
   return { kind, mode: e.mode, size, mtime: e.mtime, mtimeNs: e.mtimeNs, data, manifest: kind === 'file' ? e.manifest : null, target, m, s, c: e.c };
 }
 
@@ -150,7 +151,7 @@ class Walk {
         const sub = f.subs[f.next++];
         let listing: Listing | null = null;
         if (!sub.theirsGone) {
-          if (!sub.handle) throw new Error(`internal: ${sub.path} is a directory of theirs without a handle`);
+          if (!sub.handle) throw new Error(`internal: ${showName(sub.path)} is a directory of theirs without a handle`);
           try {
             const first = await this.page(sub.handle, sub.base, null);
             listing = await readListing(first, (after) => this.page(sub.handle, sub.base, after));
@@ -201,7 +202,7 @@ class Walk {
     const example = this.tooLong[0];
     throw new BazilError(
       'NAME_TOO_LONG',
-      `peer sent ${this.tooLong.length} entr${this.tooLong.length === 1 ? 'y' : 'ies'} whose path is longer than ${PATH_MAX - 1} bytes (PATH_MAX), such as ${example.slice(0, 60)}...; ` +
+      `peer sent ${this.tooLong.length} entr${this.tooLong.length === 1 ? 'y' : 'ies'} whose path is longer than ${PATH_MAX - 1} bytes (PATH_MAX), such as ${showName(example.slice(0, 60))}...; ` +
         'they were not taken, everything else was synced; shorten the path on that peer',
     );
   }
@@ -225,7 +226,7 @@ class Walk {
       const theirsV: Version | undefined = e && { kind: e.kind, m: e.m, s: e.s, c: e.c, content: contentKey(e) };
       const d = reconcile(ours, theirsV, at.ours, at.theirs);
       const path = childPath(at.path, name);
-      if (e && e.kind !== 'deleted' && d.do !== 'nothing' && Buffer.byteLength(path) >= PATH_MAX) {
+      if (e && e.kind !== 'deleted' && d.do !== 'nothing' && nameBytes(path).length >= PATH_MAX) {
         // Linux could not name it (a peer could send a chain deeper than any path reaches).
         this.tooLong.push(path);
         settled = false;
@@ -255,7 +256,7 @@ class Walk {
         case 'merge': {
           let dir = node;
           if (d.create) {
-            if (node) throw new Error(`reconcile asked to create ${path}, which exists`);
+            if (node) throw new Error(`reconcile asked to create ${showName(path)}, which exists`);
             // Restored over our deletion: its m covers the deletion at once (what
             // the deletion removed and theirs lacks stays deleted, without a
             // tombstone of its own), even if the walk below does not settle.

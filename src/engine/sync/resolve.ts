@@ -7,6 +7,7 @@
 import { EMPTY, join, type Vector } from '../clock/vector.js';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
+import { showName } from '../names.js';
 import type { Node, Tree } from '../tree/tree.js';
 import { markResolved, openConflictsAt, type Conflict } from './conflicts.js';
 
@@ -33,14 +34,14 @@ export function resolveConflict(opts: ResolveOptions): Resolved {
   const { tree, db, path, choice } = opts;
   return tree.transaction(() => {
     const open = openConflictsAt(db, opts.volume, path);
-    if (open.length === 0) throw new BazilError('NOT_FOUND', `no open conflict at ${path}; see \`bazil conflicts list\``);
+    if (open.length === 0) throw new BazilError('NOT_FOUND', `no open conflict at ${showName(path)}; see \`bazil conflicts list\``);
     // With several peers' versions, theirs is the latest recorded; the others
     // are seen (their s joins in) and set aside.
     const latest = open[open.length - 1];
     const seen = open.reduce<Vector>((s, c) => join(s, c.theirs.s), EMPTY);
     const node = lookupPath(tree, path);
     if (node && node.kind !== 'dir' && opts.isOpen(node.ino)) {
-      throw new BazilError('CONFLICT', `${path} is open; close it, then resolve the conflict`);
+      throw new BazilError('CONFLICT', `${showName(path)} is open; close it, then resolve the conflict`);
     }
     let savedAs: string | undefined;
     if (latest.localDeleted) {
@@ -81,7 +82,7 @@ function takeTheirs(tree: Tree, path: string, node: Node | undefined, c: Conflic
   if (t.kind === 'deleted') {
     if (!node) return;
     if (node.kind === 'dir' && tree.children(node.ino).length > 0) {
-      throw new BazilError('NOT_EMPTY', `${path} is a directory with files in it; move them out or choose --mine`);
+      throw new BazilError('NOT_EMPTY', `${showName(path)} is a directory with files in it; move them out or choose --mine`);
     }
     tree.joinSync(node.ino, seen);
     tree.deleteHere(node);
@@ -94,7 +95,7 @@ function takeTheirs(tree: Tree, path: string, node: Node | undefined, c: Conflic
   }
   if (node) {
     if (node.kind === 'dir' && tree.children(node.ino).length > 0) {
-      throw new BazilError('NOT_EMPTY', `${path} is a directory with files in it; move them out or choose --mine or --both`);
+      throw new BazilError('NOT_EMPTY', `${showName(path)} is a directory with files in it; move them out or choose --mine or --both`);
     }
     tree.joinSync(node.ino, seen);
     tree.deleteHere(node);
@@ -108,7 +109,7 @@ function ensureDir(tree: Tree, path: string): number {
   let ino = tree.root;
   for (const name of path.split('/').filter(Boolean)) {
     const node = tree.lookup(ino, name) ?? tree.create(ino, name, 'dir', 0o755);
-    if (node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `${path} is no longer a directory here; move ${node.name} away, then resolve again`);
+    if (node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `${showName(path)} is no longer a directory here; move ${showName(node.name)} away, then resolve again`);
     ino = node.ino;
   }
   return ino;

@@ -10,7 +10,7 @@
  */
 import { join, vector, type Vector } from '../clock/vector.js';
 import { BazilError } from '../errors.js';
-import { checkName } from '../names.js';
+import { checkName, isNameString, nameBytes, showName } from '../names.js';
 import { decodeNode, manifestSize } from '../store/manifest.js';
 import { INLINE_MAX } from '../tree/open-file.js';
 import { NAME_MAX, type Kind } from '../tree/tree.js';
@@ -44,17 +44,25 @@ export interface DirHandle {
 
 // ---- names ----------------------------------------------------------------
 
-/** Why a name cannot be a directory entry, or undefined when it can. */
+/**
+ * Why a name cannot be a directory entry, or undefined when it can. A name is
+ * bytes, sent as the engine's string of them (names.ts: valid UTF-8 as text,
+ * each other byte as \udc80-\udcff): one string per name, so a string that is
+ * not that form of any bytes (another lone surrogate, or escaped bytes that
+ * spell valid UTF-8: a second spelling of a text name) is refused.
+ */
 function badName(name: unknown): string | undefined {
   if (typeof name !== 'string') return 'a name that is not a string';
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) return `the name ${JSON.stringify(name.slice(0, 80))}`;
-  if (Buffer.byteLength(name) > NAME_MAX) return `a name of ${Buffer.byteLength(name)} bytes (over ${NAME_MAX})`;
+  if (!isNameString(name)) return `the name "${showName(name.slice(0, 80))}", which is not the one spelling of its bytes`;
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) return `the name "${showName(name.slice(0, 80))}"`;
+  const bytes = nameBytes(name).length;
+  if (bytes > NAME_MAX) return `a name of ${bytes} bytes (over ${NAME_MAX})`;
   return undefined;
 }
 
-/** Names in the order the sender pages them: SQLite's, the bytes of their UTF-8. */
+/** Names in the order the sender pages them: SQLite's order of BLOBs, byte by byte. */
 export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return Buffer.compare(nameBytes(a), nameBytes(b));
 }
 
 // ---- request params -------------------------------------------------------
@@ -163,7 +171,7 @@ export function readPage(wire: unknown, ctx: PageContext): Page {
   const entries = w.entries.map((e: unknown) => {
     const entry = readEntry(e, s, vec, corrupt);
     if (ctx.root && entry.name === SNAP_DIR) throw corrupt(`"${SNAP_DIR}" at the root, where snapshots are`);
-    if (previous !== null && compareNames(previous, entry.name) >= 0) throw corrupt(`"${entry.name.slice(0, 80)}" out of name order, or twice`);
+    if (previous !== null && compareNames(previous, entry.name) >= 0) throw corrupt(`"${showName(entry.name.slice(0, 80))}" out of name order, or twice`);
     previous = entry.name;
     return entry;
   });
@@ -203,9 +211,10 @@ function readEntry(v: unknown, dirS: Vector, vec: VectorReader, corrupt: (what: 
   const nameProblem = badName(e.name);
   if (nameProblem) throw corrupt(nameProblem);
   const name = e.name as string;
-  const bad = (what: string) => corrupt(`${what} for "${name.slice(0, 80)}"`);
+  const shown = `"${showName(name.slice(0, 80))}"`;
+  const bad = (what: string) => corrupt(`${what} for ${shown}`);
   if (typeof e.kind !== 'string' || !KINDS.has(e.kind)) throw bad('an unknown kind');
-  const vectors = { m: vec(e.m, `"${name.slice(0, 80)}"`), s: join(dirS, vec(e.s, `"${name.slice(0, 80)}"`)), c: vec(e.c, `"${name.slice(0, 80)}"`) };
+  const vectors = { m: vec(e.m, shown), s: join(dirS, vec(e.s, shown)), c: vec(e.c, shown) };
   const none = { mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, ino: null };
   if (e.kind === 'deleted') return { name, kind: 'deleted', ...none, ...vectors };
   const kind = e.kind as Kind;
@@ -224,9 +233,12 @@ function readEntry(v: unknown, dirS: Vector, vec: VectorReader, corrupt: (what: 
       if (!isIno(e.ino)) throw bad('a directory without its inode');
       return { ...base, ino: e.ino };
     case 'symlink': {
+      // A target is bytes too, sent as a name is.
       const t = e.target;
-      if (typeof t !== 'string' || t === '' || t.includes('\0') || Buffer.byteLength(t) > TARGET_MAX) throw bad(`a symlink target that is not 1 to ${TARGET_MAX} bytes without NUL`);
-      if (e.size !== Buffer.byteLength(t)) throw bad("a size that is not its target's length");
+      if (typeof t !== 'string' || t === '' || t.includes('\0') || !isNameString(t) || nameBytes(t).length > TARGET_MAX) {
+        throw bad(`a symlink target that is not 1 to ${TARGET_MAX} bytes without NUL`);
+      }
+      if (e.size !== nameBytes(t).length) throw bad("a size that is not its target's length");
       return { ...base, size: e.size, target: t };
     }
     case 'file': {

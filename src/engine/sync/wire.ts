@@ -3,12 +3,20 @@
  * (WirePage, WireEntry: replica keys by position, each entry's s relative to
  * the page's) and as received, checked and mapped to local replica ids
  * (Entry). listing.ts makes and reads them; validate.ts checks them.
+ *
+ * Names (and symlink targets) are bytes, any but '/' and NUL. They travel as
+ * the engine's string of their bytes (engine/names.ts): valid UTF-8 as its
+ * text, each other byte 0xNN as the lone surrogate U+DC00+0xNN, which JSON
+ * writes as the escape \udcNN (so the frame stays ASCII there and loses
+ * nothing). Each name has exactly one such spelling; validate.ts refuses any
+ * other string.
  */
 import type { Clocks } from '../clock/version.js';
 import type { Kind } from '../tree/tree.js';
 import type { WireVector } from './replicas.js';
 
 export interface WireEntry {
+  /** The name's bytes, spelled as above. */
   name: string;
   kind: Kind | 'deleted';
   mode?: number;
@@ -41,7 +49,7 @@ export interface WirePage {
    * s from the parent's listing, so no listing walks up the tree.
    */
   s: WireVector;
-  /** In name order (the bytes of their UTF-8), all after the page's cursor. */
+  /** In name order (byte by byte, as SQLite orders BLOBs), all after the page's cursor. */
   entries: WireEntry[];
   /** More entries follow: ask again after this name (the last of this page). */
   next?: string;

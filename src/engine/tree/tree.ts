@@ -8,6 +8,7 @@ import { SELF, decode, encode, equal, join, type Vector } from '../clock/vector.
 import * as clocks from '../clock/version.js';
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
+import { nameBytes, nameFromBytes, showName } from '../names.js';
 import type { Time } from './times.js';
 
 export type Kind = 'file' | 'dir' | 'symlink';
@@ -15,6 +16,7 @@ export type Kind = 'file' | 'dir' | 'symlink';
 export interface Node {
   ino: number;
   parent: number;
+  /** The name's bytes in the engine's string form (names.ts); stored as they are. */
   name: string;
   kind: Kind;
   /** Permission bits only (07777). */
@@ -84,8 +86,10 @@ export const createdOf = (node: Pick<Node, 'c'>): Vector => (node.c ? decode(nod
 /** The longest name a directory entry may have, in bytes (as NAME_MAX). */
 export const NAME_MAX = 255;
 
-interface Row extends Omit<Node, 'kind'> {
+interface Row extends Omit<Node, 'kind' | 'name' | 'target'> {
   kind: number;
+  name: Buffer;
+  target: Buffer | null;
 }
 
 const COLUMNS =
@@ -93,25 +97,33 @@ const COLUMNS =
 
 interface TombRow {
   parent: number;
-  name: string;
+  name: Buffer;
   kind: number;
   m: Buffer;
   s: Buffer | null;
   c: Buffer | null;
 }
 
-const tombFromRow = (r: TombRow): Tombstone => ({ parent: r.parent, name: r.name, kind: KINDS[r.kind], m: decode(r.m), s: decode(r.s), c: decode(r.c) });
+const tombFromRow = (r: TombRow): Tombstone => ({ parent: r.parent, name: nameFromBytes(r.name), kind: KINDS[r.kind], m: decode(r.m), s: decode(r.s), c: decode(r.c) });
 
-const fromRow = (r: Row): Node => ({ ...r, kind: KINDS[r.kind] });
+const fromRow = (r: Row): Node => ({ ...r, name: nameFromBytes(r.name), target: r.target && nameFromBytes(r.target), kind: KINDS[r.kind] });
+
+/** Names, targets and paths are stored as their bytes (BLOBs). */
+const stored = (name: string): Buffer => nameBytes(name);
+const storedOrNull = (s: string | null): Buffer | null => (s === null ? null : nameBytes(s));
+
+/** A symlink's size: its target's length in bytes. */
+export const targetSize = (target: string): number => nameBytes(target).length;
 
 export function checkNameLength(name: string): void {
-  if (Buffer.byteLength(name) > NAME_MAX) throw new BazilError('NAME_TOO_LONG', `the name "${name.slice(0, 40)}..." is longer than ${NAME_MAX} bytes`);
+  const bytes = nameBytes(name).length;
+  if (bytes > NAME_MAX) throw new BazilError('NAME_TOO_LONG', `the name "${showName(name.slice(0, 40))}..." is ${bytes} bytes long, more than ${NAME_MAX}`);
 }
 
 export function checkEntryName(name: string): void {
   checkNameLength(name);
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new BazilError('INVALID_ARGUMENT', `"${name}" is not a valid file name`);
+    throw new BazilError('INVALID_ARGUMENT', `"${showName(name)}" is not a valid file name`);
   }
 }
 
@@ -173,12 +185,12 @@ export class Tree {
   }
 
   private ensureRoot(): number {
-    const find = this.db.prepare("SELECT ino FROM nodes WHERE volume = ? AND parent = ino AND name = ''");
+    const find = this.db.prepare("SELECT ino FROM nodes WHERE volume = ? AND parent = ino AND name = x''");
     return this.db.transaction(() => {
       const found = find.get(this.volumeId) as { ino: number } | undefined;
       if (found) return found.ino;
       const now = Date.now();
-      const ino = Number(this.stmts.insert.run(this.volumeId, 0, '', KIND_CODES.dir, 0o755, 0, now, now, null, null, null, null, null).lastInsertRowid);
+      const ino = Number(this.stmts.insert.run(this.volumeId, 0, Buffer.alloc(0), KIND_CODES.dir, 0o755, 0, now, now, null, null, null, null, null).lastInsertRowid);
       this.db.prepare('UPDATE nodes SET parent = ino WHERE ino = ?').run(ino);
       return ino;
     }).immediate();
@@ -262,7 +274,7 @@ export class Tree {
   }
 
   lookup(parent: number, name: string): Node | undefined {
-    const row = this.stmts.lookup.get(parent, name) as Row | undefined;
+    const row = this.stmts.lookup.get(parent, stored(name)) as Row | undefined;
     return row && fromRow(row);
   }
 
@@ -272,10 +284,10 @@ export class Tree {
     let node: Node | undefined;
     for (const name of path.split('/')) {
       if (name === '') continue;
-      if (node && node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `${path}: a component is not a directory`);
+      if (node && node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `${showName(path)}: a component is not a directory`);
       checkNameLength(name);
       node = this.lookup(node ? node.ino : this.root, name);
-      if (!node) throw new BazilError('NOT_FOUND', `${path}: no such file or directory`);
+      if (!node) throw new BazilError('NOT_FOUND', `${showName(path)}: no such file or directory`);
     }
     return node ?? this.get(this.root);
   }
@@ -291,7 +303,7 @@ export class Tree {
 
   /** Up to limit entries of dir named after `after` (in the database's byte order of names), in that order. */
   childrenAfter(dir: number, after: string, limit: number): Node[] {
-    return (this.stmts.childrenAfter.all(dir, after, limit) as Row[]).map(fromRow);
+    return (this.stmts.childrenAfter.all(dir, stored(after), limit) as Row[]).map(fromRow);
   }
 
   /**
@@ -299,7 +311,7 @@ export class Tree {
    * still be named `name` in `parent` (a peer's handle from an earlier listing).
    */
   dirAt(ino: number, parent: number, name: string): Node | undefined {
-    const row = this.stmts.dirAt.get(ino, this.volumeId, parent, name) as Row | undefined;
+    const row = this.stmts.dirAt.get(ino, this.volumeId, parent, stored(name)) as Row | undefined;
     return row && fromRow(row);
   }
 
@@ -312,15 +324,15 @@ export class Tree {
     checkEntryName(name);
     return this.transaction(() => {
       this.requireDir(parent);
-      if (this.lookup(parent, name)) throw new BazilError('ALREADY_EXISTS', `"${name}" already exists`);
+      if (this.lookup(parent, name)) throw new BazilError('ALREADY_EXISTS', `"${showName(name)}" already exists`);
       const now = Date.now();
-      const size = kind === 'symlink' ? Buffer.byteLength(target ?? '') : 0;
+      const size = kind === 'symlink' ? targetSize(target ?? '') : 0;
       const data = kind === 'file' ? Buffer.alloc(0) : null;
       const stamp = encode(this.stampVector());
       // What this name's tombstone had seen, this entry has seen too.
       const seen = this.takeTomb(parent, name)?.s;
       const ino = Number(
-        this.stmts.insert.run(this.volumeId, parent, name, KIND_CODES[kind], mode & 0o7777, size, now, now, data, target, stamp, seen ? storedSync(seen) : null, stamp)
+        this.stmts.insert.run(this.volumeId, parent, stored(name), KIND_CODES[kind], mode & 0o7777, size, now, now, data, storedOrNull(target), stamp, seen ? storedSync(seen) : null, stamp)
           .lastInsertRowid,
       );
       this.stmts.touchDir.run(now, now, parent);
@@ -335,10 +347,10 @@ export class Tree {
     return this.transaction(() => {
       this.requireDir(parent);
       const node = this.lookup(parent, name);
-      if (!node) throw new BazilError('NOT_FOUND', `"${name}": no such file or directory`);
-      if (dir && node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `"${name}" is not a directory`);
-      if (!dir && node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `"${name}" is a directory; use rmdir`);
-      if (dir && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${name}" is not empty`);
+      if (!node) throw new BazilError('NOT_FOUND', `"${showName(name)}": no such file or directory`);
+      if (dir && node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `"${showName(name)}" is not a directory`);
+      if (!dir && node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `"${showName(name)}" is a directory; use rmdir`);
+      if (dir && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(name)}" is not empty`);
       this.deleteLocally(node);
       const now = Date.now();
       this.stmts.touchDir.run(now, now, parent);
@@ -354,16 +366,16 @@ export class Tree {
       this.requireDir(fromParent);
       this.requireDir(toParent);
       const node = this.lookup(fromParent, fromName);
-      if (!node) throw new BazilError('NOT_FOUND', `"${fromName}": no such file or directory`);
+      if (!node) throw new BazilError('NOT_FOUND', `"${showName(fromName)}": no such file or directory`);
       const existing = this.lookup(toParent, toName);
       if (existing?.ino === node.ino) return undefined;
       if (node.kind === 'dir' && this.isAncestor(node.ino, toParent)) {
-        throw new BazilError('INVALID_ARGUMENT', `cannot move directory "${fromName}" into itself`);
+        throw new BazilError('INVALID_ARGUMENT', `cannot move directory "${showName(fromName)}" into itself`);
       }
       if (existing) {
-        if (node.kind === 'dir' && existing.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `"${toName}" is not a directory`);
-        if (node.kind !== 'dir' && existing.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `"${toName}" is a directory`);
-        if (existing.kind === 'dir' && this.stmts.hasChild.get(existing.ino)) throw new BazilError('NOT_EMPTY', `directory "${toName}" is not empty`);
+        if (node.kind === 'dir' && existing.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `"${showName(toName)}" is not a directory`);
+        if (node.kind !== 'dir' && existing.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `"${showName(toName)}" is a directory`);
+        if (existing.kind === 'dir' && this.stmts.hasChild.get(existing.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(toName)}" is not empty`);
       }
       // To a peer, a rename is a deletion of the old name and a new entry under
       // the new one (whose content it already has). The entry has seen all that
@@ -382,7 +394,7 @@ export class Tree {
       this.changedEntry(node);
       this.changedEntry({ ino: node.ino, parent: toParent, name: toName });
       if (existing) this.changes.push({ ino: existing.ino });
-      this.stmts.move.run(toParent, toName, now, node.ino);
+      this.stmts.move.run(toParent, stored(toName), now, node.ino);
       this.stmts.setMC.run(encode(m), encode(stamp), storedSync(seen), node.ino);
       this.stmts.touchDir.run(now, now, fromParent);
       if (toParent !== fromParent) this.stmts.touchDir.run(now, now, toParent);
@@ -482,7 +494,7 @@ export class Tree {
   }
 
   tombstone(parent: number, name: string): Tombstone | undefined {
-    const row = this.stmts.tomb.get(parent, name) as TombRow | undefined;
+    const row = this.stmts.tomb.get(parent, stored(name)) as TombRow | undefined;
     return row && tombFromRow(row);
   }
 
@@ -492,17 +504,17 @@ export class Tree {
 
   /** Up to limit tombstones of dir named after `after`, in name order (as childrenAfter). */
   tombstonesAfter(dir: number, after: string, limit: number): Tombstone[] {
-    return (this.stmts.tombsAfter.all(dir, after, limit) as TombRow[]).map(tombFromRow);
+    return (this.stmts.tombsAfter.all(dir, stored(after), limit) as TombRow[]).map(tombFromRow);
   }
 
   private takeTomb(parent: number, name: string): Tombstone | undefined {
     const tomb = this.tombstone(parent, name);
-    if (tomb) this.stmts.dropTomb.run(parent, name);
+    if (tomb) this.stmts.dropTomb.run(parent, stored(name));
     return tomb;
   }
 
   private putTomb(node: Node, m: Vector, s: Vector = this.syncVector(node.ino)): void {
-    this.stmts.putTomb.run(this.volumeId, node.parent, node.name, KIND_CODES[node.kind], encode(m), storedSync(s), encode(createdOf(node)));
+    this.stmts.putTomb.run(this.volumeId, node.parent, stored(node.name), KIND_CODES[node.kind], encode(m), storedSync(s), encode(createdOf(node)));
     // A directory's tombstone stands for everything that was in it.
     if (node.kind === 'dir') this.stmts.dropTombsIn.run(node.ino);
     this.touched = true;
@@ -524,7 +536,7 @@ export class Tree {
     const seen = tomb ? join(tomb.s, v.s) : v.s;
     const now = Date.now();
     const ino = Number(
-      this.stmts.insertSynced.run(this.volumeId, parent, name, KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, now, v.data, v.manifest, v.target, encode(v.m), storedSync(seen), encode(v.c))
+      this.stmts.insertSynced.run(this.volumeId, parent, stored(name), KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, now, v.data, v.manifest, storedOrNull(v.target), encode(v.m), storedSync(seen), encode(v.c))
         .lastInsertRowid,
     );
     this.coverUp(parent, v.m);
@@ -536,7 +548,7 @@ export class Tree {
   replaceSynced(node: Node, v: SyncedVersion): void {
     const seen = join(decode(node.s), v.s);
     const m = node.kind === 'dir' ? join(modOf(node), v.m) : v.m;
-    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, v.target, encode(m), storedSync(seen), encode(v.c), node.ino);
+    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, storedOrNull(v.target), encode(m), storedSync(seen), encode(v.c), node.ino);
     this.changes.push({ ino: node.ino });
     this.coverUp(node.parent, v.m);
   }
@@ -557,7 +569,7 @@ export class Tree {
 
   /** Deletes one node (a directory must be empty) because a peer deleted it; the tombstone keeps their m. */
   deleteSynced(node: Node, m: Vector, s: Vector): void {
-    if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${node.name}" is not empty`);
+    if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(node.name)}" is not empty`);
     this.putTomb(node, m, join(this.syncVector(node.ino), s));
     this.stmts.remove.run(node.ino);
     this.changedEntry(node);
@@ -571,7 +583,7 @@ export class Tree {
    */
   keepDeleted(parent: number, name: string, kind: Kind, s: Vector, c: Vector): void {
     const stamp = this.stampVector();
-    this.stmts.putTomb.run(this.volumeId, parent, name, KIND_CODES[kind], encode(stamp), storedSync(s), encode(c));
+    this.stmts.putTomb.run(this.volumeId, parent, stored(name), KIND_CODES[kind], encode(stamp), storedSync(s), encode(c));
     this.coverUp(parent, stamp);
   }
 
@@ -583,13 +595,13 @@ export class Tree {
     const tomb = this.tombstone(parent, name);
     const kind = tomb ? KIND_CODES[tomb.kind] : KIND_CODES.file; // a peer's tombstone does not say
     const merged = tomb ? join(tomb.m, m) : m;
-    this.stmts.putTomb.run(this.volumeId, parent, name, kind, encode(merged), storedSync(tomb ? join(tomb.s, s) : s), encode(tomb ? tomb.c : c));
+    this.stmts.putTomb.run(this.volumeId, parent, stored(name), kind, encode(merged), storedSync(tomb ? join(tomb.s, s) : s), encode(tomb ? tomb.c : c));
     this.coverUp(parent, merged);
   }
 
   /** Deletes a node by a local decision (resolving a conflict for theirs' deletion). */
   deleteHere(node: Node): void {
-    if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${node.name}" is not empty`);
+    if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(node.name)}" is not empty`);
     this.deleteLocally(node);
     this.stampAncestors(node.parent);
   }

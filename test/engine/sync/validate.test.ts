@@ -53,6 +53,10 @@ const BAD: [string, (p: WirePage) => void, RegExp][] = [
   ['a name ..', (p) => (entry(p, 'small').name = '..'), /the name "\.\."/],
   ['an empty name', (p) => (entry(p, 'gone').name = ''), /the name ""/],
   ['a name with NUL', (p) => (entry(p, 'small').name = 'a\0'), /the name/],
+  // Names are bytes, sent as the engine's one string of them (names.ts): any other string is refused.
+  ['a name with a lone surrogate that is no byte', (p) => (entry(p, 'small').name = 'sm\ud800'), /the name "sm.*", which is not the one spelling of its bytes/],
+  ['a name spelling UTF-8 as escaped bytes', (p) => (entry(p, 'small').name = 'sm\udcc3\udca9'), /the name "sm\\xc3\\xa9", which is not the one spelling/],
+  ['a name of 256 bytes that are not UTF-8', (p) => (entry(p, 'small').name = '\udce9'.repeat(256)), /a name of 256 bytes/],
   ['a name twice', (p) => (entry(p, 'small').name = 'link'), /out of name order, or twice/],
   ['names out of order', (p) => p.entries.reverse(), /out of name order/],
   ['an unknown kind', (p) => (entry(p, 'small').kind = 'fifo' as never), /unknown kind/],
@@ -75,9 +79,12 @@ const BAD: [string, (p: WirePage) => void, RegExp][] = [
   ['an inode on a file', (p) => (entry(p, 'small').ino = 5), /inode on a file/],
   ['a symlink target of 4096 bytes', (p) => Object.assign(entry(p, 'link'), { target: 'x'.repeat(4096), size: 4096 }), /symlink target/],
   ['an empty symlink target', (p) => Object.assign(entry(p, 'link'), { target: '', size: 0 }), /symlink target/],
+  ['a symlink target spelling UTF-8 as escaped bytes', (p) => Object.assign(entry(p, 'link'), { target: '\udcc3\udca9', size: 2 }), /symlink target/],
+  ['a symlink size that counts escaped bytes as UTF-8', (p) => Object.assign(entry(p, 'link'), { target: '\udce9', size: 3 }), /size that is not its target's length/],
   ['a symlink size that is not its target', (p) => (entry(p, 'link').size = 99), /size that is not its target's length/],
   ['a cursor that is not the last name', (p) => (p.next = 'aaa'), /cursor/],
   ['a cursor on an empty page', (p) => Object.assign(p, { entries: [], next: 'x' }), /cursor/],
+  ['a cursor that is not the one spelling of a name', (p) => (p.next = 'sm\udcc3\udca9'), /cursor/],
 ];
 
 test('a listing page from a real tree passes the validator', (t) => {
@@ -94,6 +101,27 @@ test('a listing page from a real tree passes the validator', (t) => {
     ],
   );
   assert.equal(read.entries.find((e) => e.name === 'big')!.size, 300_000);
+});
+
+test('names that are not UTF-8 pass with their bytes, in byte order, and a symlink target too', (t) => {
+  const a = Rep.make(t, 'a');
+  const b = Rep.make(t, 'b');
+  // caf\xe9, \xff, café, and a link whose target is \xfe/x: bytes 63 61 66 c3 a9 < 63 61 66 e9 < 6c < ff.
+  for (const name of ['\udcff', 'caf\udce9', 'café']) a.tree.create(a.tree.root, name, 'file', 0o644);
+  a.tree.create(a.tree.root, 'link', 'symlink', 0o777, '\udcfe/x');
+  const page = JSON.parse(JSON.stringify(listPage(a.tree, a.replicas, null, null))) as WirePage;
+  const read = readPage(page, { replicas: b.replicas, peer: a.key.toString('hex'), root: true, after: null, base: EMPTY });
+  assert.deepEqual(
+    read.entries.map((e) => [e.name, e.target, e.size]),
+    [
+      ['café', null, 0],
+      ['caf\udce9', null, 0],
+      ['link', '\udcfe/x', 3],
+      ['\udcff', null, 0],
+    ],
+  );
+  assert.equal(cursorParam({ after: 'caf\udce9' }, 'after'), 'caf\udce9');
+  assert.deepEqual(dirParam({ dir: { ino: 2, parent: 1, name: '\udcff' } }, 'dir'), { ino: 2, parent: 1, name: '\udcff' });
 });
 
 test('every bad value a peer could put in a listing is refused as CORRUPT, naming it', async (t) => {
@@ -135,6 +163,8 @@ test('every bad request param is refused as INVALID_ARGUMENT, naming it', () => 
     ['a handle that is an array', () => dirParam({ dir: [2, 1, 'a'] }, 'dir')],
     ['a cursor with a slash', () => cursorParam({ after: 'a/b' }, 'after')],
     ['a cursor that is a number', () => cursorParam({ after: 7 }, 'after')],
+    ['a cursor that is not the one spelling of a name', () => cursorParam({ after: '\udcc3\udca9' }, 'after')],
+    ['a handle with a lone surrogate that is no byte', () => dirParam({ dir: { ino: 2, parent: 1, name: '\ud800' } }, 'dir')],
   ];
   for (const [what, read] of BAD_PARAMS) assert.throws(read, (err) => isBazilError(err, 'INVALID_ARGUMENT'), what);
   assert.deepEqual(dirParam({ dir: { ino: 2, parent: 1, name: 'a' } }, 'dir'), { ino: 2, parent: 1, name: 'a' });
