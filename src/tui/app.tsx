@@ -5,7 +5,7 @@
  * ? shows the keys, esc goes back, q quits; each panel adds its actions.
  */
 import { Box, Text, useApp, useInput } from 'ink';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ControlApi } from '../engine/control/api.js';
 import type { Topic } from './feed.js';
 import type { Model } from './model.js';
@@ -172,7 +172,11 @@ export function App({ model, api, refresh, boot, size: fixedSize, onQuit }: AppP
     setSelected((s) => s.map((x, k) => (k === panel ? (n === 0 ? null : (rows[n]?.key ?? null)) : x)));
   };
 
-  useInput((input, key) => {
+  // The handler of the latest render: Ink re-registers a new one only after the render's effects run,
+  // and a key typed in between must not meet the state before it.
+  const onKey = useRef<Parameters<typeof useInput>[0]>(() => {});
+  useInput(useCallback<Parameters<typeof useInput>[0]>((input, key) => onKey.current(input, key), []));
+  onKey.current = (input, key) => {
     if (dialog) {
       if (dialog.kind === 'confirm') {
         if (input === 'y' || input === 'Y') {
@@ -242,7 +246,7 @@ export function App({ model, api, refresh, boot, size: fixedSize, onQuit }: AppP
     if (!action) return;
     if (action.onRow && item === undefined) return setMessage({ text: `Nothing selected to ${action.label}.`, tone: 'dim' });
     run(action, item);
-  });
+  };
 
   // The body: help, a detail view, or the list with the selection kept in sight.
   let body: Line[];

@@ -88,7 +88,7 @@ export const conflictsPanel: Panel = {
       key: keyOf(c),
       item: c,
       tone: c.resolution ? ('dim' as const) : ('warn' as const),
-      text: columns(width, [[c.where, 0, 'end'], [peerLabel(c.peer, c.peerName), 14], [c.resolution ? `resolved: ${c.resolution}` : whatHappened(c), 27], [ago(c.createdAt), 10]]),
+      text: columns(width, [[c.where, 0, 'end'], [peerLabel(c.peer, c.peerName), 16], [c.resolution ? `resolved: ${c.resolution}` : whatHappened(c), 27], [ago(c.createdAt), 10]]),
     }));
     const actions: Action<ConflictInfo>[] = [
       { key: 'return', label: 'both versions', onRow: true, run: (ctx, c) => ctx.show(conflictDetail(c)) },
@@ -106,7 +106,7 @@ export const conflictsPanel: Panel = {
     const error = (showAll ? model.allConflicts : model.conflicts).error;
     return {
       top: showAll ? [{ text: 'Showing resolved conflicts too (a: open ones only).', tone: 'dim' }] : [],
-      header: columns(width, [['WHERE', 0], ['PEER', 14], ['WHAT HAPPENED', 27], ['FOUND', 10]]),
+      header: columns(width, [['WHERE', 0], ['PEER', 16], ['WHAT HAPPENED', 27], ['FOUND', 10]]),
       rows,
       empty: error ?? (showAll ? 'No conflicts, ever.' : 'No open conflicts: files changed on two machines at once would show here.'),
       actions,

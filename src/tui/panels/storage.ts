@@ -83,12 +83,12 @@ export const storagePanel: Panel = {
         [pinPath(p), 0, 'end'],
         [p.state, 8],
         [`${bar(p.bytes, p.total, 14)} ${percent(p.bytes, p.total).padStart(4)}`, 19],
-        [p.state === 'waiting' && p.error ? p.error : `${formatBytes(p.bytes)} of ${formatBytes(p.total)}, ${p.files} file${p.files === 1 ? '' : 's'}`, 28],
+        [p.state === 'waiting' && p.error ? p.error : `${formatBytes(p.bytes)} of ${formatBytes(p.total)}, ${p.files} file${p.files === 1 ? '' : 's'}`, 32],
       ]),
     }));
     return {
       top,
-      header: columns(width, [['PINNED', 0], ['STATE', 8], ['PROGRESS', 19], ['HERE', 28]]),
+      header: columns(width, [['PINNED', 0], ['STATE', 8], ['PROGRESS', 19], ['HERE', 32]]),
       rows,
       empty: model.pins.error ?? 'Nothing pinned: press p to keep a file or directory here for offline use, w to see where a file is.',
       actions,
