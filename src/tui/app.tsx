@@ -267,7 +267,7 @@ export function App({ model, api, refresh, boot, size: fixedSize, onQuit }: AppP
   }
 
   const tabs = PANELS.map((p, i) => {
-    const n = p === conflictsPanel ? (model.status.value?.conflicts.length ?? 0) : 0;
+    const n = p === conflictsPanel ? model.openConflicts() : 0;
     return { text: ` ${i + 1} ${p.name}${n ? ` (${n})` : ''} `, on: i === panel };
   });
   const position = rows.length > listHeight && !detail && !help ? ` ${index + 1}/${rows.length}` : '';

@@ -116,9 +116,10 @@ export class Model {
     return this.activity.slice(-ACTIVITY_KEPT).reverse();
   }
 
-  /** Open conflicts of one volume (from status, which every change refreshes). */
-  openConflicts(volume: string): number {
-    return (this.status.value?.conflicts ?? []).filter((c) => c.volume === volume).length;
+  /** Open conflicts (of one volume): from their own list once it came, else from the status. */
+  openConflicts(volume?: string): number {
+    const all: { volume: string }[] = this.conflicts.value ?? this.status.value?.conflicts ?? [];
+    return all.filter((c) => volume === undefined || c.volume === volume).length;
   }
 }
 

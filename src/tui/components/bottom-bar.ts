@@ -14,7 +14,7 @@ export function bottomBar(model: Model, width: number): { text: string; tone?: T
   }
   const pinsFetching = (model.pins.value ?? []).filter((p) => p.state === 'fetching').length;
   if (pinsFetching) busy.push(`${pinsFetching} pin${pinsFetching === 1 ? '' : 's'} fetching`);
-  const conflicts = model.status.value?.conflicts.length ?? 0;
+  const conflicts = model.openConflicts();
   if (conflicts) busy.push(`${conflicts} conflict${conflicts === 1 ? '' : 's'}`);
   const keys = '? keys  q quit';
   const left = [server, ...busy].join(' · ');
