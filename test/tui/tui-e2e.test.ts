@@ -8,18 +8,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fuseUnavailable } from '../fuse/mount-helpers.js';
-import { BAZIL } from '../helpers.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BAZIL, bazil } from '../helpers.js';
 import { eventually, makeHost, shareVolume, type Host } from '../sync/hosts.js';
 
 const noTmux = spawnSync('tmux', ['-V']).status === 0 ? false : 'tmux is not installed (scripts/system-deps.sh --test installs it)';
 const skip = fuseUnavailable() || noTmux;
 
-/** A tmux server of its own, with one 100×30 window running `bazil` for a host. */
-function terminal(t: Parameters<typeof makeHost>[0], host: Host, env: Record<string, string> = {}) {
+/** A tmux server of its own, with one 100×30 window running `bazil` for a host (or with env alone). */
+function terminal(t: Parameters<typeof makeHost>[0], host: Pick<Host, 'name'> & Partial<Host>, env: Record<string, string> = {}) {
   const sock = `bazil-tui-${process.pid}-${host.name}`;
   const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
   // Not CI: Ink draws only the last frame when it believes it runs in CI.
-  const vars = Object.entries({ BAZIL_DATA_DIR: host.dataDir, ...env }).map(([k, v]) => `${k}=${v}`);
+  const vars = Object.entries({ ...(host.dataDir ? { BAZIL_DATA_DIR: host.dataDir } : {}), ...env }).map(([k, v]) => `${k}=${v}`);
   tmux('new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', '/', 'env', '-u', 'CI', ...vars, process.execPath, BAZIL);
   t.after(() => spawnSync('tmux', ['-L', sock, 'kill-server']));
   const pane = (escapes = false) => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'tui');
@@ -96,4 +99,21 @@ test('an invite made in the TUI is joined from the CLI of another data dir', { s
   await tui.sees('joined.');
   tui.key('Escape');
   await tui.sees(/connected/);
+});
+
+test('first run in a terminal: bazil offers to create the data dir and start the server, and does', { skip: noTmux }, async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'bazil-tui-home-'));
+  const dataDir = `${home}/.local/share/bazil`;
+  t.after(async () => {
+    await bazil([`--data-dir=${dataDir}`, 'server', 'stop']); // the one the TUI started, before its data dir goes
+    rmSync(home, { recursive: true, force: true });
+  });
+  const tui = terminal(t, { name: 'first' }, { HOME: home, XDG_DATA_HOME: '', BAZIL_DATA_DIR: '' });
+  await tui.sees(`There is no data dir in ${dataDir} yet`);
+  tui.key('y');
+  await tui.sees(/server pid \d+/);
+  await tui.sees('No volumes yet');
+  const status = await bazil([`--data-dir=${dataDir}`, 'server', 'ping']);
+  assert.equal(status.code, 0, status.stderr);
+  tui.key('q');
 });
