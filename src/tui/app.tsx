@@ -9,6 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ControlApi } from '../engine/control/api.js';
 import type { Topic } from './feed.js';
 import type { Model } from './model.js';
+import type { Pairing } from './pair.js';
 import { bottomBar } from './components/bottom-bar.js';
 import { LineText } from './components/line.js';
 import { useModel } from './hooks/use-model.js';
@@ -39,6 +40,8 @@ export interface AppProps {
   api: ControlApi;
   refresh(topics?: Topic[]): void;
   boot?: Boot;
+  /** Pairing over SSH (Peers, p). */
+  pairing?: Pairing;
   /** Fixed size (tests); otherwise the terminal's, following resizes. */
   size?: Size;
   onQuit?(): void;
@@ -69,7 +72,7 @@ function keyName(input: string, key: { return?: boolean }): string {
   return key.return ? 'return' : input;
 }
 
-export function App({ model, api, refresh, boot, size: fixedSize, onQuit }: AppProps) {
+export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQuit }: AppProps) {
   useModel(model);
   const terminal = useSize();
   const size = fixedSize ?? terminal;
@@ -98,6 +101,7 @@ export function App({ model, api, refresh, boot, size: fixedSize, onQuit }: AppP
     },
     back: () => setDetail(undefined),
     refresh,
+    pairing,
   };
 
   /** Runs an action, one at a time; its error goes to the message line, in its own words (they say what to do next). */

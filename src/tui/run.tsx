@@ -13,6 +13,7 @@ import { BazilError } from '../engine/errors.js';
 import { App, type Boot } from './app.js';
 import { Feed, socketConnector } from './feed.js';
 import { Model } from './model.js';
+import { sshPairing } from './pair.js';
 
 /** Runs this same bazil with words; resolves with what it printed, rejects with it when it fails. */
 function runBazil(dataDir: string, words: string[]): Promise<string> {
@@ -48,7 +49,7 @@ export async function runTui(dataDir: string, opts: { firstRun?: boolean } = {})
   process.stdout.write(ENTER_ALT_SCREEN);
   process.once('exit', leave);
   try {
-    const app = render(<App model={model} api={feed.api} refresh={(t) => feed.refresh(t)} boot={boot} />, { exitOnCtrlC: false, maxFps: 20 });
+    const app = render(<App model={model} api={feed.api} refresh={(t) => feed.refresh(t)} boot={boot} pairing={sshPairing(dataDir)} />, { exitOnCtrlC: false, maxFps: 20 });
     await app.waitUntilExit();
   } finally {
     feed.stop();

@@ -13,6 +13,7 @@ import { cleanup, render } from 'ink-testing-library';
 import { BazilError } from '../../src/engine/errors.js';
 import { App } from '../../src/tui/app.js';
 import type { Model } from '../../src/tui/model.js';
+import type { HostKey, Pairing } from '../../src/tui/pair.js';
 import type { Size } from '../../src/tui/hooks/use-size.js';
 import type { ControlApi } from '../../src/engine/control/api.js';
 import { conflict, fakeApi, KEY_A, KEY_B, modelWith, peer, status, volume, type Answers } from './fake.js';
@@ -21,14 +22,14 @@ afterEach(() => cleanup());
 
 const KEY = { up: '\u001B[A', down: '\u001B[B', enter: '\r', esc: '\u001B', tab: '\t', backspace: '\u007F' };
 
-function show(model: Model, api: ControlApi = fakeApi().api, size: Size = { columns: 100, rows: 30 }) {
+function show(model: Model, api: ControlApi = fakeApi().api, size: Size = { columns: 100, rows: 30 }, pairing?: Pairing) {
   const refreshed: string[][] = [];
-  const r = render(<App model={model} api={api} refresh={(t) => refreshed.push(t ?? [])} size={size} />);
+  const r = render(<App model={model} api={api} refresh={(t) => refreshed.push(t ?? [])} size={size} pairing={pairing} />);
   return { ...r, refreshed, frame: () => r.lastFrame() ?? '' };
 }
 
 /** Waits until the frame shows text (Ink draws after the key is read, and the model redraws at most every 100 ms). */
-async function until(r: { frame(): string }, text: string | RegExp | ((frame: string) => boolean), ms = 3000): Promise<string> {
+async function until(r: { frame(): string }, text: string | RegExp | ((frame: string) => boolean), ms = 10_000): Promise<string> {
   const deadline = Date.now() + ms;
   for (;;) {
     const f = r.frame();
@@ -358,4 +359,39 @@ test('keys: ? lists the global keys and the panel\'s actions; tab cycles panels;
   const d = show(m);
   f = await until(d, 'press S to start it');
   assert.match(f.split('\n').at(-1)!, /^server not running: press S to start it/);
+});
+
+test('Peers: pair over SSH asks the machine, shows an unknown host key as a question, and runs `bazil pair` once it is accepted', async () => {
+  const did: string[] = [];
+  const key = (status: HostKey['status']): HostKey => ({ name: '[127.0.0.1]:2222', print: 'ssh-ed25519 key fingerprint SHA256:abc', status, raw: Buffer.from('k') });
+  let status: HostKey['status'] = 'unknown';
+  const pairing: Pairing = {
+    hostKey: async (typed) => (did.push(`hostKey ${typed}`), key(status)),
+    trust: (k) => void did.push(`trust ${k.name}`),
+    pair: async (words) => (did.push(`pair ${words.join(' ')}`), 'Here: added peer white.\nPaired with white (a1a1) at 127.0.0.1:34211.'),
+  };
+  const r = show(typical(), fakeApi().api, { columns: 100, rows: 30 }, pairing);
+  await press(r, '2', 'p');
+  await until(r, 'Pair over SSH with which machine?');
+  await press(r, ...'me@127.0.0.1:2222', KEY.enter);
+  await until(r, 'Share a volume with it too?');
+  await press(r, ...'photos', KEY.enter);
+  await until(r, "The authenticity of host '[127.0.0.1]:2222' can't be established.");
+  assert.match(r.frame(), /ssh-ed25519 key fingerprint SHA256:abc\./);
+  await press(r, 'n');
+  await until(r, 'Host key of [127.0.0.1]:2222 not accepted; nothing was done.');
+  assert.deepEqual(did, ['hostKey me@127.0.0.1:2222']);
+
+  await press(r, 'p');
+  await until(r, 'Pair over SSH with which machine?');
+  await press(r, ...'me@127.0.0.1:2222', KEY.enter, KEY.enter, 'y');
+  await until(r, 'Paired with white (a1a1) at 127.0.0.1:34211.');
+  assert.deepEqual(did.slice(1), ['hostKey me@127.0.0.1:2222', 'trust [127.0.0.1]:2222', 'pair me@127.0.0.1:2222']);
+
+  status = 'known'; // asked no more
+  await press(r, KEY.esc, 'p');
+  await until(r, 'Pair over SSH with which machine?');
+  await press(r, ...'me@127.0.0.1:2222', KEY.enter, KEY.enter);
+  await until(r, 'Paired with white');
+  assert.deepEqual(did.slice(4), ['hostKey me@127.0.0.1:2222', 'pair me@127.0.0.1:2222']);
 });

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { ControlApi } from '../../engine/control/api.js';
 import type { Topic } from '../feed.js';
 import type { Model } from '../model.js';
+import type { Pairing } from '../pair.js';
 
 export type Tone = 'good' | 'bad' | 'warn' | 'dim' | 'accent';
 
@@ -46,6 +47,8 @@ export interface ActionContext {
   /** Closes the detail view. */
   back(): void;
   refresh(topics?: Topic[]): void;
+  /** Pairing over SSH, where the TUI runs on a data dir (not in component tests that leave it out). */
+  pairing?: Pairing;
 }
 
 export interface Action<T> {

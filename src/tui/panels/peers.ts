@@ -147,7 +147,27 @@ const actions: Action<Item>[] = [
   {
     key: 'p',
     label: 'pair over SSH',
-    run: (ctx) => ctx.say('Pairing over SSH asks questions in the terminal: quit (q) and run `bazil pair [user@]host`, or use an invite (i).', 'warn'),
+    async run(ctx) {
+      const pairing = ctx.pairing;
+      if (!pairing) return ctx.say('Pairing is not available here: run `bazil pair [user@]host` in a shell.', 'warn');
+      const target = (await ctx.ask('Pair over SSH with which machine? ([user@]host[:port], as for ssh; ~/.ssh/config applies)'))?.trim();
+      if (!target) return;
+      const volume = await ctx.ask('Share a volume with it too? (its name; empty: none)', '');
+      if (volume === undefined) return;
+      ctx.say(`Connecting to ${target}…`);
+      const key = await pairing.hostKey(target);
+      if (key.status === 'unknown') {
+        const yes = await ctx.confirm(`The authenticity of host '${key.name}' can't be established.\n${key.print}.\nCheck it with the host's owner. Are you sure you want to continue connecting?`);
+        if (!yes) return ctx.say(`Host key of ${key.name} not accepted; nothing was done.`, 'warn');
+        pairing.trust(key);
+      }
+      // A changed or revoked key is refused by `bazil pair` itself, in its words.
+      ctx.say(`Pairing with ${target} (this takes a few seconds)…`);
+      const out = await pairing.pair([...(volume.trim() ? ['--volume', volume.trim()] : []), target]);
+      ctx.say('');
+      ctx.show({ title: `Paired with ${target}`, lines: () => out.split('\n').map((text) => ({ text })) });
+      ctx.refresh(['status']);
+    },
   },
 ];
 
