@@ -8,12 +8,23 @@
  *      Activity panel: the TUI's CPU time over the sync, the events it got,
  *      and how long a key takes to show its panel in the middle of it;
  *  (b) with servers that sync on their own: the time from writing a file on
- *      both sides at once to the conflict showing in the second one's TUI.
+ *      both sides at once to the conflict showing in the second one's TUI;
+ *  (c) in this process, no server: 10,000 events (fetch progress of 5,000
+ *      files, sync progress) streamed into the TUI's feed as fast as they
+ *      come, drawn on a 100×30 fake terminal: CPU time, frames drawn.
  * It also prints the captured pane of each panel (the report's screenshots).
- * BAZIL_BENCH_TUI_FILES sets the file count.
+ * BAZIL_BENCH_TUI_FILES sets the file count; BAZIL_BENCH_TUI_BURST_ONLY=1 runs (c) alone.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { render } from 'ink';
+import { createElement } from 'react';
+import type { ControlApi, MethodName, Params, Result } from '../src/engine/control/api.js';
+import type { EventHandler } from '../src/engine/control/client.js';
+import { App } from '../src/tui/app.js';
+import { Feed } from '../src/tui/feed.js';
+import { Model } from '../src/tui/model.js';
 import { loadavg } from 'node:os';
 import type { TestContext } from 'node:test';
 import { BAZIL } from '../test/helpers.js';
@@ -120,9 +131,87 @@ async function conflictLatency() {
   console.log(`(b) from writing on both sides to the conflict in the TUI: ${times.map((ms) => `${ms} ms`).join(', ') || 'no conflict made'}`);
 }
 
+/** A terminal that counts what is written to it. */
+class CountingTty extends EventEmitter {
+  isTTY = true;
+  columns = 100;
+  rows = 30;
+  writes = 0;
+  bytes = 0;
+  write(s: string) {
+    this.writes++;
+    this.bytes += s.length;
+    return true;
+  }
+}
+
+/** A keyboard nobody types on. */
+class IdleKeyboard extends EventEmitter {
+  isTTY = true;
+  setRawMode() {}
+  setEncoding() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+  read() {
+    return null;
+  }
+}
+
+async function burst(n = 10_000) {
+  const model = new Model();
+  let handler!: EventHandler;
+  const answers: Partial<Record<MethodName, unknown>> = {
+    ping: { pid: 1, peerAddress: '127.0.0.1:34211', dataDir: '/d' },
+    status: { dataDir: '/d', publicKey: 'a'.repeat(64), sharingKeys: ['default'], volumes: [{ name: 'v', sharingKey: 'default', mounts: ['/m'] }], peers: [], conflicts: [] },
+    'conflicts.list': [],
+    'pin.list': [],
+    'peer.nearby': [],
+  };
+  const api: ControlApi = { call: async <M extends MethodName>(m: M, _p: Params<M>) => answers[m] as Result<M> };
+  const feed = new Feed(model, async () => ({ api, subscribe: async (_p, h) => ((handler = h), { instance: 'x', last: 0, missed: false }), close() {} }));
+  await feed.start();
+  const tty = new CountingTty();
+  const app = render(createElement(App, { model, api: feed.api, refresh: (t) => feed.refresh(t) }), {
+    stdout: tty as unknown as NodeJS.WriteStream,
+    stdin: new IdleKeyboard() as unknown as NodeJS.ReadStream,
+    patchConsole: false,
+    exitOnCtrlC: false,
+    maxFps: 20,
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const writes0 = tty.writes;
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  // As a socket hands them over: a few hundred at a time, each batch in its own turn of the event loop.
+  for (let seq = 1; seq <= n; ) {
+    for (let k = 0; k < 250 && seq <= n; k++, seq++) {
+      const file = Math.floor(seq / 2);
+      handler.event({
+        seq,
+        at: Date.now(),
+        event: seq % 2 ? { type: 'fetch.progress', volume: 'v', path: `/d/f${file}`, bytes: seq % 4 === 1 ? 0 : 4096, total: 4096 } : { type: 'sync.progress', volume: 'v', peer: 'b'.repeat(64), counts: { dirs: seq / 100, copied: seq, deleted: 0, conflicts: 0, postponed: 0 } },
+      });
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  const delivered = Date.now() - t0;
+  await new Promise((r) => setTimeout(r, 500)); // the last frames
+  const cpu = process.cpuUsage(cpu0);
+  console.log(
+    `(c) ${n} events streamed into the TUI in ${delivered} ms; ${tty.writes - writes0} frames drawn; CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (user ${(cpu.user / 1000).toFixed(0)}, system ${(cpu.system / 1000).toFixed(0)}) including the last 500 ms`,
+  );
+  app.unmount();
+  feed.stop();
+}
+
 try {
-  await main();
-  await conflictLatency();
+  await burst();
+  if (!process.env.BAZIL_BENCH_TUI_BURST_ONLY) {
+    await main();
+    await conflictLatency();
+  }
 } finally {
   for (const fn of cleanups) await fn(); // in the order registered, as node:test runs them
 }
