@@ -29,6 +29,7 @@ function terminal(t: Parameters<typeof makeHost>[0], host: Pick<Host, 'name'> & 
   return {
     pane,
     key: (key: string) => tmux('send-keys', '-t', 'tui', key),
+    resize: (x: number, y: number) => tmux('resize-window', '-t', 'tui', '-x', String(x), '-y', String(y)),
     /** Polls the pane until it shows text; returns the pane. */
     async sees(text: string | RegExp, ms = 15_000): Promise<string> {
       let last = '';
@@ -76,6 +77,13 @@ test('a conflict shows in the Conflicts panel by itself, is resolved with keys, 
   assert.equal(await a.ok('cat mnt/f.txt'), 'a edit\n');
   assert.equal(await a.ok('bazil conflicts list'), '');
 
+  // It follows a resize: at 80×24 every line fits, and the bottom bar is on the last one but one.
+  tui.resize(80, 24);
+  await eventually(() => {
+    const lines = tui.pane().split('\n');
+    return lines.every((l) => [...l].length <= 80) && /\? keys {2}q quit$/.test(lines[22]);
+  }, 10_000, 'the screen redrawn at 80×24');
+
   tui.key('q');
   await eventually(() => spawnSync('tmux', ['-L', `bazil-tui-${process.pid}-b`, 'has-session', '-t', 'tui']).status !== 0, 5000, 'the TUI quitting');
 });
@@ -110,6 +118,7 @@ test('first run in a terminal: bazil offers to create the data dir and start the
   });
   const tui = terminal(t, { name: 'first' }, { HOME: home, XDG_DATA_HOME: '', BAZIL_DATA_DIR: '' });
   await tui.sees(`There is no data dir in ${dataDir} yet`);
+  assert.match(tui.pane(true), /\x1b\[(3[0-7]|9[0-7]|38;)/, 'colors without NO_COLOR (the other test checks they go with it)');
   tui.key('y');
   await tui.sees(/server pid \d+/);
   await tui.sees('No volumes yet');

@@ -75,7 +75,9 @@ const actions: Action<VolumeInfo>[] = [
       const answer = await ctx.ask(`Mount ${v.name} on which directory? (made if missing; must be empty)`, `~/${v.name}`);
       if (!answer?.trim()) return;
       const dir = typedPath(answer);
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true }).catch((err: Error) => {
+        throw new Error(`cannot make ${dir} (${err.message}); choose a directory you may write in`);
+      });
       const m = await ctx.api.call('volume.mount', { volume: v.name, dir });
       ctx.say(m.already ? `${v.name} is already mounted on ${m.dir}.` : `Mounted ${v.name} on ${m.dir}.`, 'good');
       ctx.refresh(['status']);
