@@ -83,11 +83,23 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
   const [editingFilter, setEditingFilter] = useState(false);
   const [detail, setDetail] = useState<{ view: Detail; scroll: number } | undefined>();
   const [help, setHelp] = useState(false);
-  const [dialog, setDialog] = useState<Dialog | undefined>();
+  const [dialog, setDialogState] = useState<Dialog | undefined>();
+  // The open question, current for the key handler as soon as it opens (before its render).
+  const openDialog = useRef<Dialog | undefined>(undefined);
+  const setDialog = (d: Dialog | undefined) => {
+    openDialog.current = d;
+    setDialogState(d);
+  };
   const [message, setMessage] = useState<{ text: string; tone?: Tone }>({ text: '' });
   const busy = useRef(false);
 
-  const ask = (question: string, initial = '') => new Promise<string | undefined>((done) => setDialog({ kind: 'ask', question, value: initial, done }));
+  // What is typed in a question, current between a key and its render (keys may come faster than renders).
+  const draft = useRef('');
+  const ask = (question: string, initial = '') =>
+    new Promise<string | undefined>((done) => {
+      draft.current = initial;
+      setDialog({ kind: 'ask', question, value: initial, done });
+    });
   const confirm = (question: string) => new Promise<boolean>((done) => setDialog({ kind: 'confirm', question, done }));
   const ctx: ActionContext = {
     api,
@@ -171,8 +183,12 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
   const top = detail || help ? [] : (view.top ?? []);
   const listHeight = Math.max(1, size.rows - 4 - top.length - dialogLines);
 
+  // Where the selection is, kept current between a key and the render it causes (keys may come faster than renders).
+  const at = useRef(0);
+  at.current = index;
   const select = (i: number) => {
     const n = Math.max(0, Math.min(rows.length - 1, i));
+    at.current = n;
     setSelected((s) => s.map((x, k) => (k === panel ? (n === 0 ? null : (rows[n]?.key ?? null)) : x)));
   };
 
@@ -181,6 +197,7 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
   const onKey = useRef<Parameters<typeof useInput>[0]>(() => {});
   useInput(useCallback<Parameters<typeof useInput>[0]>((input, key) => onKey.current(input, key), []));
   onKey.current = (input, key) => {
+    const dialog = openDialog.current;
     if (dialog) {
       if (dialog.kind === 'confirm') {
         if (input === 'y' || input === 'Y') {
@@ -194,15 +211,15 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
       }
       if (key.return) {
         setDialog(undefined);
-        return dialog.done(dialog.value);
+        return dialog.done(draft.current);
       }
       if (key.escape) {
         setDialog(undefined);
         return dialog.done(undefined);
       }
-      if (key.backspace || key.delete) return setDialog({ ...dialog, value: dialog.value.slice(0, -1) });
-      if (input && !key.ctrl && !key.meta) setDialog({ ...dialog, value: dialog.value + input });
-      return;
+      if (key.backspace || key.delete) draft.current = draft.current.slice(0, -1);
+      else if (input && !key.ctrl && !key.meta) draft.current += input;
+      return setDialog({ ...dialog, value: draft.current });
     }
     if (editingFilter) {
       if (key.return) return setEditingFilter(false);
@@ -210,8 +227,8 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
         setEditingFilter(false);
         return setFilters((f) => f.map((x, k) => (k === panel ? '' : x)));
       }
-      const next = key.backspace || key.delete ? filters[panel].slice(0, -1) : input && !key.ctrl && !key.meta ? filters[panel] + input : filters[panel];
-      setFilters((f) => f.map((x, k) => (k === panel ? next : x)));
+      const edit = (x: string) => (key.backspace || key.delete ? x.slice(0, -1) : input && !key.ctrl && !key.meta ? x + input : x);
+      setFilters((f) => f.map((x, k) => (k === panel ? edit(x) : x)));
       return select(0);
     }
     if (input === 'q' || (key.ctrl && input === 'c')) {
@@ -235,14 +252,16 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
     if (detail) {
       if (key.downArrow || input === 'j') return setDetail({ ...detail, scroll: detail.scroll + 1 });
       if (key.upArrow || input === 'k') return setDetail({ ...detail, scroll: Math.max(0, detail.scroll - 1) });
+      if (key.pageDown) return setDetail({ ...detail, scroll: detail.scroll + listHeight });
+      if (key.pageUp) return setDetail({ ...detail, scroll: Math.max(0, detail.scroll - listHeight) });
       const action = detail.view.actions?.find((a) => a.key === keyName(input, key));
       if (action) run(action, undefined);
       return;
     }
-    if (key.downArrow || input === 'j') return select(index + 1);
-    if (key.upArrow || input === 'k') return select(index - 1);
-    if (key.pageDown) return select(index + listHeight);
-    if (key.pageUp) return select(index - listHeight);
+    if (key.downArrow || input === 'j') return select(at.current + 1);
+    if (key.upArrow || input === 'k') return select(at.current - 1);
+    if (key.pageDown) return select(at.current + listHeight);
+    if (key.pageUp) return select(at.current - listHeight);
     if (input === 'g' || key.home) return select(0);
     if (input === 'G' || key.end) return select(rows.length - 1);
     if (input === '/') return setEditingFilter(true);

@@ -197,6 +197,7 @@ test('Peers: rows with state, location, last seen and grants; nearby devices; re
 test('Peers: an invite shows its code and waits live for the join; joining shows the words to compare; not-yet servers say so', async () => {
   const m = typical();
   const { api, calls } = fakeApi({
+    'invite.cancel': () => ({}),
     'invite.create': (p) => ({ id: 7, code: '7-purple-lamp', longCode: '7-purple-lamp@192.0.2.1:34211', volumes: p.volumes ?? [], expiresAt: Date.now() + 600_000 }),
     'invite.join': () => ({ peer: { key: KEY_A, name: 'white' }, volumes: ['photos'], verification: 'apple tiger seven', did: ['added peer white'] }),
   });
@@ -212,6 +213,15 @@ test('Peers: an invite shows its code and waits live for the join; joining shows
   m.changed();
   f = await until(r, 'white joined.');
   assert.match(f, /same words: apple tiger seven/);
+  await press(r, 'c');
+  await until(r, 'This invite is over already.');
+
+  // An invite cancelled while it waits.
+  await press(r, KEY.esc, 'i', KEY.enter);
+  await until(r, 'Waiting for it to join');
+  await press(r, 'c');
+  await until(r, 'Cancelled invite 7: its code no longer works.');
+  assert.deepEqual(calls.at(-1), ['invite.cancel', { id: 7 }]);
 
   await press(r, KEY.esc, 'J');
   await until(r, 'The code the other machine shows?');

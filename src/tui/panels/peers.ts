@@ -77,7 +77,20 @@ function inviteDetail(id: number): Detail {
       else lines.push({ text: 'The invite expired before anyone joined. Press i to make a new one.', tone: 'warn' });
       return lines;
     },
-    actions: [],
+    actions: [
+      {
+        key: 'c',
+        label: 'cancel the invite',
+        async run(ctx) {
+          const invite = ctx.model.invites.get(id);
+          if (invite?.outcome) return ctx.say('This invite is over already.', 'dim');
+          await ctx.api.call('invite.cancel', { id });
+          ctx.model.invites.delete(id);
+          ctx.back();
+          ctx.say(`Cancelled invite ${id}: its code no longer works.`, 'good');
+        },
+      },
+    ],
   };
 }
 
