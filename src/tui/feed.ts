@@ -149,7 +149,7 @@ export class Feed {
     this.link = link;
     try {
       const server = await link.api.call('ping', {});
-      const sub = await link.subscribe(this.resume, {
+      const sub = await link.subscribe({ ...this.resume }, {
         event: (e) => {
           this.resume.since = e.seq;
           this.model.apply(e);
