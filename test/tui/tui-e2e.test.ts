@@ -18,12 +18,12 @@ const noTmux = spawnSync('tmux', ['-V']).status === 0 ? false : 'tmux is not ins
 const skip = fuseUnavailable() || noTmux;
 
 /** A tmux server of its own, with one 100×30 window running `bazil` for a host (or with env alone). */
-function terminal(t: Parameters<typeof makeHost>[0], host: Pick<Host, 'name'> & Partial<Host>, env: Record<string, string> = {}) {
+function terminal(t: Parameters<typeof makeHost>[0], host: Pick<Host, 'name'> & Partial<Host>, env: Record<string, string> = {}, prefix: string[] = []) {
   const sock = `bazil-tui-${process.pid}-${host.name}`;
   const tmux = (...args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
   // Not CI: Ink draws only the last frame when it believes it runs in CI.
   const vars = Object.entries({ ...(host.dataDir ? { BAZIL_DATA_DIR: host.dataDir } : {}), ...env }).map(([k, v]) => `${k}=${v}`);
-  tmux('new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', '/', 'env', '-u', 'CI', ...vars, process.execPath, BAZIL);
+  tmux('new-session', '-d', '-s', 'tui', '-x', '100', '-y', '30', '-c', '/', ...prefix, 'env', '-u', 'CI', ...vars, process.execPath, BAZIL);
   t.after(() => spawnSync('tmux', ['-L', sock, 'kill-server']));
   const pane = (escapes = false) => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'tui');
   return {
@@ -109,14 +109,18 @@ test('an invite made in the TUI is joined from the CLI of another data dir', { s
   await tui.sees(/connected/);
 });
 
-test('first run in a terminal: bazil offers to create the data dir and start the server, and does', { skip: noTmux }, async (t) => {
+// The server the TUI starts listens where `bazil server start` does by default ([::]:34211): in a
+// network namespace of its own (no interface up), where nothing can reach it. Its control socket is a file.
+const noNetns = spawnSync('unshare', ['-n', 'true']).status === 0 ? false : 'cannot make a network namespace here (unshare -n needs root)';
+
+test('first run in a terminal: bazil offers to create the data dir and start the server, and does', { skip: noTmux || noNetns }, async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'bazil-tui-home-'));
   const dataDir = `${home}/.local/share/bazil`;
   t.after(async () => {
     await bazil([`--data-dir=${dataDir}`, 'server', 'stop']); // the one the TUI started, before its data dir goes
     rmSync(home, { recursive: true, force: true });
   });
-  const tui = terminal(t, { name: 'first' }, { HOME: home, XDG_DATA_HOME: '', BAZIL_DATA_DIR: '' });
+  const tui = terminal(t, { name: 'first' }, { HOME: home, XDG_DATA_HOME: '', BAZIL_DATA_DIR: '' }, ['unshare', '-n']);
   await tui.sees(`There is no data dir in ${dataDir} yet`);
   assert.match(tui.pane(true), /\x1b\[(3[0-7]|9[0-7]|38;)/, 'colors without NO_COLOR (the other test checks they go with it)');
   tui.key('y');
