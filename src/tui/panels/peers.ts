@@ -189,6 +189,7 @@ export const peersPanel: Panel = {
   view(model, width) {
     const status = model.status.value;
     const peers = status?.peers ?? [];
+    const loc = width < 100 ? 16 : 21;
     const rows: Row<Item>[] = peers.map((p) => {
       const seen = lastSeen(model, p);
       const state = p.connected === null ? 'unknown' : p.connected ? 'connected' : 'not connected';
@@ -197,7 +198,7 @@ export const peersPanel: Panel = {
         key: `peer:${p.publicKey}`,
         item: { peer: p } as Item,
         tone,
-        text: columns(width, [[peerLabel(p.publicKey, p.name), 16], [state, 13], [p.location ?? '-', 21], [seen ? ago(seen) : '-', 10], [grantsHere(p).join(', ') || 'nothing', 0]]),
+        text: columns(width, [[peerLabel(p.publicKey, p.name), 16], [state, 13], [p.location ?? '-', loc], [seen ? ago(seen) : '-', 10], [grantsHere(p).join(', ') || 'nothing', 0]]),
       };
     });
     const known = new Set(peers.map((p) => p.publicKey));
@@ -207,14 +208,14 @@ export const peersPanel: Panel = {
         key: `nearby:${d.fingerprint}`,
         item: { nearby: d },
         tone: 'accent',
-        text: columns(width, [[d.hostname, 16], ['nearby', 13], [d.addresses[0] ?? '-', 21], [ago(d.lastSeen), 10], ['not a peer: invite it (i)', 0]]),
+        text: columns(width, [[d.hostname, 16], ['nearby', 13], [d.addresses[0] ?? '-', loc], [ago(d.lastSeen), 10], ['not a peer: invite it (i)', 0]]),
       });
     }
     const top: Line[] = [];
     if (model.nearby.error) top.push({ text: `Nearby devices: cannot list them: ${model.nearby.error}`, tone: 'dim' });
     return {
       top,
-      header: columns(width, [['PEER', 16], ['STATE', 13], ['LOCATION', 21], ['LAST SEEN', 10], ['MAY HERE', 0]]),
+      header: columns(width, [['PEER', 16], ['STATE', 13], ['LOCATION', loc], ['LAST SEEN', 10], ['MAY HERE', 0]]),
       rows,
       empty: status ? 'No peers yet: press i to invite another machine, J to join one, or run `bazil pair host` in a shell.' : (model.status.error ?? 'Asking the server…'),
       actions,

@@ -136,6 +136,8 @@ export const volumesPanel: Panel = {
   name: 'Volumes',
   view(model, width) {
     const status = model.status.value;
+    // Below 100 columns, the mount point keeps room to be read.
+    const w = width < 100 ? { name: 12, peers: 18 } : { name: 14, peers: 26 };
     const rows = (status?.volumes ?? []).map((v) => {
       const peers = volumePeers(model, status!, v.name);
       const last = Math.max(0, ...peers.map((p) => p.at ?? 0));
@@ -147,11 +149,11 @@ export const volumesPanel: Panel = {
         key: v.name,
         item: v,
         tone,
-        text: columns(width, [[v.name, 14], [whereText(v), 0, 'end'], [peerText, 26], [last ? ago(last) : '-', 10], [conflicts ? String(conflicts) : '-', 9]]),
+        text: columns(width, [[v.name, w.name], [whereText(v), 0, 'end'], [peerText, w.peers], [last ? ago(last) : '-', 10], [conflicts ? String(conflicts) : '-', 9]]),
       };
     });
     return {
-      header: columns(width, [['VOLUME', 14], ['MOUNTED ON', 0], ['PEERS', 26], ['LAST SYNC', 10], ['CONFLICTS', 9]]),
+      header: columns(width, [['VOLUME', w.name], ['MOUNTED ON', 0], ['PEERS', w.peers], ['LAST SYNC', 10], ['CONFLICTS', 9]]),
       rows,
       empty: status ? 'No volumes yet: create one with `bazil volume create NAME`, or connect one from a peer.' : (model.status.error ?? 'Asking the server…'),
       actions,
