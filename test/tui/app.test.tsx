@@ -89,7 +89,7 @@ test('Volumes: long names are cut with …, and 1,000 volumes scroll with the se
   const r = show(modelWith(status({ volumes: many })), fakeApi().api, { columns: 80, rows: 24 });
   let f = await until(r, 'vol-0000');
   assert.match(f, /^vol-0005-xx… /m);
-  assert.match(f, /…deep\/deep\/v5 /);
+  assert.match(f, /^vol-0005-xx… +…(deep\/)+v5 /m);
   assert.match(f.split('\n')[0], / 1\/1000/);
   await press(r, 'G');
   f = await until(r, '1000/1000');
