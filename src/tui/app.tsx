@@ -44,7 +44,6 @@ export interface AppProps {
   pairing?: Pairing;
   /** Fixed size (tests); otherwise the terminal's, following resizes. */
   size?: Size;
-  onQuit?(): void;
 }
 
 type Dialog = { kind: 'ask'; question: string; value: string; done(v: string | undefined): void } | { kind: 'confirm'; question: string; done(v: boolean): void };
@@ -72,7 +71,7 @@ function keyName(input: string, key: { return?: boolean }): string {
   return key.return ? 'return' : input;
 }
 
-export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQuit }: AppProps) {
+export function App({ model, api, refresh, boot, pairing, size: fixedSize }: AppProps) {
   useModel(model);
   const terminal = useSize();
   const size = fixedSize ?? terminal;
@@ -179,7 +178,8 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
   // (and one spare line: a frame as tall as the terminal makes Ink clear the screen each time).
   // Messages wrap (their end says what to do next), on up to 3 lines.
   const messageLines = wrap(message.text, width).slice(0, 3);
-  const dialogLines = dialog ? dialog.question.split('\n').length + 1 : Math.max(1, messageLines.length);
+  const questionLines = dialog ? dialog.question.split('\n').flatMap((l) => wrap(l, width)) : [];
+  const dialogLines = dialog ? questionLines.length + 1 : Math.max(1, messageLines.length);
   const top = detail || help ? [] : (view.top ?? []);
   const listHeight = Math.max(1, size.rows - 4 - top.length - dialogLines);
 
@@ -231,10 +231,7 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
       setFilters((f) => f.map((x, k) => (k === panel ? edit(x) : x)));
       return select(0);
     }
-    if (input === 'q' || (key.ctrl && input === 'c')) {
-      onQuit?.();
-      return exit();
-    }
+    if (input === 'q' || (key.ctrl && input === 'c')) return exit();
     if (input === '?') return setHelp((h) => !h);
     if (key.escape) {
       if (help) return setHelp(false);
@@ -318,8 +315,8 @@ export function App({ model, api, refresh, boot, pairing, size: fixedSize, onQui
       </Box>
       {dialog ? (
         <Box flexDirection="column">
-          {dialog.question.split('\n').map((q, i) => (
-            <LineText key={`q${i}`} text={fit(q, width).trimEnd()} tone="accent" bold />
+          {questionLines.map((q, i) => (
+            <LineText key={`q${i}`} text={q} tone="accent" bold />
           ))}
           {dialog.kind === 'ask' ? <Text>{fit(`> ${dialog.value}_   (enter: ok, esc: cancel)`, width).trimEnd()}</Text> : <Text>{'(y/n)'}</Text>}
         </Box>

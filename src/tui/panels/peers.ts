@@ -43,7 +43,7 @@ function peerDetail(key: string): Detail {
     async load(ctx) {
       try {
         const g: PeerGrants = await ctx.api.call('peer.grants', { key });
-        there = [{ text: `  ${[...g.storage.map((s) => `read its ${s} store`)].join(', ') || 'read nothing of its store'}` }];
+        there = [{ text: `  ${g.storage.map((s) => `read its ${s} store`).join(', ') || 'read nothing of its store'}` }];
       } catch (err) {
         there = [{ text: `  unknown: ${(err as Error).message}`, tone: 'dim' }];
       }
