@@ -51,7 +51,7 @@ const typical = () =>
   modelWith(
     status({
       volumes: [volume('photos'), volume('work', { mounts: [], problems: [{ volume: 'work', dir: '/home/me/work', state: 'dead', why: 'its server was killed' }] })],
-      peers: [peer(KEY_A, 'white', { lastSync: [{ volume: 'photos', at: Date.now() - 180_000 }] }), peer('c3'.repeat(32), null, { connected: false, syncs: [], volumes: [] })],
+      peers: [peer(KEY_A, 'white', { lastSync: [{ volume: 'photos', at: Date.now() - 180_000 }] }), peer('c3'.repeat(32), null, { connected: false, syncs: [], volumes: ['work'] })],
       conflicts: [{ volume: 'photos', path: '/notes.txt', peer: KEY_A }],
     }),
     { conflicts: [conflict('/notes.txt')] },
@@ -80,7 +80,7 @@ test('Volumes: empty, then typical (mounts, a dead mount, peers in sync, last sy
   assert.match(lines[0], /1 Volumes {2}2 Peers {2}3 Conflicts \(1\) {2}4 Activity {2}5 Storage/);
   assert.match(lines[1], /^VOLUME +MOUNTED ON +PEERS +LAST SYNC +CONFLICTS$/);
   assert.match(lines[2], /^photos +\/home\/me\/photos +white in sync +3 min ago +1$/);
-  assert.match(lines[3], /^work +DEAD \/home\/me\/work +- +- +-$/);
+  assert.match(lines[3], /^work +DEAD \/home\/me\/work +c3c3c3c3c3c3c3c3 offline +- +-$/);
   assert.match(lines.at(-1)!, /^server pid 4242 on \[::\]:34211 · 1 conflict +\? keys {2}q quit$/);
 });
 
@@ -172,7 +172,7 @@ test('Peers: rows with state, location, last seen and grants; nearby devices; re
   const lines = f.split('\n');
   assert.match(lines[1], /^PEER +STATE +LOCATION +LAST SEEN +MAY HERE$/);
   assert.match(lines[2], /^white +connected +127\.0\.0\.1:34211 +now +read local store, sync photos$/);
-  assert.match(lines[3], /^c3c3c3c3c3c3c3c3 +not connected +127\.0\.0\.1:34211 +- +read local store$/);
+  assert.match(lines[3], /^c3c3c3c3c3c3c3c3 +not connected +127\.0\.0\.1:34211 +- +read local store, sync work$/);
   assert.match(lines[4], /^kitchen-pc +nearby +192\.168\.1\.20:34211 +5 s ago +not a peer: invite it \(i\)$/);
 
   await press(r, 'r');

@@ -6,9 +6,12 @@ import type { Model } from '../model.js';
 import { ago, columns, peerLabel } from '../text.js';
 import { typedPath, type Action, type Detail, type Line, type Panel, type Tone } from './panel.js';
 
-/** The peers a volume syncs from, each with where it stands: syncing, in sync, failed, or offline. */
+/**
+ * The peers of a volume, each with where it stands: the ones it syncs from
+ * (syncing, in sync, failed, offline), then the ones that may sync it from here.
+ */
 export function volumePeers(model: Model, status: StatusInfo, volume: string): { peer: PeerStatus; state: string; tone: Tone; at?: number }[] {
-  return status.peers
+  const from = status.peers
     .filter((p) => p.syncs.includes(volume))
     .map((peer) => {
       const last = peer.lastSync.find((s) => s.volume === volume);
@@ -18,6 +21,10 @@ export function volumePeers(model: Model, status: StatusInfo, volume: string): {
       if (!last) return { peer, state: 'not synced yet', tone: 'warn' as Tone };
       return { peer, state: 'in sync', tone: 'good' as Tone, at: last.at };
     });
+  const to = status.peers
+    .filter((p) => p.volumes.includes(volume) && !p.syncs.includes(volume))
+    .map((peer) => ({ peer, state: peer.connected === false ? 'offline' : 'syncs from here', tone: (peer.connected === false ? 'warn' : 'dim') as Tone }));
+  return [...from, ...to];
 }
 
 function whereText(v: VolumeInfo): string {
@@ -39,13 +46,13 @@ function volumeDetail(v: VolumeInfo): Detail {
         lines.push({ text: `    press u to ${p.state === 'dead' ? 'clear it' : 'forget it'}` });
       }
       if (!now.mounts.length && !now.problems?.length) lines.push({ text: '  none: press m to mount it', tone: 'dim' });
-      lines.push({ text: 'Peers it syncs from:' });
+      lines.push({ text: 'Peers:' });
       const peers = status ? volumePeers(model, status, v.name) : [];
       for (const p of peers) {
         const err = p.peer.lastSync.find((s) => s.volume === v.name)?.error;
         lines.push({ text: `  ${peerLabel(p.peer.publicKey, p.peer.name)}: ${p.state}${p.at ? `, last sync ${ago(p.at)}` : ''}${err ? `: ${err}` : ''}`, tone: p.tone });
       }
-      if (!peers.length) lines.push({ text: '  none (other machines may sync from this one)', tone: 'dim' });
+      if (!peers.length) lines.push({ text: '  none: share it with `bazil pair --volume` or an invite (panel 2)', tone: 'dim' });
       const open = (status?.conflicts ?? []).filter((c) => c.volume === v.name);
       lines.push({ text: `Open conflicts: ${open.length}${open.length ? ' (see panel 3)' : ''}`, tone: open.length ? 'warn' : undefined });
       lines.push({ text: 'Snapshots:' }, ...snapshots);
