@@ -123,3 +123,40 @@ export function wrap(text: string, width: number): string[] {
   }
   return text ? out : [];
 }
+
+export interface DiffRow {
+  left?: string;
+  right?: string;
+  /** same: on both sides; changed: the row differs (one side may be missing). */
+  kind: 'same' | 'changed';
+}
+
+/**
+ * Two texts' lines aligned for a side-by-side view, by their longest common
+ * subsequence (quadratic: for the few hundred lines a screen shows).
+ */
+export function lineDiff(a: string[], b: string[]): DiffRow[] {
+  const n = a.length;
+  const m = b.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  const rows: DiffRow[] = [];
+  // In a run of changes, insertions fill the rows of the deletions before them, in order: one changed row per pair.
+  let fill = 0;
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) {
+      rows.push({ left: a[i++], right: b[j++], kind: 'same' });
+      fill = rows.length;
+    } else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+      rows.push({ left: a[i++], kind: 'changed' });
+    } else if (fill < rows.length) {
+      rows[fill++].right = b[j++];
+    } else {
+      rows.push({ right: b[j++], kind: 'changed' });
+      fill = rows.length;
+    }
+  }
+  return rows;
+}

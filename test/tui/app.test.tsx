@@ -258,9 +258,13 @@ test('Conflicts: listed with path, peer and what happened; both versions side by
   f = await until(r, 'my line two');
   assert.match(f, /Mine \(here\) +│ Theirs \(from white\)/);
   assert.match(f, /file, 24 B +│ file, 2\.0 KiB/);
-  assert.match(f, /modified \S+ +│ modified 2026-11-29T08:00:00Z\n +│\nmy line one +│ \(their text is not shown/);
+  assert.match(f, /modified \S+ +│ modified 2026-11-29T08:00:00Z\n +│\nmy line one +│ \(their text shows once both/);
+  writeFileSync(join(dir, 'notes.conflict-a1a1a1a1.txt'), 'their line one\nmy line two\n'); // as the server saves it
   await press(r, 'b');
   f = await until(r, 'kept both; theirs is at');
+  f = await until(r, 'Kept both: yours in place');
+  assert.match(f, /Mine \(here\) +│ Theirs \(notes\.conflict-a1a1a1a1\.txt\)/);
+  assert.match(f, /\n- my line one +│ \+ their line one\n {2}my line two +│ {3}my line two\n/, 'their text beside mine, the difference marked');
   assert.deepEqual(calls.at(-1), ['conflicts.resolve', { path: 'photos:/notes.txt', choice: 'both' }]);
   await press(r, KEY.esc, 'j', 'm');
   await until(r, 'Resolved photos:/gone.txt: kept mine.');
