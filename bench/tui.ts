@@ -102,8 +102,9 @@ async function main() {
   tui.key('Enter');
   await tui.sees('Mine (here)');
   console.log(`\n--- panel 3, enter (100×30) ---\n${tui.pane().replace(/\n+$/, '')}`);
-  tui.key('m');
-  await tui.sees('kept mine');
+  tui.key('b');
+  await tui.sees('Kept both: yours in place');
+  console.log(`\n--- panel 3, enter, b (100×30) ---\n${tui.pane().replace(/\n+$/, '')}`);
 }
 
 async function conflictLatency() {
