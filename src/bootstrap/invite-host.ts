@@ -96,6 +96,7 @@ export class InviteHost {
       id,
       code: formatCode(id, words),
       longCode: formatLongCode(id, words, addresses),
+      onLan: false,
       volumes: [...volumes],
       expiresAt: Date.now() + expiresMs,
     };
@@ -106,6 +107,7 @@ export class InviteHost {
     if (this.opts.announce && !isLoopback(host)) {
       this.mdns ??= openMdns((err) => this.opts.log(`cannot announce invites on the LAN (mDNS): ${err.message}; the long code still works`));
       invite.withdraw = this.mdns.announceInvite(id, port);
+      info.onLan = true;
     }
     server.on('connection', (socket) => this.accept(invite, socket));
     this.opts.log(`invite ${id} open on port ${port}, until ${new Date(info.expiresAt).toISOString()}${volumes.length ? `, with ${volumes.join(', ')}` : ''}`);

@@ -72,7 +72,8 @@ export function groupHelp(prefix: string[], commands: Command[]): string {
   if (!prefix.length) {
     lines.push(
       'Bazil keeps one encrypted file tree on all your computers.',
-      'With no command, bazil sets up the data dir if there is none and shows its status.',
+      'With no command, in a terminal, bazil opens the terminal UI (bazil tui); otherwise it sets up the',
+      'data dir if there is none and shows its status.',
       '',
     );
   }

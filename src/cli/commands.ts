@@ -12,6 +12,7 @@ import { syncCommands } from './sync.js';
 import { serverCommands } from './server.js';
 import { sharingCommands } from './sharing.js';
 import { statusCommands } from './status.js';
+import { tuiCommands } from './tui.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...inviteCommands, ...syncCommands, ...cacheCommands, ...eventsCommands, ...debugCommands, ...helpCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...tuiCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...inviteCommands, ...syncCommands, ...cacheCommands, ...eventsCommands, ...debugCommands, ...helpCommands];

@@ -31,8 +31,8 @@ async function startedServer(dataDir: string): Promise<void> {
   if (local.started) hint(`Started the bazil server here, listening on ${local.info.peerAddress}.`);
 }
 
-/** lan: whether the short code can be found (the server announces invites on the LAN). */
-function printInvite(info: InviteInfo, lan: boolean): void {
+function printInvite(info: InviteInfo): void {
+  const lan = info.onLan;
   say(`Invite ${info.id} is open until ${clock(info.expiresAt)}${info.volumes.length ? `, sharing ${info.volumes.join(', ')}` : ''}. On the other machine, run ${lan ? 'one of' : 'this'}:`);
   if (lan) {
     say(`  bazil join ${info.code}`);
@@ -80,9 +80,7 @@ async function invite(dataDir: string, flags: Record<string, unknown>): Promise<
     await server.subscribe({}, { event: onEvent, end: (err) => settle({ ok: false, err }) });
     const info = await server.call('invite.create', { volumes, ...(expiresMs !== undefined ? { expiresMs } : {}) });
     id = info.id;
-    // Invites are announced on the LAN only with discovery on (peer.nearby answers) and a listener off loopback.
-    const discovery = await server.call('peer.nearby', {}).then(() => true, () => false);
-    printInvite(info, discovery && !/@(127\.|\[::1\])/.test(info.longCode));
+    printInvite(info);
     hint('Waiting for the other machine to join (Ctrl-C cancels the invite)...');
     for (const e of early.splice(0)) onEvent(e);
     const cancel = () => {

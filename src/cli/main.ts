@@ -81,7 +81,13 @@ async function run(argv: string[]): Promise<number> {
         throw new BazilError('INVALID_ARGUMENT', `--data-dir took \`${flagDir}\` as its path; to run \`bazil ${flagDir}\`, give the data dir first: bazil --data-dir=PATH ${flagDir}`);
       }
       // Only the default data dir is made on first use: a mistyped --data-dir must not become a new identity.
-      return defaultAction(dataDir, flagDir === undefined && !process.env.BAZIL_DATA_DIR);
+      const mayCreate = flagDir === undefined && !process.env.BAZIL_DATA_DIR;
+      // In a terminal, the terminal UI (loaded only then); in a pipe or a script, the status as text.
+      if (process.stdin.isTTY && process.stdout.isTTY && (mayCreate || dataDirExists(dataDir))) {
+        const { runTui } = await import('../tui/run.js');
+        return runTui(dataDir, { firstRun: !dataDirExists(dataDir) });
+      }
+      return defaultAction(dataDir, mayCreate);
     }
     if (next !== undefined) throw unknownCommand(path, next, COMMANDS);
     process.stderr.write(`bazil: \`bazil ${path.join(' ')}\` needs a command\n\n${groupHelp(path, COMMANDS)}\n`);

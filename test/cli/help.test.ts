@@ -7,7 +7,7 @@ test('an unknown command gets one line: the closest command, and how to list the
   const cases: [string[], string][] = [
     [['mount'], 'unknown command `bazil mount`; did you mean `bazil volume mount`? `bazil help` lists the commands'],
     [['pear'], 'unknown command `bazil pear`; did you mean `bazil peer`? `bazil help` lists the commands'], // `bazil pair` exists now
-    [['tui'], 'unknown command `bazil tui`; `bazil help` lists the commands'],
+    [['frobnicate'], 'unknown command `bazil frobnicate`; `bazil help` lists the commands'], // `bazil tui` exists now
     [['volum', 'list'], 'unknown command `bazil volum`; did you mean `bazil volume`? `bazil help` lists the commands'],
     [['volume', 'mnt'], 'unknown command `bazil volume mnt`; did you mean `bazil volume mount` or `bazil volume unmount`? `bazil help volume` lists the commands'],
     [['snap'], 'unknown command `bazil snap`; did you mean `bazil volume snapshot`? `bazil help` lists the commands'],

@@ -158,6 +158,8 @@ export interface InviteInfo {
   code: string;
   /** The code with the addresses where this server waits for the joiner, for use across networks. */
   longCode: string;
+  /** Whether the short code can be found: this server announces the invite on the LAN (discovery on, not on loopback only). */
+  onLan: boolean;
   /** Names of the volumes the joiner gets. */
   volumes: string[];
   expiresAt: number;
