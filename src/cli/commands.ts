@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `bazil --help` lists them. */
 import type { Command } from './command.js';
 import { cacheCommands } from './cache.js';
+import { checkCommands } from './check.js';
 import { createCommands } from './create.js';
 import { debugCommands } from './debug.js';
 import { eventsCommands } from './events.js';
@@ -13,4 +14,4 @@ import { sharingCommands } from './sharing.js';
 import { statusCommands } from './status.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...syncCommands, ...cacheCommands, ...eventsCommands, ...debugCommands, ...helpCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...syncCommands, ...cacheCommands, ...checkCommands, ...eventsCommands, ...debugCommands, ...helpCommands];

@@ -25,6 +25,8 @@ import { syncMethods } from './sync-methods.js';
 import { cacheMethods } from './cache-methods.js';
 import type { Cache } from '../engine/cache/cache.js';
 import type { Pins } from '../engine/cache/pins.js';
+import type { Collector } from '../engine/cache/gc.js';
+import { checkMethods } from './check-methods.js';
 
 /** The mounts as a method sees them: those served, and those remembered but not served. */
 export interface MountView {
@@ -88,6 +90,7 @@ export interface MethodContext extends DataDirContext {
   events: EventLog;
   cache: Cache;
   pins: Pins;
+  collector: Collector;
   info: ServerInfo;
   /** Shuts the server down after the current answer is sent. */
   requestStop(): void;
@@ -118,6 +121,7 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
     'volume.snapshot': (p) => ctx.mounts.snapshot(text(p, 'volume'), text(p, 'name')),
     ...syncMethods(ctx),
     ...cacheMethods(ctx),
+    ...checkMethods(ctx),
     // Declared in the control API ahead of their implementation (invites, LAN discovery).
     'invite.create': notYet,
     'invite.list': notYet,

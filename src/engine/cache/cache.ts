@@ -110,6 +110,25 @@ export class Cache implements ObjectStoreWatcher {
     return this.local.has(id.toString('hex'));
   }
 
+  /** The local objects (hex id, size), least recently used first: for garbage collection and check. */
+  objects(): [string, number][] {
+    return [...this.local];
+  }
+
+  /** Another store keeps the object (after this one last said it keeps it): it may go as eviction would let it. */
+  isEvictable(hex: string): boolean {
+    return this.evictable.has(hex);
+  }
+
+  /** An object a garbage collection removed (engine/cache/gc.ts): it no longer counts. */
+  forget(hex: string): void {
+    const size = this.local.get(hex);
+    if (size === undefined) return;
+    this.local.delete(hex);
+    this.evictable.delete(hex);
+    this.usedBytes -= size;
+  }
+
   /** A store confirmed holding the object (by sending it or answering object.has). */
   confirmed(id: Buffer, store: string, kept: boolean): void {
     this.where.confirm(id, store, kept);
