@@ -43,6 +43,8 @@ export async function checkReferences(opts: CheckOptions): Promise<CheckResult> 
   /** Local objects to verify: hex id -> its hash and the first reference that reaches it. */
   const toVerify = new Map<string, { h: Buffer; ref: ContentRef }>();
   const seen = new Set<string>();
+  /** Objects neither here nor known to be anywhere: the stores are asked before any is called missing. */
+  const unknown: { id: Buffer; ref: ContentRef }[] = [];
   await walkReferences({
     db: opts.db,
     volumes: opts.volumes,
@@ -66,17 +68,27 @@ export async function checkReferences(opts: CheckOptions): Promise<CheckResult> 
           result.local++;
           toVerify.set(hex, { h: o.h, ref });
         } else if (cache.where.holders(o.id).length > 0) result.elsewhere++;
-        else {
-          problem({
-            ...at(ref),
-            object: hex,
-            kind: 'missing',
-            message: `object ${hex} is not here, and no other store is known to hold it; sync from the peer that wrote ${ref.path}, or restore the file from a snapshot`,
-          });
-        }
+        else unknown.push({ id: o.id, ref });
       }
     },
   });
+  if (unknown.length > 0) {
+    await cache.locate(unknown.map((u) => u.id));
+    cache.where.flush();
+  }
+  for (const { id, ref } of unknown) {
+    if (cache.where.holders(id).length > 0) {
+      result.elsewhere++;
+      continue;
+    }
+    const hex = id.toString('hex');
+    problem({
+      ...at(ref),
+      object: hex,
+      kind: 'missing',
+      message: `object ${hex} is not here, and no store holds it; bring back the peer that wrote ${ref.path} and sync, or restore the file from a snapshot`,
+    });
+  }
   if (opts.readData || opts.repair) {
     const list = [...toVerify];
     let done = 0;
