@@ -59,6 +59,11 @@ export interface Marked {
   problems: string[];
 }
 
+/**
+ * File times come from the kernel's coarse clock, which may lag Date.now() by
+ * a tick: an object written just after a write began can look older than it.
+ */
+const CLOCK_SLACK_MS = 2000;
 /** Objects stat'd or removed at once. */
 const PARALLEL = 64;
 /** A peer's object.needed is answered from a mark this recent. */
@@ -160,7 +165,7 @@ export class Collector {
     const { cache, objects } = this.options;
     const end = objects.beginCollection();
     try {
-      const cutoff = Math.min(started, objects.oldestHold() ?? started) - minAge;
+      const cutoff = Math.min(started, objects.oldestHold() ?? started) - minAge - CLOCK_SLACK_MS;
       const tombstonesForgotten = this.options.forgetTombstones?.() ?? 0;
       const marked = await this.mark();
       this.lastMark = { at: Date.now(), marked: Promise.resolve(marked) };
@@ -183,7 +188,7 @@ export class Collector {
         else if (!marked.complete && !cache.isEvictable(hex)) result.sparedUnknown++; // some reference we could not walk may reach it
         else unreferenced.push([hex, size]);
       }
-      // Old enough: written before the oldest write under way (and minAge) when this began.
+      // Old enough: written before the oldest write under way (less minAge, and the clocks' slack) when this began.
       const old: [string, number][] = [];
       await inBatches(unreferenced, async ([hex, size]) => {
         const s = await stat(objects.pathOf(Buffer.from(hex, 'hex'))).catch(() => undefined);
