@@ -61,9 +61,10 @@ export interface Marked {
 
 /**
  * File times come from the kernel's coarse clock, which may lag Date.now() by
- * a tick: an object written just after a write began can look older than it.
+ * a tick (a few ms): an object written just after a write began can look
+ * older than it. This is many ticks.
  */
-const CLOCK_SLACK_MS = 2000;
+const CLOCK_SLACK_MS = 100;
 /** Objects stat'd or removed at once. */
 const PARALLEL = 64;
 /** A peer's object.needed is answered from a mark this recent. */
