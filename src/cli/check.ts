@@ -38,7 +38,7 @@ export const checkCommands: Command[] = [
     async run({ dataDir, args, flags }) {
       const repair = flags.repair === true;
       const r = await withServer(dataDir, (server) =>
-        server.call('check', { ...(args[0] ? { volume: args[0] } : {}), readData: flags['read-data'] === true || repair, repair }),
+        server.call('check', { ...(args[0] ? { volume: args[0] } : {}), readData: flags.readData === true || repair, repair }),
       );
       const left = r.problems.filter((p) => !p.repaired);
       if (flags.json === true) printJson(r);
@@ -72,7 +72,7 @@ export const checkCommands: Command[] = [
     examples: ['bazil gc', 'bazil gc --min-age=1h'],
     args: [0, 0],
     async run({ dataDir, flags }) {
-      const minAge = typeof flags['min-age'] === 'string' ? parseDuration(flags['min-age']) : 0;
+      const minAge = typeof flags.minAge === 'string' ? parseDuration(flags.minAge) : 0;
       const r = await withServer(dataDir, (server) => server.call('gc', { minAge }));
       if (flags.json === true) return printJson(r);
       process.stdout.write(`Removed ${r.removed} of ${r.objects} objects (${formatBytes(r.removedBytes)}); ${r.referenced} are referenced.\n`);
