@@ -91,34 +91,40 @@ export async function checkReferences(opts: CheckOptions): Promise<CheckResult> 
   }
   if (opts.readData || opts.repair) {
     const list = [...toVerify];
+    let next = 0;
     let done = 0;
-    for (let i = 0; i < list.length; i += PARALLEL) {
-      await Promise.all(
-        list.slice(i, i + PARALLEL).map(async ([hex, { h, ref }]) => {
-          const store = ref.volume.store;
+    // A pool: PARALLEL verifications always under way (reads and crypto run on libuv's threads).
+    const worker = async (): Promise<void> => {
+      while (next < list.length) {
+        const [hex, { h, ref }] = list[next++];
+        await verifyOne(hex, h, ref);
+        opts.progress?.(++done, list.length);
+      }
+    };
+    const verifyOne = async (hex: string, h: Buffer, ref: ContentRef): Promise<void> => {
+      const store = ref.volume.store;
+      try {
+        const bytes = await store.verify(h); // awaited first: `x += await` would add to a stale x
+        result.verifiedBytes += bytes;
+        result.verified++;
+      } catch (err) {
+        if (!isBazilError(err, 'CORRUPT') && !isBazilError(err, 'NOT_FOUND')) throw err;
+        const p: CheckProblem = { ...at(ref), object: hex, kind: 'corrupt', message: `object ${hex} is bad here: ${(err as Error).message}` };
+        if (opts.repair) {
           try {
-            result.verifiedBytes += await store.verify(h);
+            await store.refetch(h);
+            const bytes = await store.verify(h);
+            result.verifiedBytes += bytes;
             result.verified++;
-          } catch (err) {
-            if (!isBazilError(err, 'CORRUPT') && !isBazilError(err, 'NOT_FOUND')) throw err;
-            const p: CheckProblem = { ...at(ref), object: hex, kind: 'corrupt', message: `object ${hex} is bad here: ${(err as Error).message}` };
-            if (opts.repair) {
-              try {
-                await store.refetch(h);
-                result.verifiedBytes += await store.verify(h);
-                result.verified++;
-                p.repaired = true;
-              } catch (e) {
-                p.message += `; no peer could provide a good copy: ${(e as Error).message}`;
-              }
-            }
-            problem(p);
+            p.repaired = true;
+          } catch (e) {
+            p.message += `; no peer could provide a good copy: ${(e as Error).message}`;
           }
-        }),
-      );
-      done = Math.min(list.length, i + PARALLEL);
-      opts.progress?.(done, list.length);
-    }
+        }
+        problem(p);
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
   }
   result.ms = Date.now() - started;
   return result;
