@@ -28,7 +28,7 @@ export interface CheckOptions {
 }
 
 /** Objects read and verified at once. */
-const PARALLEL = 8;
+const PARALLEL = 16;
 /** Problems listed at most (the counts go on). */
 const MAX_PROBLEMS = 1000;
 
@@ -93,7 +93,7 @@ export async function checkReferences(opts: CheckOptions): Promise<CheckResult> 
     const list = [...toVerify];
     let next = 0;
     let done = 0;
-    // A pool: PARALLEL verifications always under way (reads and crypto run on libuv's threads).
+    // A pool: PARALLEL verifications always under way (reads and crypto run on libuv's threads; 16 measured best of 4, 8 and 16).
     const worker = async (): Promise<void> => {
       while (next < list.length) {
         const [hex, { h, ref }] = list[next++];
