@@ -37,9 +37,23 @@ export const checkCommands: Command[] = [
     args: [0, 1],
     async run({ dataDir, args, flags }) {
       const repair = flags.repair === true;
-      const r = await withServer(dataDir, (server) =>
-        server.call('check', { ...(args[0] ? { volume: args[0] } : {}), readData: flags.readData === true || repair, repair }),
-      );
+      const readData = flags.readData === true || repair;
+      const r = await withServer(dataDir, async (server) => {
+        // On a terminal, a progress line from the server's check.progress events.
+        const progress = readData && process.stderr.isTTY && flags.json !== true;
+        if (progress) {
+          await server.subscribe(
+            {},
+            {
+              event: ({ event: e }) => void (e.type === 'check.progress' && process.stderr.write(`\rverified ${e.done} of ${e.total} objects\x1b[K`)),
+              end: () => {},
+            },
+          );
+        }
+        const result = await server.call('check', { ...(args[0] ? { volume: args[0] } : {}), readData, repair });
+        if (progress) process.stderr.write('\r\x1b[K');
+        return result;
+      });
       const left = r.problems.filter((p) => !p.repaired);
       if (flags.json === true) printJson(r);
       else {
