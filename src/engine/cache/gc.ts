@@ -8,7 +8,7 @@
  * manifest to the tree; a duplicate put finds the object already there and
  * counts on it. A mark-and-sweep that marks before such a commit would see
  * the object unreferenced. Three things make that safe, with no grace period
- * to guess:
+ * to guess (only a clock tick's slack, CLOCK_SLACK_MS):
  *  - every write holds the store (ObjectStore.hold: writeFile, a snapshot
  *    being taken); the sweep spares objects whose file time is at or after the
  *    start of the oldest write under way when the collection began (or the
@@ -27,14 +27,14 @@
  * peer that may read this store answers that it no longer needs it
  * (object.needed); a peer that cannot be asked keeps it here.
  */
+import { stat } from 'node:fs/promises';
 import type { GcResult } from '../control/check-api.js';
 import type { Db } from '../db/open.js';
 import type { LocalObjectStore } from '../store/objects.js';
+import type { Tree } from '../tree/tree.js';
 import type { Cache } from './cache.js';
 import { fileObjects } from './file-objects.js';
 import { walkReferences, type RefVolume } from './references.js';
-import { stat } from 'node:fs/promises';
-import type { Tree } from '../tree/tree.js';
 
 export interface CollectorOptions {
   db: Db;
@@ -67,7 +67,7 @@ export interface Marked {
 const CLOCK_SLACK_MS = 100;
 /** Objects stat'd or removed at once. */
 const PARALLEL = 64;
-/** A peer's object.needed is answered from a mark this recent. */
+/** A peer's object.needed is answered from a mark this recent (a reference gained since is one the asker's other peers hold). */
 const MARK_REUSE_MS = 10_000;
 /** Automatic collection: this long after the last change to a tree, and at least this often. */
 const AUTO_SETTLE_MS = 60_000;
