@@ -67,7 +67,7 @@ export interface Marked {
 const CLOCK_SLACK_MS = 100;
 /** Objects stat'd or removed at once. */
 const PARALLEL = 64;
-/** A peer's object.needed is answered from a mark this recent (a reference gained since is one the asker's other peers hold). */
+/** A peer's object.needed is answered from a mark at most this old (one walk serves its batches). */
 const MARK_REUSE_MS = 10_000;
 /** Automatic collection: this long after the last change to a tree, and at least this often. */
 const AUTO_SETTLE_MS = 60_000;
