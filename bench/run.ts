@@ -7,7 +7,9 @@
  * BAZIL_BENCH_SYNC_MIB (else BAZIL_BENCH_MIB), BAZIL_BENCH_SYNC_FILES (else BAZIL_BENCH_FILES),
  * BAZIL_BENCH_SYNC_ROUNDS (1), and BAZIL_BENCH_SYNC_AUTO=0 to skip its run with automatic sync.
  * The cache bench (a read at a 256 MiB budget beside the default) takes BAZIL_BENCH_CACHE_MIB
- * (else BAZIL_BENCH_MIB); BAZIL_BENCH_CACHE=0 skips it. The pair bench (`bazil pair` to the first file read
+ * (else BAZIL_BENCH_MIB); BAZIL_BENCH_CACHE=0 skips it. The check and gc bench (check --read-data beside the
+ * store's read-back, gc of 10,000 unreferenced objects) takes BAZIL_BENCH_GC_MIB (else BAZIL_BENCH_MIB);
+ * BAZIL_BENCH_GC=0 skips it. The pair bench (`bazil pair` to the first file read
  * on the other side, beside `ssh host true`) needs root and sshd; BAZIL_BENCH_PAIR=0 skips it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchCache } from './cache.js';
 import { benchFuse } from './fuse.js';
+import { benchGc } from './gc.js';
 import { benchPair } from './pair.js';
 import { benchDedup, benchStore } from './store.js';
 import { benchResponsiveness } from './responsiveness.js';
@@ -41,6 +44,7 @@ try {
   }
   if (process.env.BAZIL_BENCH_RESPONSIVE !== '0') await benchResponsiveness(base);
   if (process.env.BAZIL_BENCH_PAIR !== '0') await benchPair(base);
+  if (process.env.BAZIL_BENCH_GC !== '0') await benchGc(base, Number(process.env.BAZIL_BENCH_GC_MIB || process.env.BAZIL_BENCH_MIB || 1024));
   if (process.env.BAZIL_BENCH_CACHE !== '0') await benchCache(base, Number(process.env.BAZIL_BENCH_CACHE_MIB || process.env.BAZIL_BENCH_MIB || 1024));
 } finally {
   rmSync(base, { recursive: true, force: true });

@@ -34,6 +34,8 @@ export function describeEvent(e: BazilEvent): string {
       return `${e.volume} on ${e.dir}`;
     case 'fetch.progress':
       return `${e.volume}:${showName(e.path)} ${e.bytes} of ${e.total} bytes`;
+    case 'check.progress':
+      return `${e.done} of ${e.total} objects verified`;
     case 'invite.joined':
       return `invite ${e.id}: ${e.name ?? short(e.peer)} joined (verification: ${e.verification})`;
     case 'invite.failed':

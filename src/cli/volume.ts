@@ -138,6 +138,21 @@ export const volumeCommands: Command[] = [
       for (const s of snapshots) process.stdout.write(`${s.name}\tcreated=${new Date(s.createdAt).toISOString()}\n`);
     },
   },
+  {
+    path: ['volume', 'snapshot', 'delete'],
+    summary: 'Delete a snapshot, here and on every peer the volume syncs with',
+    usage: 'VOLUME NAME',
+    details:
+      'The deletion syncs like any change: the snapshot goes from MOUNT/.snap on every peer, and `bazil gc`\n' +
+      `(or the server on its own) then removes the content only it referenced. ${NEEDS_SERVER}`,
+    examples: ['bazil volume snapshot delete myfiles before-cleanup'],
+    args: [2, 2],
+    async run({ dataDir, args }) {
+      const [volume, name] = args;
+      await withServer(dataDir, (server) => server.call('volume.snapshot.delete', { volume, name }));
+      process.stdout.write(`Deleted snapshot ${name} of ${volume}.\n`);
+    },
+  },
 ];
 
 function problemText(p: MountProblem): string {

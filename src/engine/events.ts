@@ -32,6 +32,8 @@ export type BazilEvent =
   | { type: 'mount.removed'; volume: string; dir: string }
   | { type: 'mount.died'; volume: string; dir: string }
   | { type: 'fetch.progress'; volume: string; path: string; bytes: number; total: number }
+  /** `bazil check --read-data`: objects verified so far, of those to verify. */
+  | { type: 'check.progress'; done: number; total: number }
   | { type: 'invite.joined'; id: number; peer: string; name: string | null; verification: string }
   | { type: 'invite.failed'; id: number; why: string }
   | { type: 'invite.expired'; id: number }
@@ -55,6 +57,7 @@ export const EVENT_TYPES: Record<EventType, true> = {
   'mount.removed': true,
   'mount.died': true,
   'fetch.progress': true,
+  'check.progress': true,
   'invite.joined': true,
   'invite.failed': true,
   'invite.expired': true,

@@ -28,6 +28,8 @@ import { cacheMethods } from './cache-methods.js';
 import type { Cache } from '../engine/cache/cache.js';
 import type { Pins } from '../engine/cache/pins.js';
 import type { Discovery } from './discovery.js';
+import type { Collector } from '../engine/cache/gc.js';
+import { checkMethods } from './check-methods.js';
 
 /** The mounts as a method sees them: those served, and those remembered but not served. */
 export interface MountView {
@@ -91,6 +93,7 @@ export interface MethodContext extends DataDirContext {
   events: EventLog;
   cache: Cache;
   pins: Pins;
+  collector: Collector;
   info: ServerInfo;
   /** LAN discovery; none when turned off. */
   discovery?: Pick<Discovery, 'nearby'>;
@@ -128,6 +131,7 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
       return ctx.discovery.nearby();
     },
     ...inviteMethods(ctx, self),
+    ...checkMethods(ctx),
   };
   return methods;
 }

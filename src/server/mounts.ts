@@ -75,6 +75,11 @@ export class Mounts {
     return this.mounts.get(volume)?.files.isOpen(ino) ?? false;
   }
 
+  /** The manifests files open through the volume's mount read from. */
+  openManifests(volume: string): Buffer[] {
+    return this.mounts.get(volume)?.files.manifests() ?? [];
+  }
+
   /** Calls fn when the file's last handle is closed (or at once if it is not open). */
   whenClosed(volume: string, ino: number, fn: () => void): void {
     const files = this.mounts.get(volume)?.files;

@@ -41,7 +41,9 @@ test('a granted but hostile peer reads nothing without the sharing key, learns n
   let secret = Buffer.alloc(0);
   let listing: Listing = () => page(1, []);
   let listed = 0;
+  let snapshots: unknown = { snapshots: [], deleted: [] };
   const answer: PeerHandler = async ({ method, params }) => {
+    if (method === 'sync.snapshots') return { result: snapshots };
     if (method === 'volume.info') return { result: { volumeId: hvId.toString('hex'), keyCheck: sharingKeyCheck(secret, hvId).toString('hex') } };
     if (method === 'sync.list') {
       listed++;
@@ -202,6 +204,14 @@ test('a granted but hostile peer reads nothing without the sharing key, learns n
     listing = () => page(1, [ok]);
     assert.match(await victim.ok(`bazil volume sync hv ${fakeHex}`), /1 new or changed/);
     assert.equal(await victim.ok('cat mnt-hv/ok'), 'fine\n');
+    // Its snapshot listing goes through the same validator.
+    snapshots = { snapshots: [{ name: '../../etc', root: 'AAAA', createdAt: 1 }], deleted: [] };
+    const r = await sync();
+    assert.equal(r.code, CORRUPT, r.stderr);
+    assert.match(r.stderr, /malformed snapshot listing: the snapshot name "\.\.\/\.\.\/etc"/);
+    assert.doesNotMatch(await victim.ok('bazil volume snapshot list hv 2>&1'), /etc/);
+    snapshots = { snapshots: [], deleted: [] };
+    await victim.ok(`bazil volume sync hv ${fakeHex}`);
   });
 
   await t.test('issue 9 item 4: a chain of 12,000 directories is taken as deep as paths reach, costs a listing a level, and the rest is refused', async () => {

@@ -4,6 +4,8 @@
  * ways and resolving what conflicted (keeping both), the trees are identical,
  * and every version written is still there unless a user overwrote or deleted
  * it (a conflict's other version is kept beside it, so it counts as there).
+ * `bazil gc` runs now and then among the changes: forgetting tombstones every
+ * peer has seen must not bring back what was deleted.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,6 +49,11 @@ test('random changes on two mounts and syncs in random directions converge, losi
   const hosts = [a, b];
   const rand = seededRandom(20261125);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+  // Garbage collection (and the forgetting of tombstones every peer has seen) runs now and then, on its own
+  // random sequence so that the changes and syncs stay those of the seed.
+  const gcRand = seededRandom(15);
+  let collections = 0;
+  let forgotten = 0;
   const written = new Set<string>();
   const discarded = new Set<string>();
   let n = 0;
@@ -89,7 +96,12 @@ test('random changes on two mounts and syncs in random directions converge, losi
       const from = hosts.find((x) => x !== to)!;
       await to.ok(`bazil volume sync v ${from.key}`);
     }
+    if (gcRand() < 0.3) {
+      forgotten += (JSON.parse(await hosts[Math.floor(gcRand() * hosts.length)].ok('bazil gc --json')) as { tombstonesForgotten: number }).tombstonesForgotten;
+      collections++;
+    }
   }
+  t.diagnostic(`${collections} garbage collections ran among the changes, forgetting ${forgotten} tombstones`);
 
   const settle = async () => {
     for (let i = 0; i < 2; i++) {

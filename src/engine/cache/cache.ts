@@ -110,6 +110,25 @@ export class Cache implements ObjectStoreWatcher {
     return this.local.has(id.toString('hex'));
   }
 
+  /** The local objects (hex id, size), least recently used first: for garbage collection and check. */
+  objects(): [string, number][] {
+    return [...this.local];
+  }
+
+  /** Another store keeps the object (after this one last said it keeps it): it may go as eviction would let it. */
+  isEvictable(hex: string): boolean {
+    return this.evictable.has(hex);
+  }
+
+  /** An object a garbage collection removed (engine/cache/gc.ts): it no longer counts. */
+  forget(hex: string): void {
+    const size = this.local.get(hex);
+    if (size === undefined) return;
+    this.local.delete(hex);
+    this.evictable.delete(hex);
+    this.usedBytes -= size;
+  }
+
   /** A store confirmed holding the object (by sending it or answering object.has). */
   confirmed(id: Buffer, store: string, kept: boolean): void {
     this.where.confirm(id, store, kept);
@@ -213,6 +232,28 @@ export class Cache implements ObjectStoreWatcher {
     return this.asking;
   }
 
+  /**
+   * Asks every store about objects that are not here and that no store is
+   * known to hold (check, before it calls one missing); answers are recorded.
+   */
+  async locate(ids: Buffer[]): Promise<void> {
+    const ask = this.askStore;
+    if (!ask) return;
+    for (const store of this.stores()) {
+      for (let i = 0; i < ids.length && !this.closed; i += HAS_BATCH) {
+        const batch = ids.slice(i, i + HAS_BATCH);
+        let answers: Holding[];
+        try {
+          answers = await ask(store, batch);
+        } catch (err) {
+          this.options.log(`could not ask ${store} which objects it holds: ${(err as Error).message}`);
+          break;
+        }
+        batch.forEach((id, j) => (answers[j] === 'absent' ? this.lacks(id, store) : this.confirmed(id, store, answers[j] === 'kept')));
+      }
+    }
+  }
+
   close(): void {
     this.closed = true;
     clearTimeout(this.retry);
@@ -280,22 +321,7 @@ export class Cache implements ObjectStoreWatcher {
   }
 
   private async ask(): Promise<void> {
-    const ask = this.askStore;
-    if (!ask) return;
-    const unconfirmed = [...this.local.keys()].filter((hex) => !this.evictable.has(hex)).map((hex) => Buffer.from(hex, 'hex'));
-    for (const store of this.stores()) {
-      for (let i = 0; i < unconfirmed.length && !this.closed; i += HAS_BATCH) {
-        const ids = unconfirmed.slice(i, i + HAS_BATCH);
-        let answers: Holding[];
-        try {
-          answers = await ask(store, ids);
-        } catch (err) {
-          this.options.log(`could not ask ${store} which objects it holds: ${(err as Error).message}`);
-          break;
-        }
-        ids.forEach((id, j) => (answers[j] === 'absent' ? this.lacks(id, store) : this.confirmed(id, store, answers[j] === 'kept')));
-      }
-    }
+    await this.locate([...this.local.keys()].filter((hex) => !this.evictable.has(hex)).map((hex) => Buffer.from(hex, 'hex')));
   }
 }
 

@@ -5,6 +5,7 @@
  * here, as everything a peer sends is.
  *
  *   object.has  {ids: hex[]}  ->  {held: ('absent' | 'cached' | 'kept')[]}   needs the storage grant
+ *   object.needed {ids: hex[]} -> {needed: boolean[]}   asked by a store this one reads from
  */
 import { BazilError } from '../errors.js';
 import { HAS_BATCH } from './cache.js';
@@ -31,6 +32,37 @@ export function readHoldings(result: unknown, count: number): Holding[] {
     throw new BazilError('CORRUPT', `the peer's answer to object.has is not ${count} of absent, cached or kept`);
   }
   return held as Holding[];
+}
+
+/** A peer's answer to object.needed about `count` ids. */
+export function readNeeded(result: unknown, count: number): boolean[] {
+  const needed = (result as { needed?: unknown } | null)?.needed;
+  if (!Array.isArray(needed) || needed.length !== count || !needed.every((n) => typeof n === 'boolean')) {
+    throw new BazilError('CORRUPT', `the peer's answer to object.needed is not ${count} of true or false`);
+  }
+  return needed as boolean[];
+}
+
+/**
+ * Asks each of these peers whether it still needs these objects (object.needed,
+ * in batches); undefined when one could not be asked or answered badly.
+ */
+export async function askPeersNeeded(connect: (key: Buffer) => Promise<PeerConnection>, peers: Buffer[], ids: Buffer[], log: (line: string) => void): Promise<boolean[] | undefined> {
+  const needed = ids.map(() => false);
+  for (const peer of peers) {
+    for (let i = 0; i < ids.length; i += HAS_BATCH) {
+      const batch = ids.slice(i, i + HAS_BATCH);
+      try {
+        const conn = await connect(peer);
+        const { result } = await peerCall(conn, 'object.needed', { ids: batch.map((id) => id.toString('hex')) });
+        readNeeded(result, batch.length).forEach((n, j) => (needed[i + j] ||= n));
+      } catch (err) {
+        log(`could not ask peer ${peer.toString('hex').slice(0, 16)} which objects it still needs (${(err as Error).message}): objects it was told are kept here stay`);
+        return undefined;
+      }
+    }
+  }
+  return needed;
 }
 
 /** Asks a peer's store (peer:HEX) about a batch of objects over a connection to it. */

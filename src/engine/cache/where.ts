@@ -106,6 +106,11 @@ export class WhereTable {
     return this.holders(id).some((h) => h.kept && h.seen > since);
   }
 
+  /** Whether this store ever told a peer it keeps the object (that peer may have let its own copy go). */
+  wasTold(hex: string): boolean {
+    return this.toldAt.has(hex);
+  }
+
   /** Ids (hex) that may be kept elsewhere (keptElsewhere tells): loaded once at start. */
   keptIds(): Set<string> {
     return new Set((this.stmts.keptIds.pluck().all() as Buffer[]).map((b) => b.toString('hex')));

@@ -10,6 +10,7 @@
  * epoch. The wire format is in protocol.ts.
  */
 import type { CacheControlMethods } from './cache-api.js';
+import type { CheckControlMethods } from './check-api.js';
 import type { SequencedEvent } from '../events.js';
 
 export type { BazilEvent, EventType, SequencedEvent, SyncCounts } from '../events.js';
@@ -196,7 +197,7 @@ export type StreamMessage = { event: SequencedEvent } | { dropped: { code: strin
 type Ok = Record<string, never>;
 
 /** Every method: its params and its result. */
-export interface ControlMethods extends CacheControlMethods {
+export interface ControlMethods extends CacheControlMethods, CheckControlMethods {
   ping: { params: Ok; result: ServerInfo };
   /** Where things stand: volumes and their mounts, peers and grants, open conflicts. */
   status: { params: Ok; result: StatusInfo };
@@ -211,6 +212,8 @@ export interface ControlMethods extends CacheControlMethods {
   'volume.unmount': { params: { target: string; force?: boolean; client?: number }; result: MountInfo };
   'volume.snapshot': { params: { volume: string; name: string }; result: SnapshotInfo };
   'volume.snapshot.list': { params: { volume: string }; result: SnapshotInfo[] };
+  /** Deletes a snapshot here; the deletion syncs, so it goes on every peer. */
+  'volume.snapshot.delete': { params: { volume: string; name: string }; result: Ok };
   /** A volume that lives on a peer, made here; its first sync starts in the background. */
   'volume.connect': { params: { peer: string; volume: string; name?: string; sharing?: string }; result: VolumeInfo & { grants?: PeerGrants } };
   'volume.sync': { params: { volume: string; peer: string }; result: PullStats };

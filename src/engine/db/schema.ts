@@ -262,4 +262,22 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE pins;
   ALTER TABLE pins_8 RENAME TO pins;
   `,
+  // 9: snapshot deletions (they sync, so a snapshot deleted on one peer goes on all), and
+  // what each peer has seen of a volume (a tombstone is forgotten once every peer has).
+  `
+  CREATE TABLE snapshot_deletions (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    root BLOB NOT NULL,                -- the deleted snapshot's root (a name may be reused)
+    deleted_at INTEGER NOT NULL,
+    PRIMARY KEY (volume, name, root)
+  );
+  CREATE TABLE peer_seen (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    peer BLOB NOT NULL CHECK (length(peer) = 32),
+    s BLOB,                            -- the peer's whole root sync vector (clock/vector.ts), in local replica ids
+    at INTEGER NOT NULL,               -- ms: when it listed its root to us
+    PRIMARY KEY (volume, peer)
+  );
+  `,
 ];

@@ -8,7 +8,9 @@
  * log, and what the mounts know of open files.
  */
 import type { Socket } from 'node:net';
-import { askPeerHas } from '../cache/has-wire.js';
+import { askPeerHas, askPeersNeeded } from '../cache/has-wire.js';
+import { Collector } from '../cache/gc.js';
+import { forgetTombstones } from '../sync/forget.js';
 import type { Cache } from '../cache/cache.js';
 import { Pins } from '../cache/pins.js';
 import { peerStore } from '../cache/where.js';
@@ -28,6 +30,8 @@ export interface OpenFiles {
   isOpen(v: OpenVolume, ino: number): boolean;
   /** Calls fn once the file is no longer open. */
   whenClosed(v: OpenVolume, ino: number, fn: () => void): void;
+  /** The manifests open files of the volume read from. */
+  manifests(v: OpenVolume): Buffer[];
 }
 
 export interface NodeOptions {
@@ -47,11 +51,16 @@ export class EngineNode {
   readonly network: PeerNetwork;
   readonly scheduler: SyncScheduler;
   readonly pins: Pins;
+  /** Garbage collection of the local store (and forgetting of tombstones every peer has seen). */
+  readonly collector: Collector;
   /** Where the engine tells what happens (the control socket streams it). */
   readonly events: EventLog;
 
+  private readonly auto: boolean;
+
   constructor(opts: NodeOptions) {
     const { dataDir, events, cache, log } = opts;
+    this.auto = opts.auto;
     this.events = events;
     const { db } = dataDir;
     const identity = dataDir.identity();
@@ -62,7 +71,10 @@ export class EngineNode {
     this.volumes = new OpenVolumes(
       dataDir,
       (rowId) => ranking.rank(peerSources(volumeStoragePeers(db, rowId), network)),
-      (v) => this.scheduler.watch(v),
+      (v) => {
+        this.scheduler.watch(v);
+        this.collector.watch(v.tree);
+      },
       {
         fetched: (id, source, kept) => cache.confirmed(id, source.store, kept),
         knownHolders: (id) => cache.describeHolders(id),
@@ -79,11 +91,23 @@ export class EngineNode {
       log,
       progress: (p) => events.emit({ type: 'fetch.progress', ...p }),
     });
+    this.collector = new Collector({
+      db,
+      cache,
+      objects: dataDir.objects(),
+      volumes: () => this.volumes.all(),
+      openManifests: (v) => opts.openFiles.manifests(v as OpenVolume),
+      // The peers that may read this store: any of them may have been told it keeps an object.
+      askNeeded: (ids) => askPeersNeeded((key) => this.network.connection(key), db.prepare("SELECT peer FROM peer_storage WHERE backend = 'local'").pluck().all() as Buffer[], ids, log),
+      forgetTombstones: () => this.volumes.all().reduce((n, v) => n + forgetTombstones(db, v.tree), 0),
+      log,
+    });
     const handler = peerRequests({
       db,
       volumes: this.volumes,
       objects: dataDir.objects(),
       holding: (id) => cache.holding(id),
+      needed: (ids) => this.collector.needed(ids),
       replicas,
       changed: (v, peer) => this.scheduler.changed(v, peer),
       forward: (id, asker) => fetchFromAny(ranking.rank(peerSources(allStoragePeers(db).filter((k) => !k.equals(asker)), network, false)), id),
@@ -113,12 +137,14 @@ export class EngineNode {
   start(): void {
     this.scheduler.start();
     this.pins.start();
+    if (this.auto) this.collector.startAuto();
   }
 
   /** Stops syncing and ends every peer connection; resolves once they are closed. */
   async stop(): Promise<void> {
     this.scheduler.stop();
     this.pins.stop();
+    this.collector.stop();
     await this.network.closeAll();
   }
 }

@@ -8,6 +8,8 @@
  *   sync.changed   needs the volume grant, or that the volume was connected from the peer
  *   object.get     needs the storage grant
  *   object.has     needs the storage grant
+ *   sync.snapshots needs the volume grant
+ *   object.needed  the asker is a store this server reads from (a volume's storage)
  *   grants.mine    nothing: the asker's own grants only (peer-grants.ts)
  *
  * A request about a volume also carries a proof that the asker holds the
@@ -24,11 +26,12 @@ import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { EventLog } from '../events.js';
 import type { PeerHandler } from '../peer/connection.js';
-import { isVolumePeer, mayReadStorage, mayUseVolume, peerLabel } from '../peer/peers.js';
+import { allStoragePeers, isVolumePeer, mayReadStorage, mayUseVolume, peerLabel } from '../peer/peers.js';
 import { peerHandler, type PeerRequest } from '../peer/protocol.js';
 import type { ObjectStore } from '../store/objects.js';
 import { sharingKeySecret } from '../store/sharing.js';
 import { listPage } from '../sync/listing.js';
+import { listSnapshotsWire } from '../sync/snapshots.js';
 import type { Replicas } from '../sync/replicas.js';
 import { cursorParam, dirParam, flagParam, hexParam, volumeNameParam } from '../sync/validate.js';
 import { getVolume, sharingKeyCheck, volumeProof, volumeRowId, volumeSecret } from '../tree/volumes.js';
@@ -44,6 +47,8 @@ export interface PeerRequestContext {
   changed(volume: OpenVolume, peer: Buffer): void;
   /** Whether the local store holds an object, and keeps it or only caches it (engine/cache). */
   holding(id: Buffer): Holding;
+  /** Whether references here still reach these objects (engine/cache/gc.ts). */
+  needed(ids: Buffer[]): Promise<boolean[]>;
   /** Asks this server's own sources (other peers) for an object it lacks. */
   forward(id: Buffer, asker: Buffer): Promise<Buffer>;
   events: EventLog;
@@ -113,6 +118,7 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
         const v = volumeFor(req, 'sync');
         return { result: listPage(v.tree, ctx.replicas, dir, after) };
       },
+      'sync.snapshots': async (req) => ({ result: listSnapshotsWire(ctx.db, volumeFor(req, 'sync').rowId) }),
       'sync.changed': async (req) => {
         ctx.changed(volumeFor(req, 'take change announcements of', true), req.peer);
         return { result: {} };
@@ -134,6 +140,15 @@ export function peerRequests(ctx: PeerRequestContext): PeerHandler {
         const ids = objectIdsParam(params);
         if (!mayReadStorage(ctx.db, peer)) throw refuse(peer, 'ask what the local store holds', `bazil peer storage allow ${peer.toString('hex')} local`);
         return { result: { held: ids.map((id) => ctx.holding(id)) } };
+      },
+      'object.needed': async ({ peer, params }) => {
+        const ids = objectIdsParam(params);
+        // Only a store this server reads from may ask: it is the one that may have told us it keeps them.
+        if (!allStoragePeers(ctx.db).some((k) => k.equals(peer))) {
+          refused(peer, 'ask which objects are needed', `refused to tell peer ${peerLabel(ctx.db, peer)} which objects are needed: no volume here reads from its store`);
+          throw new BazilError('UNAUTHORIZED', 'no volume on this peer reads from your store');
+        }
+        return { result: { needed: await ctx.needed(ids) } };
       },
       'grants.mine': async ({ peer, params }) => ({ result: grantsOf(ctx.db, peer, params) }),
     },

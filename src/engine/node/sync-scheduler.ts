@@ -211,6 +211,14 @@ export class SyncScheduler {
       postponed: (ino) => this.opts.whenClosed(v, ino, () => this.background(v, peer)),
       conflictFound: (path) => this.opts.events.emit({ type: 'conflict.found', volume: v.name, path, peer: peer.toString('hex') }),
       progress,
+      snapshots: async () => (await peerCall(conn, 'sync.snapshots', { volume, proof })).result,
+      snapshotsSynced: (c) => {
+        const from = peerLabel(this.opts.db, peer);
+        if (c.added.length || c.deleted.length) this.opts.log(`synced snapshots of ${v.name} from ${from}: ${c.added.length} new, ${c.deleted.length} deleted`);
+        for (const name of c.clashes) {
+          this.opts.log(`snapshot ${name} of ${v.name} on ${from} differs from the one here of that name; it was not taken: delete or rename one of them`);
+        }
+      },
     });
   }
 

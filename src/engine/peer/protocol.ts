@@ -12,6 +12,11 @@
  *                                                    sender keeps it, not merely caches it)
  *   object.has    {ids}                            -> {held}: absent, cached or kept for each
  *                                                    (engine/cache/has-wire.ts checks both ways)
+ *   sync.snapshots {volume, proof}                 -> the volume's snapshots and snapshot deletions
+ *                                                    (engine/sync/snapshots.ts; validate.ts reads it)
+ *   object.needed {ids}                            -> {needed}: for each, whether the answerer still
+ *                                                    references it (asked before collecting an object
+ *                                                    it was told is kept: engine/cache/gc.ts)
  *   grants.mine   {volume?}                        -> what the asker may do here
  *
  * Volumes are named by their id (hex) everywhere but in volume.info, which is
@@ -24,6 +29,7 @@ import type { PeerGrants } from '../control/api.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { Holding } from '../cache/where.js';
 import type { WirePage } from '../sync/wire.js';
+import type { WireSnapshots } from '../sync/snapshots.js';
 import type { DirHandle } from '../sync/validate.js';
 import type { PeerConnection, PeerHandler } from './connection.js';
 import { shortKey } from './handshake.js';
@@ -34,8 +40,10 @@ export interface PeerMethods {
   'volume.info': { params: { name: string }; result: { volumeId: string; keyCheck: string } };
   'sync.list': { params: { volume: string; proof: string; dir?: DirHandle; after?: string }; result: WirePage };
   'sync.changed': { params: { volume: string; proof: string }; result: Empty };
+  'sync.snapshots': { params: { volume: string; proof: string }; result: WireSnapshots };
   'object.get': { params: { id: string; forward?: boolean }; result: { kept: boolean } };
   'object.has': { params: { ids: string[] }; result: { held: Holding[] } };
+  'object.needed': { params: { ids: string[] }; result: { needed: boolean[] } };
   'grants.mine': { params: { volume?: string }; result: PeerGrants };
 }
 
@@ -46,8 +54,11 @@ export const PEER_TIMEOUTS_MS: Record<PeerMethod, number> = {
   'volume.info': 30_000,
   'sync.list': 60_000,
   'sync.changed': 10_000,
+  'sync.snapshots': 60_000,
   'object.get': 60_000,
   'object.has': 60_000,
+  // The answerer walks its references first.
+  'object.needed': 300_000,
   'grants.mine': 10_000,
 };
 

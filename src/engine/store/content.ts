@@ -169,6 +169,25 @@ export class ContentStore {
   }
 
   /**
+   * Reads the local object of the chunk with hash h from disk (no memory
+   * cache), decrypts and verifies it: NOT_FOUND when it is not here, CORRUPT
+   * when its bytes are not that chunk. Returns its size on disk.
+   */
+  async verify(h: Buffer): Promise<number> {
+    const object = await this.objects.get(this.key.objectId(h));
+    await this.key.open(object, h);
+    return object.length;
+  }
+
+  /** Replaces a bad local copy of the chunk with hash h by a verified one from a source (UNAVAILABLE when none has it). */
+  async refetch(h: Buffer): Promise<void> {
+    const id = this.key.objectId(h);
+    if (this.sources().length === 0) throw new BazilError('UNAVAILABLE', `object ${toHex(id)} is bad here, and this volume has no peer to fetch a good copy from; add one with \`bazil volume storage add\``);
+    await this.objects.remove?.(id);
+    await this.load(h);
+  }
+
+  /**
    * A chunk from the local store, else from the first source that has it. A
    * fetched object is verified before it is kept locally: a source can make a
    * read fail, never store bad bytes here.
@@ -218,6 +237,20 @@ export class ContentStore {
    * Everything is durable when this returns.
    */
   async writeFile(source: AsyncIterable<Piece> | Iterable<Piece>, onProgress?: (bytes: number) => void): Promise<WriteResult> {
+    const release = this.objects.hold?.() ?? (() => {});
+    try {
+      return await this.write(source, onProgress);
+    } finally {
+      release();
+    }
+  }
+
+  /** Marks a longer write (many writeFile calls, as a snapshot makes): see ObjectStore.hold. */
+  hold(): () => void {
+    return this.objects.hold?.() ?? (() => {});
+  }
+
+  private async write(source: AsyncIterable<Piece> | Iterable<Piece>, onProgress?: (bytes: number) => void): Promise<WriteResult> {
     const stats: WriteStats = { bytes: 0, chunks: 0, newObjects: 0, newBytes: 0 };
     let size = 0;
     const put = async (plain: Buffer): Promise<Buffer> => {

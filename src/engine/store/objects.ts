@@ -4,7 +4,7 @@
  * one file per object; later kinds (a peer, an external disk) implement the same
  * interface.
  */
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BazilError, isErrno } from '../errors.js';
@@ -27,6 +27,11 @@ export interface ObjectStore {
   touch?(id: Uint8Array): void;
   /** Makes every put that has returned durable (survives a crash). */
   flush(): Promise<void>;
+  /**
+   * Marks a write under way: until the returned function is called, garbage
+   * collection spares every object put since it began (engine/cache/gc.ts).
+   */
+  hold?(): () => void;
 }
 
 export interface PutOptions {
@@ -55,6 +60,12 @@ export class LocalObjectStore implements ObjectStore {
   private readonly dirtyDirs = new Set<string>();
   /** Set once by the server's cache; none in tools that open a data dir briefly. */
   watcher?: ObjectStoreWatcher;
+  /** Start times of the writes under way (hold()). */
+  private readonly holds = new Set<{ at: number }>();
+  /** While a collection runs: the objects put or read since it began (hex ids). */
+  private touched?: Set<string>;
+  /** Objects a collection is removing: a put of one waits, then writes it anew. */
+  private readonly removing = new Map<string, Promise<void>>();
 
   constructor(dir: string, tmpDir: string) {
     this.dir = dir;
@@ -79,7 +90,15 @@ export class LocalObjectStore implements ObjectStore {
   async put(id: Uint8Array, bytes: () => Promise<Buffer[]>, options: PutOptions = {}): Promise<boolean> {
     const fetched = options.fetched === true;
     const path = this.pathOf(id);
-    if (await this.has(id)) return false;
+    const hex = Buffer.from(id).toString('hex');
+    await this.removing.get(hex);
+    this.touched?.add(hex);
+    if (await this.has(id)) {
+      // A duplicate is a new use: its time says so, for a collection that starts later (see hold()).
+      const now = new Date();
+      await utimes(path, now, now).catch(() => {});
+      return false;
+    }
     const fanout = join(path, '..');
     if (!this.madeDirs.has(fanout)) {
       await mkdir(fanout, { recursive: true, mode: 0o700 });
@@ -107,6 +126,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async get(id: Uint8Array): Promise<Buffer> {
+    this.touched?.add(Buffer.from(id).toString('hex'));
     try {
       const bytes = await readFile(this.pathOf(id));
       this.watcher?.used(Buffer.from(id));
@@ -128,6 +148,52 @@ export class LocalObjectStore implements ObjectStore {
     await unlink(this.pathOf(id)).catch((err) => {
       if (!isErrno(err, 'ENOENT')) throw err;
     });
+  }
+
+  hold(): () => void {
+    const h = { at: Date.now() };
+    this.holds.add(h);
+    return () => this.holds.delete(h);
+  }
+
+  /** When the oldest write under way began (ms), if one is. */
+  oldestHold(): number | undefined {
+    let oldest: number | undefined;
+    for (const h of this.holds) oldest = Math.min(oldest ?? h.at, h.at);
+    return oldest;
+  }
+
+  /**
+   * Begins a collection: from now on, the objects put or read are noted, and
+   * collect() spares them. Returns the function that ends it.
+   */
+  beginCollection(): () => void {
+    if (this.touched) throw new BazilError('LOCKED', 'a garbage collection is already running; wait for it to finish');
+    const touched = new Set<string>();
+    this.touched = touched;
+    return () => {
+      if (this.touched === touched) this.touched = undefined;
+    };
+  }
+
+  /**
+   * Removes an object for a collection, unless it was put or read since the
+   * collection began. The check and the start of the removal are one step (no
+   * await between them), and a put of the same id waits for the removal to
+   * end, then writes the object anew: a writer never counts on a copy that is
+   * going away. False when spared.
+   */
+  async collect(id: Uint8Array): Promise<boolean> {
+    const hex = Buffer.from(id).toString('hex');
+    if (!this.touched || this.touched.has(hex) || this.removing.has(hex)) return false;
+    const removal = this.remove(id);
+    this.removing.set(hex, removal.catch(() => {}));
+    try {
+      await removal;
+    } finally {
+      this.removing.delete(hex);
+    }
+    return true;
   }
 
   async flush(): Promise<void> {

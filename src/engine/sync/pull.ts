@@ -21,7 +21,9 @@ import { hasOpenConflicts, recordConflict, settleConflicts } from './conflicts.j
 import { readListing, type Listing } from './listing.js';
 import { reconcile, type Version } from './reconcile.js';
 import type { Replicas } from './replicas.js';
-import { PATH_MAX, readPage, type DirHandle, type Page } from './validate.js';
+import { recordPeerSeen } from './forget.js';
+import { applySnapshots, type SnapshotChanges } from './snapshots.js';
+import { PATH_MAX, readPage, readSnapshots, type DirHandle, type Page } from './validate.js';
 import type { Entry } from './wire.js';
 
 export interface PullOptions {
@@ -42,6 +44,10 @@ export interface PullOptions {
   conflictFound?(path: string): void;
   /** Told of the counts so far after each directory is applied. */
   progress?(stats: PullStats): void;
+  /** Fetches their snapshot listing (sync.snapshots); none: snapshots are not pulled. */
+  snapshots?(): Promise<unknown>;
+  /** Told what their snapshot listing changed here. */
+  snapshotsSynced?(changes: SnapshotChanges): void;
 }
 
 /** What a pull did: the counts its events carry too. */
@@ -64,10 +70,19 @@ interface Pending {
 }
 
 export async function pull(opts: PullOptions): Promise<PullStats> {
+  const stats = await pullTree(opts);
+  // Snapshot references and deletions (engine/sync/snapshots.ts); their content comes on demand.
+  if (opts.snapshots) opts.snapshotsSynced?.(applySnapshots(opts.db, opts.volume, readSnapshots(await opts.snapshots())));
+  return stats;
+}
+
+async function pullTree(opts: PullOptions): Promise<PullStats> {
   const stats: PullStats = { dirs: 1, copied: 0, deleted: 0, conflicts: 0, postponed: 0 };
   const { tree } = opts;
   const walk = new Walk(opts, stats);
   const first = await walk.page(null, EMPTY, null);
+  // What they have seen everywhere: tombstones they have seen can be forgotten (forget.ts).
+  recordPeerSeen(opts.db, opts.volume, opts.peer, first.s);
   const ours = effectiveSync(tree.syncVector(tree.root), tree.epoch());
   if (first.m.size > 0 && le(first.m, ours)) {
     tree.transaction(() => tree.joinSync(tree.root, first.s));

@@ -15,6 +15,7 @@ import { decodeNode, manifestSize } from '../store/manifest.js';
 import { INLINE_MAX } from '../tree/open-file.js';
 import { NAME_MAX, type Kind } from '../tree/tree.js';
 import type { Entry, WireEntry, WirePage } from './wire.js';
+import type { SnapshotList } from './snapshots.js';
 import type { Replicas, WireVector } from './replicas.js';
 
 /** Linux's PATH_MAX, with its terminating NUL: a volume path is at most 4095 bytes. */
@@ -272,4 +273,55 @@ function base64(v: unknown, max: number, bad: () => BazilError): Buffer {
   const bytes = Buffer.from(v, 'base64');
   if (bytes.length > max) throw bad();
   return bytes;
+}
+
+// ---- snapshot listings (engine/sync/snapshots.ts) ----------------------------
+
+/** Snapshots, and snapshot deletions, one listing may carry. */
+export const MAX_SNAPSHOTS = 10_000;
+/** The largest snapshot root (an encoded manifest root) accepted, in bytes. */
+export const SNAPSHOT_ROOT_MAX = 64 * 1024;
+
+/** Checks a peer's answer to sync.snapshots; CORRUPT names the first bad value. */
+export function readSnapshots(result: unknown): SnapshotList {
+  const corrupt = (what: string) => new BazilError('CORRUPT', `the peer sent a malformed snapshot listing: ${what}`);
+  const r = result as { snapshots?: unknown; deleted?: unknown } | null;
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw corrupt('not an object');
+  const list = (v: unknown, what: string): Record<string, unknown>[] => {
+    if (!Array.isArray(v) || v.length > MAX_SNAPSHOTS) throw corrupt(`${what} that are not a list of at most ${MAX_SNAPSHOTS}`);
+    if (!v.every((x) => x && typeof x === 'object' && !Array.isArray(x))) throw corrupt(`${what} with an entry that is not an object`);
+    return v as Record<string, unknown>[];
+  };
+  const name = (v: unknown): string => {
+    try {
+      return checkName('snapshot', typeof v === 'string' ? v : '');
+    } catch {
+      throw corrupt(`the snapshot name ${JSON.stringify(String(v).slice(0, 80))}`);
+    }
+  };
+  const root = (v: unknown, of: string): Buffer => {
+    const bytes = base64(v, SNAPSHOT_ROOT_MAX, () => corrupt(`a root of "${of}" that is not base64 of at most ${SNAPSHOT_ROOT_MAX} bytes`));
+    try {
+      decodeNode(bytes, 'its root');
+    } catch (err) {
+      throw corrupt(`a root of "${of}" that does not parse (${(err as Error).message})`);
+    }
+    return bytes;
+  };
+  const time = (v: unknown, of: string): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || Math.abs(v) > MTIME_LIMIT) throw corrupt(`a time of "${of}" that is not a date`);
+    return v;
+  };
+  const names = new Set<string>();
+  const snapshots = list(r.snapshots, 'snapshots').map((s) => {
+    const n = name(s.name);
+    if (names.has(n)) throw corrupt(`the snapshot "${n}" twice`);
+    names.add(n);
+    return { name: n, root: root(s.root, n), createdAt: time(s.createdAt, n) };
+  });
+  const deleted = list(r.deleted, 'deletions').map((d) => {
+    const n = name(d.name);
+    return { name: n, root: root(d.root, n), at: time(d.at, n) };
+  });
+  return { snapshots, deleted };
 }

@@ -99,6 +99,8 @@ function seekBase(base: Base, off: number, data: boolean): Promise<number | unde
 export class OpenFile {
   /** Open handles; the OpenFile goes away when the last one is released. */
   refs = 0;
+  /** The committed content's manifest root, which reads use: garbage collection keeps what it reaches. */
+  manifest: Buffer | null;
   size: number;
   mtime: number;
   private base: Base;
@@ -122,6 +124,7 @@ export class OpenFile {
     private readonly hooks?: ReaderHooks,
   ) {
     this.mtime = node.mtime;
+    this.manifest = node.manifest;
     this.base = baseOf(store, node, hooks);
     this.size = baseSize(this.base); // what the content holds, whatever node.size says (see contentSizes)
     this.baseVisible = this.size;
@@ -233,6 +236,7 @@ export class OpenFile {
   /** Records content in the tree and makes it the base that reads see; the dirty buffer is empty after. */
   private async committed(content: Content, durable: boolean): Promise<void> {
     this.tree.setContent(this.ino, content, this.mtime, durable);
+    this.manifest = content.manifest ?? null;
     this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null }, this.hooks);
     this.baseVisible = content.size;
     this.dirty.clear();

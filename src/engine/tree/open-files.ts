@@ -35,6 +35,11 @@ export class OpenFiles {
     return this.files.get(ino);
   }
 
+  /** The manifests open files read from (garbage collection keeps their content). */
+  manifests(): Buffer[] {
+    return [...this.files.values()].flatMap((f) => (f.manifest ? [f.manifest] : []));
+  }
+
   isOpen(ino: number): boolean {
     return this.files.has(ino);
   }

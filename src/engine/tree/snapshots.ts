@@ -108,6 +108,16 @@ export async function takeSnapshot(tree: Tree, store: ContentStore, db: Db, name
   checkName('snapshot', name);
   const exists = db.prepare('SELECT 1 FROM snapshots WHERE volume = ? AND name = ?');
   if (exists.get(tree.volumeId, name)) throw new BazilError('ALREADY_EXISTS', `a snapshot named "${name}" already exists; pick another name`);
+  // Its directory objects are referenced only once the snapshot is recorded: garbage collection spares them until then.
+  const release = store.hold();
+  try {
+    return await serialize(tree, store, db, name);
+  } finally {
+    release();
+  }
+}
+
+async function serialize(tree: Tree, store: ContentStore, db: Db, name: string): Promise<SnapshotInfo> {
   const byParent = new Map<number, Node[]>();
   for (const node of tree.all()) {
     if (node.ino === tree.root) continue;
@@ -157,6 +167,20 @@ export function listSnapshots(db: Db, volume: string): SnapshotInfo[] {
   return (db.prepare('SELECT name, created_at FROM snapshots WHERE volume = ? ORDER BY created_at, name').all(id) as { name: string; created_at: number }[]).map(
     (r) => ({ name: r.name, createdAt: r.created_at }),
   );
+}
+
+/**
+ * Deletes a snapshot and records the deletion, which syncs (engine/sync/snapshots.ts):
+ * the snapshot goes on every peer, and what only it referenced can be collected.
+ */
+export function deleteSnapshot(db: Db, volume: string, name: string): void {
+  const id = volumeRowId(db, volume);
+  db.transaction(() => {
+    const row = db.prepare('SELECT root FROM snapshots WHERE volume = ? AND name = ?').get(id, name) as { root: Buffer } | undefined;
+    if (!row) throw new BazilError('NOT_FOUND', `volume ${volume} has no snapshot named "${name}"; see them with \`bazil volume snapshot list ${volume}\``);
+    db.prepare('DELETE FROM snapshots WHERE volume = ? AND name = ?').run(id, name);
+    db.prepare('INSERT OR IGNORE INTO snapshot_deletions (volume, name, root, deleted_at) VALUES (?, ?, ?, ?)').run(id, name, row.root, Date.now());
+  })();
 }
 
 /** Read-only access to a volume's snapshots, with decoded directories cached. */

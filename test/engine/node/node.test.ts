@@ -39,7 +39,7 @@ async function host(t: TestContext, name: string): Promise<Host> {
   const dataDir = DataDir.open(path, { write: true });
   const events = new EventLog();
   const cache = await Cache.open({ db: dataDir.db, objects: dataDir.objects(), log: () => {} });
-  const node = new EngineNode({ dataDir, events, cache, auto: false, openFiles: { isOpen: () => false, whenClosed: () => {} }, log: () => {} });
+  const node = new EngineNode({ dataDir, events, cache, auto: false, openFiles: { isOpen: () => false, whenClosed: () => {}, manifests: () => [] }, log: () => {} });
   const listener = await listenPeers('127.0.0.1:0', (socket) => node.accept(socket));
   t.after(async () => {
     await node.stop();

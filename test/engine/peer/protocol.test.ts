@@ -19,8 +19,10 @@ test('the handler answers the methods of the map and refuses anything else', asy
     'volume.info': async () => (called.push('volume.info'), { result: { volumeId: 'id', keyCheck: 'check' } }),
     'sync.list': async () => (called.push('sync.list'), { result: { ino: 1, replicas: [], m: [], s: [], entries: [] } }),
     'sync.changed': async () => (called.push('sync.changed'), { result: {} }),
+    'sync.snapshots': async () => (called.push('sync.snapshots'), { result: { snapshots: [], deleted: [] } }),
     'object.get': async () => (called.push('object.get'), { result: { kept: true }, body: Buffer.from('x') }),
     'object.has': async () => (called.push('object.has'), { result: { held: [] } }),
+    'object.needed': async () => (called.push('object.needed'), { result: { needed: [] } }),
     'grants.mine': async () => (called.push('grants.mine'), { result: { asker: peer.toString('hex'), storage: [] } }),
   };
   const handle = peerHandler(handlers, (l) => lines.push(l));

@@ -11,7 +11,8 @@ import { isBazilError } from '../../../src/engine/errors.js';
 import { encodeNode } from '../../../src/engine/store/manifest.js';
 import { listPage } from '../../../src/engine/sync/listing.js';
 import type { WireEntry, WirePage } from '../../../src/engine/sync/wire.js';
-import { cursorParam, dirParam, flagParam, hexParam, readPage, readVolumeInfo, volumeNameParam, type PageContext } from '../../../src/engine/sync/validate.js';
+import { cursorParam, dirParam, flagParam, hexParam, MAX_SNAPSHOTS, readPage, readSnapshots, readVolumeInfo, volumeNameParam, type PageContext } from '../../../src/engine/sync/validate.js';
+import type { WireSnapshots } from '../../../src/engine/sync/snapshots.js';
 import { Rep } from './harness.js';
 
 /** A root listing of a, as b receives it: one entry of each kind, a file with a manifest, a tombstone. */
@@ -178,4 +179,34 @@ test("a peer's answer to volume.info is checked too", () => {
   for (const bad of [null, 'x', {}, { ...good, volumeId: 'ab' }, { ...good, keyCheck: 7 }, { ...good, volumeId: 'AB'.repeat(32) }]) {
     assert.throws(() => readVolumeInfo(bad), (err) => isBazilError(err, 'CORRUPT'), JSON.stringify(bad));
   }
+});
+
+/** A hostile peer's snapshot listing (sync.snapshots): each bad value refused as CORRUPT, naming it. */
+test("a peer's snapshot listing is checked: names, roots, times, counts", () => {
+  const root = encodeNode({ level: 0, entries: [{ h: randomBytes(32), span: 120 }] }).toString('base64');
+  const good = (): WireSnapshots => ({ snapshots: [{ name: 's1', root, createdAt: Date.now() }], deleted: [{ name: 's0', root, at: Date.now() }] });
+  const read = readSnapshots(good());
+  assert.deepEqual([read.snapshots[0].name, read.deleted[0].name, read.snapshots[0].root.toString('base64')], ['s1', 's0', root]);
+  const BAD_LISTS: [string, (l: WireSnapshots) => void, RegExp][] = [
+    ['not an object', (l) => Object.assign(l, { snapshots: 'x' }), /snapshots that are not a list/],
+    ['no deletions', (l) => delete (l as Partial<WireSnapshots>).deleted, /deletions that are not a list/],
+    ['too many snapshots', (l) => (l.snapshots = Array.from({ length: MAX_SNAPSHOTS + 1 }, (_, i) => ({ name: `s${i}`, root, createdAt: 1 }))), /at most 10000/],
+    ['an entry that is not an object', (l) => (l.snapshots = [7 as never]), /not an object/],
+    ['a name with a slash', (l) => (l.snapshots[0].name = '../etc'), /snapshot name "..\/etc"/],
+    ['a name that is .snap', (l) => (l.snapshots[0].name = '.snap'), /snapshot name/],
+    ['a name that is a number', (l) => (l.deleted[0].name = 5 as never), /snapshot name "5"/],
+    ['a name of 65 characters', (l) => (l.snapshots[0].name = 'a'.repeat(65)), /snapshot name/],
+    ['a name twice', (l) => l.snapshots.push({ ...l.snapshots[0] }), /"s1" twice/],
+    ['a root that is not base64', (l) => (l.snapshots[0].root = '!!!!'), /root of "s1" that is not base64/],
+    ['a root over 64 KiB', (l) => (l.snapshots[0].root = Buffer.alloc(70_000).toString('base64')), /not base64 of at most 65536/],
+    ['a root that is not a manifest', (l) => (l.deleted[0].root = Buffer.from('nope').toString('base64')), /root of "s0" that does not parse/],
+    ['a time past any date', (l) => (l.snapshots[0].createdAt = 1e300), /time of "s1"/],
+    ['a time that is a string', (l) => (l.deleted[0].at = '1' as never), /time of "s0"/],
+  ];
+  for (const [what, spoil, says] of BAD_LISTS) {
+    const l = good();
+    spoil(l);
+    assert.throws(() => readSnapshots(l), (err) => isBazilError(err, 'CORRUPT') && says.test(err.message), `${what}: expected CORRUPT matching ${says}`);
+  }
+  for (const bad of [null, 'x', [], 5]) assert.throws(() => readSnapshots(bad), (err) => isBazilError(err, 'CORRUPT'), JSON.stringify(bad));
 });
