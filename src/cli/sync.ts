@@ -4,7 +4,7 @@ import { BazilError } from '../engine/errors.js';
 import { readShownName, showName } from '../engine/names.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
 import { JSON_OPTION, type Command } from './command.js';
-import { bazilCommand, printJson } from './format.js';
+import { bazilCommand, formatBytes, printJson } from './format.js';
 import { warnMissingGrants } from './peer.js';
 import { withServer } from './use-datadir.js';
 
@@ -86,6 +86,31 @@ export const syncCommands: Command[] = [
         if (c.resolution) fields.push(`resolved=${c.resolution}`);
         process.stdout.write(`${fields.join('\t')}\n`);
       }
+    },
+  },
+  {
+    path: ['conflicts', 'show'],
+    summary: 'Show both versions of a conflict: what each is, and the text of short text files',
+    usage: '[--json] PATH',
+    details:
+      'PATH is the file in a mount (or VOLUME:/path), as `bazil conflicts list` shows it. For each side:\n' +
+      'its kind, size and modification time, then its text when it is UTF-8 text of at most 64 KiB (their\n' +
+      'version is fetched from a peer if it is not here). Then choose with `bazil conflicts resolve`.\n' +
+      NEEDS_SERVER,
+    options: [JSON_OPTION],
+    examples: ['bazil conflicts show mnt/notes.txt', 'bazil conflicts show myfiles:/notes.txt --json'],
+    args: [1, 1],
+    async run({ dataDir, args, flags }) {
+      const path = conflictPath(args[0]);
+      const both = await withServer(dataDir, (server) => server.call('conflicts.show', { path }));
+      if (flags.json === true) return printJson(both);
+      for (const [title, v] of [['Mine (here)', both.mine], ['Theirs', both.theirs]] as const) {
+        const what = v.kind === 'deleted' ? 'deleted' : `${v.kind}, ${formatBytes(v.size)}, modified ${new Date(v.mtime).toISOString()}`;
+        process.stdout.write(`${title}: ${what}${v.target !== undefined ? `, -> ${showName(v.target)}` : ''}${v.noText ? ` (no text shown: ${v.noText})` : ''}\n`);
+        // Each line escaped as names are (a peer's text must not drive the terminal).
+        if (v.text) for (const line of v.text.replace(/\n$/, '').split('\n')) process.stdout.write(`  | ${showName(line)}\n`);
+      }
+      process.stdout.write(`Next: bazil conflicts resolve ${showName(args[0])} --mine|--theirs|--both\n`);
     },
   },
   {

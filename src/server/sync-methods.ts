@@ -10,6 +10,7 @@ import { connectVolume, differentVolumes, theirVolumeId } from '../engine/node/c
 import { askGrants } from '../engine/node/peer-grants.js';
 import { listPeers } from '../engine/peer/peers.js';
 import { DEFAULT_SHARING_KEY } from '../engine/store/sharing.js';
+import { conflictVersions } from '../engine/sync/conflict-view.js';
 import { listConflicts } from '../engine/sync/conflicts.js';
 import { resolveConflict, type Choice } from '../engine/sync/resolve.js';
 import { listVolumes } from '../engine/tree/volumes.js';
@@ -20,7 +21,7 @@ import { grantsOrNothing, peerKey } from './peer-methods.js';
 
 const CHOICES = new Set(['mine', 'theirs', 'both']);
 
-type SyncMethod = 'volume.connect' | 'volume.sync' | 'conflicts.list' | 'conflicts.resolve' | 'peer.connected' | 'peer.grants';
+type SyncMethod = 'volume.connect' | 'volume.sync' | 'conflicts.list' | 'conflicts.show' | 'conflicts.resolve' | 'peer.connected' | 'peer.grants';
 
 export function syncMethods(ctx: MethodContext): MethodTable<SyncMethod> {
   const { db } = ctx.dataDir;
@@ -73,6 +74,10 @@ export function syncMethods(ctx: MethodContext): MethodTable<SyncMethod> {
           resolution: c.resolution,
         };
       });
+    },
+    'conflicts.show': (p) => {
+      const { volume, path } = locate(text(p, 'path'));
+      return conflictVersions(db, ctx.volumes.get(volume), path);
     },
     'conflicts.resolve': (p) => {
       const choice = text(p, 'choice');

@@ -81,6 +81,26 @@ test('a file changed on both sides: listed as a conflict, and each resolution sy
   assert.match(none.stderr, /--mine, --theirs or --both/);
 });
 
+test('conflicts show: both versions with their text, theirs fetched from the peer', { skip }, async (t) => {
+  const [a, b] = await pair(t, '--manual-sync');
+  // Past 16 KiB, content is not inline: their version's text comes from a's store.
+  await a.ok('seq 1 5000 >mnt/long.txt && printf "\\x00binary" >mnt/bin');
+  await sync(b, a);
+  await a.ok('seq 2 5000 >mnt/long.txt && echo a >>mnt/bin');
+  await b.ok('seq 1 4999 >mnt/long.txt && echo b >>mnt/bin');
+  assert.match(await sync(b, a), /2 conflicts/);
+  const shown = JSON.parse(await b.ok('bazil conflicts show --json mnt/long.txt'));
+  assert.equal(shown.mine.text, await b.ok('cat mnt/long.txt'));
+  assert.equal(shown.theirs.text, await a.ok('cat mnt/long.txt'));
+  assert.equal(shown.theirs.kind, 'file');
+  const words = await b.ok('bazil conflicts show mnt/bin');
+  assert.match(words, /^Mine \(here\): file, .*\(no text shown: binary\)$/m);
+  assert.match(words, /^Next: bazil conflicts resolve mnt\/bin --mine\|--theirs\|--both$/m);
+  const none = await b.sh('bazil conflicts show mnt/nothing-here');
+  assert.equal(none.code, 3);
+  assert.match(none.stderr, /no open conflict at \/nothing-here/);
+});
+
 test('delete versus edit: the edit is kept on both sides and the conflict is listed', { skip }, async (t) => {
   const [a, b] = await pair(t, '--manual-sync');
   await a.ok('echo v1 >mnt/f && mkdir mnt/d && echo v1 >mnt/d/g');

@@ -6,7 +6,7 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanup, render } from 'ink-testing-library';
@@ -239,11 +239,16 @@ test('Peers: an invite shows its code and waits live for the join; joining shows
 test('Conflicts: listed with path, peer and what happened; both versions side by side; m, t, b resolve at once; a lists resolved ones', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bazil-tui-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'notes.txt'), 'my line one\nmy line two\n');
   const open = [conflict('/notes.txt', { where: join(dir, 'notes.txt') }), conflict('/gone.txt', { localDeleted: true, where: join(dir, 'gone.txt') }), conflict('/x', { peerName: null, peer: KEY_B, where: 'photos:/x' })];
   const m = modelWith(status({ conflicts: open.map((c) => ({ volume: c.volume, path: c.path, peer: c.peer })) }), { conflicts: open });
   const resolved = [{ ...open[0], resolution: 'theirs' }];
-  const { api, calls } = fakeApi({ 'conflicts.resolve': (p) => ({ where: p.path, ...(p.choice === 'both' ? { savedAs: `${dir}/notes.conflict-a1a1a1a1.txt` } : {}) }) });
+  const { api, calls } = fakeApi({
+    'conflicts.resolve': (p) => ({ where: p.path, ...(p.choice === 'both' ? { savedAs: `${dir}/notes.conflict-a1a1a1a1.txt` } : {}) }),
+    'conflicts.show': () => ({
+      mine: { kind: 'file', size: 24, mtime: Date.parse('2026-11-29T09:00:00Z'), text: 'my line one\nmy line two\n' },
+      theirs: { kind: 'file', size: 2048, mtime: Date.parse('2026-11-29T08:00:00Z'), text: 'their line one\nmy line two\n' },
+    }),
+  });
   const r = show(m, api);
   await press(r, '3');
   let f = await until(r, 'changed on both sides');
@@ -254,17 +259,18 @@ test('Conflicts: listed with path, peer and what happened; both versions side by
   assert.match(lines[3], /gone\.txt +white +deleted here, changed there/);
   assert.match(lines[4], /^photos:\/x +b2b2b2b2b2b2b2b2 +changed on both sides/);
 
+  // Both versions and their difference before choosing.
   await press(r, KEY.enter);
-  f = await until(r, 'my line two');
+  f = await until(r, 'their line one');
+  assert.deepEqual(calls.at(-1), ['conflicts.show', { path: 'photos:/notes.txt' }]);
   assert.match(f, /Mine \(here\) +│ Theirs \(from white\)/);
   assert.match(f, /file, 24 B +│ file, 2\.0 KiB/);
-  assert.match(f, /modified \S+ +│ modified 2026-11-29T08:00:00Z\n +│\nmy line one +│ \(their text shows once both/);
-  writeFileSync(join(dir, 'notes.conflict-a1a1a1a1.txt'), 'their line one\nmy line two\n'); // as the server saves it
+  assert.match(f, /modified 2026-11-29T09:00:00Z +│ modified 2026-11-29T08:00:00Z/);
+  assert.match(f, /\n- my line one +│ \+ their line one\n {2}my line two +│ {3}my line two\n/, 'their text beside mine, the difference marked');
   await press(r, 'b');
   f = await until(r, 'kept both; theirs is at');
   f = await until(r, 'Kept both: yours in place');
   assert.match(f, /Mine \(here\) +│ Theirs \(notes\.conflict-a1a1a1a1\.txt\)/);
-  assert.match(f, /\n- my line one +│ \+ their line one\n {2}my line two +│ {3}my line two\n/, 'their text beside mine, the difference marked');
   assert.deepEqual(calls.at(-1), ['conflicts.resolve', { path: 'photos:/notes.txt', choice: 'both' }]);
   await press(r, KEY.esc, 'j', 'm');
   await until(r, 'Resolved photos:/gone.txt: kept mine.');

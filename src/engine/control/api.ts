@@ -103,6 +103,20 @@ export interface ConflictInfo {
   resolution: string | null;
 }
 
+/** One side of a conflict, as `conflicts.show` gives it. */
+export interface VersionView {
+  kind: 'file' | 'dir' | 'symlink' | 'deleted';
+  size: number;
+  /** Milliseconds since the epoch (0 for a deletion). */
+  mtime: number;
+  /** A symlink's target. */
+  target?: string;
+  /** A file's content, when it is UTF-8 text without NUL of at most 64 KiB. */
+  text?: string;
+  /** Why a file has no text: binary, larger than 64 KiB, or why its content cannot be read now. */
+  noText?: string;
+}
+
 /** What a peer lets this data dir do there, as it answers `grants.mine`. */
 export interface PeerGrants {
   /** The key this data dir has there (its own public key, as the peer saw it). */
@@ -219,6 +233,8 @@ export interface ControlMethods extends CacheControlMethods, CheckControlMethods
   'volume.sync': { params: { volume: string; peer: string }; result: PullStats };
   'volume.storage.add': { params: { volume: string; sharing?: string; backend: string }; result: { grants?: PeerGrants } };
   'conflicts.list': { params: { volume?: string; all?: boolean }; result: ConflictInfo[] };
+  /** Both versions of an open conflict (a path in a mount, or VOLUME:/path): what each is, and its text when it is short text. */
+  'conflicts.show': { params: { path: string }; result: { mine: VersionView; theirs: VersionView } };
   'conflicts.resolve': { params: { path: string; choice: 'mine' | 'theirs' | 'both' }; result: { where: string; savedAs?: string } };
   /** A new peer, by its full key; named NAME, or after its host name (made unique here). */
   'peer.add': { params: { key: string; name?: string; hostname?: string }; result: PeerRef };

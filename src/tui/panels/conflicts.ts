@@ -2,9 +2,8 @@
  * Panel 3, Conflicts: every open conflict (resolved ones with `a`), and both
  * versions side by side; keep mine, take theirs or keep both, at once.
  */
-import { lstat, open } from 'node:fs/promises';
-import { basename, isAbsolute } from 'node:path';
-import type { ConflictInfo } from '../../engine/control/api.js';
+import { basename } from 'node:path';
+import type { ConflictInfo, VersionView } from '../../engine/control/api.js';
 import { ago, columns, fit, formatBytes, lineDiff, peerLabel, sideBySide, type DiffRow } from '../text.js';
 import type { Action, ActionContext, Detail, Line, Panel } from './panel.js';
 
@@ -13,35 +12,25 @@ type Choice = 'mine' | 'theirs' | 'both';
 /** What happened, in words. */
 export const whatHappened = (c: ConflictInfo) => (c.localDeleted ? 'deleted here, changed there' : c.theirs === 'deleted' ? 'changed here, deleted there' : 'changed on both sides');
 
-const TEXT_SHOWN = 64 * 1024;
-
-/** A file as the conflict view shows it: type, size and time, and its lines when it is short text. */
-async function fileView(path: string): Promise<{ head: string[]; text?: string[] }> {
-  try {
-    const st = await lstat(path);
-    const type = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other';
-    const head = [`${type}, ${formatBytes(st.size)}`, `modified ${new Date(st.mtimeMs).toISOString().replace(/\.\d+Z$/, 'Z')}`];
-    if (!st.isFile() || st.size > TEXT_SHOWN) return { head };
-    const f = await open(path, 'r');
-    try {
-      const buf = Buffer.alloc(st.size);
-      await f.read(buf, 0, st.size, 0);
-      if (buf.includes(0)) return { head: [...head, '(binary)'] };
-      return { head, text: buf.toString('utf8').replace(/\n$/, '').split('\n').slice(0, 500) };
-    } finally {
-      await f.close();
-    }
-  } catch (err) {
-    return { head: [`cannot read it: ${(err as Error).message}`] };
-  }
+/** One version as lines: what it is and when, then why its text is not shown (when it is not). */
+export function versionHead(v: VersionView): string[] {
+  if (v.kind === 'deleted') return ['deleted'];
+  const head = [`${v.kind === 'dir' ? 'directory' : v.kind}, ${formatBytes(v.size)}`, `modified ${new Date(v.mtime).toISOString().replace(/\.\d+Z$/, 'Z')}`];
+  if (v.target !== undefined) head.push(`-> ${v.target}`);
+  if (v.noText) head.push(`(${v.noText})`);
+  return head;
 }
 
-/** This side's version as lines: type, size and time, then the text itself when it is short text. */
-export async function mineLines(c: ConflictInfo): Promise<string[]> {
-  if (c.localDeleted) return ['deleted here', '(theirs was restored in place)'];
-  if (!isAbsolute(c.where)) return ['not mounted here:', 'mount the volume to see it'];
-  const v = await fileView(c.where);
-  return v.text ? [...v.head, '', ...v.text] : v.head;
+const textLines = (text: string) => text.replace(/\n$/, '').split('\n').slice(0, 500);
+
+/** Both versions side by side: each one's head, then both texts as a diff when both are text, else whichever text there is. */
+export function versionsLines(mine: VersionView, theirs: VersionView, theirsTitle: string, width: number): Line[] {
+  const heads = sideBySide('Mine (here)', versionHead(mine), theirsTitle, versionHead(theirs), width).map((text): Line => ({ text }));
+  if (mine.text !== undefined && theirs.text !== undefined) return [...heads, { text: '' }, ...diffLines(lineDiff(textLines(mine.text), textLines(theirs.text)), width)];
+  const left = mine.text !== undefined ? textLines(mine.text) : [];
+  const right = theirs.text !== undefined ? textLines(theirs.text) : [];
+  if (left.length + right.length === 0) return heads;
+  return [...heads, ...sideBySide('', left, '', right, width).slice(2).map((text): Line => ({ text }))];
 }
 
 /** Both texts, side by side, their differences marked (- here, + theirs) and in the warning tone. */
@@ -51,13 +40,6 @@ export function diffLines(rows: DiffRow[], width: number): Line[] {
     text: `${fit(r.left === undefined ? '' : `${r.kind === 'changed' ? '-' : ' '} ${r.left}`, half)} │ ${r.right === undefined ? '' : `${r.kind === 'changed' ? '+' : ' '} ${r.right}`}`.trimEnd(),
     tone: r.kind === 'changed' ? 'warn' : undefined,
   }));
-}
-
-/** Their version as lines, from the server's words ("file, 12 bytes, modified 2026-…"). */
-export function theirsLines(c: ConflictInfo): string[] {
-  const parts = c.theirs.split(', ');
-  const lines = parts.length === 3 ? [`${parts[0]}, ${formatBytes(Number(parts[1].replace(/ bytes$/, '')))}`, parts[2].replace(/\.\d+Z$/, 'Z')] : [c.theirs];
-  return [...lines, '', '(their text shows once both', ' are kept: b, as a diff)'];
 }
 
 const keyOf = (c: ConflictInfo) => `${c.volume}:${c.path}`;
@@ -81,35 +63,42 @@ const choices: [string, string, Choice][] = [
 ];
 
 function conflictDetail(c: ConflictInfo): Detail {
-  let mine: string[] = ['(reading…)'];
-  // Once both are kept, theirs is a file beside mine: then their text can be shown too, as a diff.
-  let both: { savedAs: string; rows?: DiffRow[] } | undefined;
+  let versions: { mine: VersionView; theirs: VersionView } | undefined;
+  let failed: string | undefined;
+  let savedAs: string | undefined;
   return {
     title: `Conflict: ${c.where}`,
     lines(model, width): Line[] {
-      if (both) {
-        const head: Line = { text: `Kept both: yours in place, theirs at ${both.savedAs}.`, tone: 'good' };
-        if (!both.rows) return [head, { text: 'One of them is not short text: no diff to show.', tone: 'dim' }];
-        return [head, ...sideBySide('Mine (here)', [], `Theirs (${basename(both.savedAs)})`, [], width).map((text) => ({ text })), ...diffLines(both.rows, width)];
-      }
       const resolved = (model.allConflicts.value ?? []).find((x) => keyOf(x) === keyOf(c) && x.resolution);
       const open = (model.conflicts.value ?? []).some((x) => keyOf(x) === keyOf(c));
-      const state: Line = c.resolution || resolved ? { text: `Resolved: ${c.resolution ?? resolved!.resolution}`, tone: 'good' } : open ? { text: `${whatHappened(c)}; found ${ago(c.createdAt)}. Press m, t or b.`, tone: 'warn' } : { text: 'Resolved.', tone: 'good' };
-      return [state, ...sideBySide('Mine (here)', mine, `Theirs (from ${peerLabel(c.peer, c.peerName)})`, theirsLines(c), width).map((text) => ({ text }))];
+      const state: Line = savedAs
+        ? { text: `Kept both: yours in place, theirs at ${savedAs}.`, tone: 'good' }
+        : c.resolution || resolved
+          ? { text: `Resolved: ${c.resolution ?? resolved!.resolution}`, tone: 'good' }
+          : open
+            ? { text: `${whatHappened(c)}; found ${ago(c.createdAt)}. Press m, t or b.`, tone: 'warn' }
+            : { text: 'Resolved.', tone: 'good' };
+      if (failed) return [state, { text: `Cannot show the versions: ${failed}`, tone: 'warn' }];
+      if (!versions) return [state, { text: '(reading both versions…)', tone: 'dim' }];
+      const theirsTitle = savedAs ? `Theirs (${basename(savedAs)})` : `Theirs (from ${peerLabel(c.peer, c.peerName)})`;
+      return [state, ...versionsLines(versions.mine, versions.theirs, theirsTitle, width)];
     },
     actions: choices.map(([key, label, choice]) => ({
       key,
       label,
       async run(ctx: ActionContext) {
         const r = await resolveIt(ctx, c, choice);
-        if (!r?.savedAs || !isAbsolute(c.where)) return;
-        const [a, b] = await Promise.all([fileView(c.where), fileView(r.savedAs)]);
-        both = { savedAs: r.savedAs, rows: a.text && b.text ? lineDiff(a.text, b.text) : undefined };
+        if (r?.savedAs) savedAs = r.savedAs;
         ctx.model.changed();
       },
     })),
     async load(ctx) {
-      mine = await mineLines(c);
+      // Both versions as the server has them (theirs may come from a peer): the diff is there before choosing.
+      try {
+        versions = await ctx.api.call('conflicts.show', { path: keyOf(c) });
+      } catch (err) {
+        failed = (err as Error).message;
+      }
       ctx.model.changed();
     },
   };
