@@ -61,7 +61,7 @@ export const cacheCommands: Command[] = [
     examples: ['bazil cache set-size 20G', 'bazil cache set-size --keep-free=2G 256M', 'bazil cache set-size default'],
     args: [1, 1],
     async run({ dataDir, args, flags }) {
-      const keepFree = flags['keep-free'];
+      const keepFree = flags.keepFree; // meow keys options in camelCase
       const minFree = typeof keepFree === 'string' ? keepFree : undefined;
       const s = await withServer(dataDir, (server) => server.call('cache.setSize', { size: args[0], minFree }));
       process.stdout.write(`Cache budget ${formatBytes(s.budget)}, keeping ${formatBytes(s.minFree)} of disk free; ${formatBytes(s.used)} used.\n`);

@@ -24,6 +24,7 @@ async function pair(t: Parameters<typeof makeHost>[0]): Promise<[Host, Host]> {
 }
 
 interface Stats {
+  minFree: number;
   used: number;
   budget: number;
   pinned: number;
@@ -56,7 +57,8 @@ async function filesFrom(a: Host, b: Host, files: Record<string, number>): Promi
 test('the budget holds while reading far more than it from a peer; the writer keeps what only it has', { skip }, async (t) => {
   const [a, b] = await pair(t);
   const sums = await filesFrom(a, b, { big: 96 * MiB });
-  await b.ok('bazil cache set-size 8M');
+  await b.ok('bazil cache set-size --keep-free=1G 8M');
+  assert.equal((await cacheStats(b)).minFree, 2 ** 30, '--keep-free is taken');
   // Sample b's store on the disk through the whole read.
   let most = 0;
   let sampling = true;
