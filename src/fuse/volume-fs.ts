@@ -23,6 +23,7 @@ import { Extents } from '../engine/tree/extents.js';
 import { OpenFile, baseOf, baseSize, contentSizes, readBase, seekContent } from '../engine/tree/open-file.js';
 import type { OpenFiles } from '../engine/tree/open-files.js';
 import type { SnapEntry, SnapshotReader } from '../engine/tree/snapshots.js';
+import { isUserXattr } from '../engine/tree/xattrs.js';
 import { NAME_MAX, targetSize, type Kind, type Node, type Tree, type TreeChange } from '../engine/tree/tree.js';
 import { errnoOf, ERRNO } from './errno.js';
 import { Op, SET, type Attr, type Edge, type Entry, type Request, type Session } from './edge.js';
@@ -40,6 +41,9 @@ const SNAP_INO = 2 ** 50;
 const TYPE_BITS: Record<Kind, number> = { file: constants.S_IFREG, dir: constants.S_IFDIR, symlink: constants.S_IFLNK };
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_RDWR;
 const RENAME_NOREPLACE = 1;
+/** setxattr(2)'s flags. */
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
 /** lseek(2)'s whences that reach FUSE (the kernel answers SEEK_SET, SEEK_CUR and SEEK_END). */
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
@@ -325,8 +329,48 @@ export class VolumeFs implements Handler {
         return this.statfs(edge, r);
       case Op.LSEEK:
         return this.lseek(edge, r);
+      case Op.SETXATTR:
+      case Op.GETXATTR:
+      case Op.LISTXATTR:
+      case Op.REMOVEXATTR:
+        return this.xattr(edge, r, ino);
       default:
         return edge.replyErr(r.id, ERRNO.ENOSYS);
+    }
+  }
+
+  /**
+   * Extended attributes, as setxattr(2) and getxattr(2) say: only user.* is
+   * stored; other namespaces are not supported (ENOTSUP; their reads are
+   * answered ENODATA by the native edge). The kernel checks names (ERANGE
+   * past 255 bytes), value sizes (E2BIG past 64 KiB) and permissions.
+   */
+  private xattr(edge: Edge, r: Request, ino: number): void {
+    this.tree.get(ino);
+    const xattrs = this.tree.xattrs;
+    /** getxattr and listxattr: size 0 asks how big; too small a buffer is ERANGE. */
+    const replySized = (value: Buffer) => {
+      if (r.size === 0) return edge.replyXattr(r.id, value.length);
+      if (value.length > r.size) return edge.replyErr(r.id, ERRNO.ERANGE);
+      edge.replyBuf(r.id, value, value.length);
+    };
+    switch (r.op) {
+      case Op.GETXATTR: {
+        const value = xattrs.get(ino, r.name!);
+        return value === undefined ? edge.replyErr(r.id, ERRNO.ENODATA) : replySized(value);
+      }
+      case Op.LISTXATTR:
+        return replySized(Buffer.concat(xattrs.names(ino).flatMap((n) => [n, Buffer.alloc(1)])));
+      case Op.SETXATTR: {
+        if (!isUserXattr(r.name!)) return edge.replyErr(r.id, ERRNO.ENOTSUP);
+        if (r.flags & ~(XATTR_CREATE | XATTR_REPLACE) || r.flags === (XATTR_CREATE | XATTR_REPLACE)) return edge.replyErr(r.id, ERRNO.EINVAL);
+        const mode = r.flags & XATTR_CREATE ? 'create' : r.flags & XATTR_REPLACE ? 'replace' : 'either';
+        const done = xattrs.set(ino, r.name!, r.data!, mode);
+        return edge.replyErr(r.id, done === 'set' ? 0 : done === 'missing' ? ERRNO.ENODATA : ERRNO.ENOSPC);
+      }
+      default:
+        if (!isUserXattr(r.name!)) return edge.replyErr(r.id, ERRNO.ENOTSUP);
+        return edge.replyErr(r.id, xattrs.remove(ino, r.name!) ? 0 : ERRNO.ENODATA);
     }
   }
 
@@ -565,6 +609,11 @@ export class VolumeFs implements Handler {
         return this.statfs(edge, r);
       case Op.LSEEK:
         return this.lseek(edge, r);
+      // Snapshots do not keep extended attributes.
+      case Op.GETXATTR:
+        return edge.replyErr(r.id, ERRNO.ENODATA);
+      case Op.LISTXATTR:
+        return r.size === 0 ? edge.replyXattr(r.id, 0) : edge.replyBuf(r.id, Buffer.alloc(0), 0);
       default:
         throw readOnly();
     }

@@ -280,4 +280,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (volume, peer)
   );
   `,
+  // 10: extended attributes (user.* only), per inode; they go with the inode.
+  `
+  CREATE TABLE xattrs (
+    ino INTEGER NOT NULL,
+    name BLOB NOT NULL CHECK (typeof(name) = 'blob'), -- the full name's bytes: user.NAME
+    value BLOB NOT NULL,
+    PRIMARY KEY (ino, name)
+  ) WITHOUT ROWID;
+  CREATE TRIGGER nodes_xattrs_gone AFTER DELETE ON nodes BEGIN DELETE FROM xattrs WHERE ino = old.ino; END;
+  `,
 ];

@@ -10,6 +10,7 @@ import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 import { nameBytes, nameFromBytes, showName } from '../names.js';
 import type { Time } from './times.js';
+import { Xattrs } from './xattrs.js';
 
 export type Kind = 'file' | 'dir' | 'symlink';
 
@@ -129,6 +130,8 @@ export function checkEntryName(name: string): void {
 
 export class Tree {
   readonly root: number;
+  /** The inodes' extended attributes. */
+  readonly xattrs: Xattrs;
   private readonly stmts;
   private readonly listeners = new Set<() => void>();
   private readonly changeListeners = new Set<(changes: TreeChange[]) => void>();
@@ -172,6 +175,7 @@ export class Tree {
       move: db.prepare('UPDATE nodes SET parent = ?, name = ?, ctime = ? WHERE ino = ?'),
       touchDir: db.prepare('UPDATE nodes SET mtime = ?, mtime_ns = 0, ctime = ? WHERE ino = ?'),
       setMode: db.prepare('UPDATE nodes SET mode = ?, ctime = ? WHERE ino = ?'),
+      setCtime: db.prepare('UPDATE nodes SET ctime = ? WHERE ino = ?'),
       setTimes: db.prepare('UPDATE nodes SET mtime = ?, mtime_ns = ?, atime = ?, atime_ns = ?, ctime = ? WHERE ino = ?'),
       // The same millisecond as recorded keeps its nanoseconds: utimens set
       // both on a file still open, whose commit then records that time.
@@ -182,6 +186,7 @@ export class Tree {
       syncFull: db.prepare('PRAGMA synchronous = FULL'),
     };
     this.root = this.ensureRoot();
+    this.xattrs = new Xattrs(db, (fn) => this.transaction(fn), (ino) => this.touchCtime(ino));
   }
 
   private ensureRoot(): number {
@@ -402,6 +407,12 @@ export class Tree {
       this.stampAncestors(toParent);
       return existing;
     });
+  }
+
+  /** A change of an inode's metadata that is not synced (its extended attributes): its ctime only. */
+  private touchCtime(ino: number): void {
+    this.changed(this.stmts.setCtime.run(Date.now(), ino), ino);
+    this.changes.push({ ino });
   }
 
   setMode(ino: number, mode: number): void {
