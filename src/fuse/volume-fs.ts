@@ -41,6 +41,9 @@ const SNAP_INO = 2 ** 50;
 const TYPE_BITS: Record<Kind, number> = { file: constants.S_IFREG, dir: constants.S_IFDIR, symlink: constants.S_IFLNK };
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_RDWR;
 const RENAME_NOREPLACE = 1;
+/** fallocate(2)'s modes. */
+const FALLOC_KEEP_SIZE = 1;
+const FALLOC_PUNCH_HOLE = 2;
 /** setxattr(2)'s flags. */
 const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
@@ -334,6 +337,15 @@ export class VolumeFs implements Handler {
       case Op.LISTXATTR:
       case Op.REMOVEXATTR:
         return this.xattr(edge, r, ino);
+      case Op.FALLOCATE: {
+        // Mode 0 (and KEEP_SIZE alone, then nothing to do) and punching a hole; no other mode.
+        const keepSize = (r.mode & FALLOC_KEEP_SIZE) !== 0;
+        const punch = (r.mode & FALLOC_PUNCH_HOLE) !== 0;
+        if (r.mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE) || (punch && !keepSize)) return edge.replyErr(r.id, ERRNO.EOPNOTSUPP);
+        return this.fileHandle(r.fh)
+          .allocate(r.offset, r.size, punch, keepSize)
+          .then(() => edge.replyErr(r.id, 0));
+      }
       default:
         return edge.replyErr(r.id, ERRNO.ENOSYS);
     }
