@@ -109,6 +109,8 @@ export class VolumeFs implements Handler {
   private inKernelOp = false;
   /** Generations of reused inode numbers: a removed node's number may come back for a new one. */
   private readonly generations = new Map<number, number>();
+  /** Open files whose last name was removed, as they were (see keepIfOpen). */
+  private readonly orphans = new Map<number, Node>();
   private readonly virtuals = new Map<number, Virtual>([[SNAP_INO, { path: [] }]]);
   private readonly virtualInos = new Map<string, number>();
   private nextVirtual = SNAP_INO + 1;
@@ -166,17 +168,18 @@ export class VolumeFs implements Handler {
     return [kino, TYPE_BITS[kind] | mode, nlink, this.uid, this.gid, size, Math.ceil(stored / 512), ...atime, ...mtime, ...ctime];
   }
 
-  private nodeAttr(node: Node): Attr {
+  /** nlink: a file's names (0 once its last name went while open). */
+  private nodeAttr(node: Node, nlink = node.kind === 'dir' ? 0 : this.tree.nameCount(node.ino)): Attr {
     const kino = this.kino(node.ino);
     const open = this.files.get(node.ino);
     const atime = secNs(node.atime, node.atimeNs);
     const ctime = secNs(node.ctime);
     if (node.kind === 'dir') return this.attr(kino, 'dir', node.mode, node.size, 2 + this.tree.subdirCount(node.ino), secNs(node.mtime, node.mtimeNs), atime, ctime);
-    if (node.kind === 'symlink') return this.attr(kino, 'symlink', node.mode, node.size, 1, secNs(node.mtime, node.mtimeNs), atime, ctime);
+    if (node.kind === 'symlink') return this.attr(kino, 'symlink', node.mode, node.size, nlink, secNs(node.mtime, node.mtimeNs), atime, ctime);
     // An open file with writes not yet committed has its own mtime (whole milliseconds).
-    if (open) return this.attr(kino, 'file', node.mode, open.size, 1, secNs(open.mtime, open.mtime === node.mtime ? node.mtimeNs : 0), atime, ctime, open.stored);
+    if (open) return this.attr(kino, 'file', node.mode, open.size, nlink, secNs(open.mtime, open.mtime === node.mtime ? node.mtimeNs : 0), atime, ctime, open.stored);
     const { size, stored } = contentSizes(node, `the manifest of inode ${node.ino}`);
-    return this.attr(kino, 'file', node.mode, size, 1, secNs(node.mtime, node.mtimeNs), atime, ctime, stored);
+    return this.attr(kino, 'file', node.mode, size, nlink, secNs(node.mtime, node.mtimeNs), atime, ctime, stored);
   }
 
   private snapDirAttr(): Attr {
@@ -248,8 +251,11 @@ export class VolumeFs implements Handler {
         const node = this.tree.lookup(ino, name);
         return edge.replyEntry(r.id, node ? this.entry(node) : [null, 0, CACHE_SECONDS]);
       }
-      case Op.GETATTR:
+      case Op.GETATTR: {
+        const orphan = this.orphans.get(ino);
+        if (orphan && !this.tree.exists(ino)) return edge.replyAttr(r.id, this.nodeAttr(orphan, 0), CACHE_SECONDS);
         return edge.replyAttr(r.id, this.nodeAttr(this.tree.get(ino)), CACHE_SECONDS);
+      }
       case Op.SETATTR:
         return this.setattr(edge, r, ino);
       case Op.READLINK: {
@@ -277,14 +283,16 @@ export class VolumeFs implements Handler {
       case Op.UNLINK:
       case Op.RMDIR: {
         this.refuseSnapDir(ino, r.name!);
-        this.tree.remove(ino, nameOf(r.name!), r.op === Op.RMDIR);
+        this.keepIfOpen(this.tree.remove(ino, nameOf(r.name!), r.op === Op.RMDIR));
         return edge.replyErr(r.id, 0);
       }
       case Op.RENAME:
         return this.rename(edge, r, ino);
-      // No hard links: EPERM is link(2)'s answer for that (git then renames instead).
-      case Op.LINK:
-        return edge.replyErr(r.id, ERRNO.EPERM);
+      case Op.LINK: {
+        const to = this.tino(r.ino2);
+        if (r.ino2 >= SNAP_INO) throw new BazilError('READ_ONLY', 'snapshots are read-only');
+        return edge.replyEntry(r.id, this.entry(this.tree.link(ino, to, this.newName(to, r.name!))));
+      }
       case Op.OPEN: {
         const node = this.tree.get(ino);
         if (node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `inode ${ino} is a directory`);
@@ -318,7 +326,10 @@ export class VolumeFs implements Handler {
         const h = this.handleOf(r.fh);
         this.handles.delete(r.fh);
         if (h.kind !== 'file') return edge.replyErr(r.id, 0);
-        return this.files.release(h.file).then(() => edge.replyErr(r.id, 0));
+        return this.files.release(h.file).then(() => {
+          if (!this.files.isOpen(ino)) this.orphans.delete(ino);
+          edge.replyErr(r.id, 0);
+        });
       }
       case Op.OPENDIR:
         return edge.replyOpen(r.id, this.addHandle(this.listing(ino)), false);
@@ -384,6 +395,15 @@ export class VolumeFs implements Handler {
         if (!isUserXattr(r.name!)) return edge.replyErr(r.id, ERRNO.ENOTSUP);
         return edge.replyErr(r.id, xattrs.remove(ino, r.name!) ? 0 : ERRNO.ENODATA);
     }
+  }
+
+  /**
+   * A file whose last name went while it is open lives on for its openers
+   * (fstat shows it with no links) until the last close; what is written to
+   * it then is dropped with it.
+   */
+  private keepIfOpen(removed: Node | undefined): void {
+    if (removed && removed.kind === 'file' && this.files.isOpen(removed.ino) && !this.tree.exists(removed.ino)) this.orphans.set(removed.ino, removed);
   }
 
   /** A name for a new entry: /.snap is taken. */
@@ -468,7 +488,7 @@ export class VolumeFs implements Handler {
     const toName = nameOf(r.name2!);
     if (r.flags & ~RENAME_NOREPLACE) return edge.replyErr(r.id, ERRNO.EINVAL);
     if (r.flags & RENAME_NOREPLACE && this.tree.lookup(to, toName)) throw new BazilError('ALREADY_EXISTS', `"${toName}" already exists`);
-    this.tree.rename(ino, from, to, toName);
+    this.keepIfOpen(this.tree.rename(ino, from, to, toName));
     edge.replyErr(r.id, 0);
   }
 

@@ -254,7 +254,8 @@ export class OpenFile {
 
   /** Records content in the tree and makes it the base that reads see; the dirty buffer is empty after. */
   private async committed(content: Content, durable: boolean): Promise<void> {
-    this.tree.setContent(this.ino, content, this.mtime, durable);
+    // A file whose last name went while it was open keeps its content for its openers only.
+    if (this.tree.exists(this.ino)) this.tree.setContent(this.ino, content, this.mtime, durable);
     this.manifest = content.manifest ?? null;
     this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null }, this.hooks);
     this.baseVisible = content.size;
