@@ -38,7 +38,17 @@ const FUSE_ROOT = 1;
 /** Virtual inodes (.snap and what is inside snapshots) are numbered from here: far above the tree's. */
 const SNAP_INO = 2 ** 50;
 
-const TYPE_BITS: Record<Kind, number> = { file: constants.S_IFREG, dir: constants.S_IFDIR, symlink: constants.S_IFLNK };
+const TYPE_BITS: Record<Kind, number> = {
+  file: constants.S_IFREG,
+  dir: constants.S_IFDIR,
+  symlink: constants.S_IFLNK,
+  fifo: constants.S_IFIFO,
+  socket: constants.S_IFSOCK,
+  chardev: constants.S_IFCHR,
+  blockdev: constants.S_IFBLK,
+};
+/** What mknod(2) makes, by the type bits of its mode. */
+const MKNOD_KINDS = new Map<number, Kind>((['file', 'fifo', 'socket', 'chardev', 'blockdev'] as Kind[]).map((k) => [TYPE_BITS[k], k]));
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_RDWR;
 const RENAME_NOREPLACE = 1;
 /** fallocate(2)'s modes. */
@@ -164,8 +174,8 @@ export class VolumeFs implements Handler {
   // ---- attributes -----------------------------------------------------------
 
   /** `stored`: the bytes a file's content keeps (holes are not); st_blocks counts those. */
-  private attr(kino: number, kind: Kind, mode: number, size: number, nlink: number, mtime: [number, number], atime = mtime, ctime = mtime, stored = size): Attr {
-    return [kino, TYPE_BITS[kind] | mode, nlink, this.uid, this.gid, size, Math.ceil(stored / 512), ...atime, ...mtime, ...ctime];
+  private attr(kino: number, kind: Kind, mode: number, size: number, nlink: number, mtime: [number, number], atime = mtime, ctime = mtime, stored = size, rdev = 0): Attr {
+    return [kino, TYPE_BITS[kind] | mode, nlink, this.uid, this.gid, size, Math.ceil(stored / 512), ...atime, ...mtime, ...ctime, rdev];
   }
 
   /** nlink: a file's names (0 once its last name went while open). */
@@ -176,6 +186,7 @@ export class VolumeFs implements Handler {
     const ctime = secNs(node.ctime);
     if (node.kind === 'dir') return this.attr(kino, 'dir', node.mode, node.size, 2 + this.tree.subdirCount(node.ino), secNs(node.mtime, node.mtimeNs), atime, ctime);
     if (node.kind === 'symlink') return this.attr(kino, 'symlink', node.mode, node.size, nlink, secNs(node.mtime, node.mtimeNs), atime, ctime);
+    if (node.kind !== 'file') return this.attr(kino, node.kind, node.mode, 0, nlink, secNs(node.mtime, node.mtimeNs), atime, ctime, 0, node.rdev);
     // An open file with writes not yet committed has its own mtime (whole milliseconds).
     if (open) return this.attr(kino, 'file', node.mode, open.size, nlink, secNs(open.mtime, open.mtime === node.mtime ? node.mtimeNs : 0), atime, ctime, open.stored);
     const { size, stored } = contentSizes(node, `the manifest of inode ${node.ino}`);
@@ -194,7 +205,7 @@ export class VolumeFs implements Handler {
       const { size, stored } = contentSizes(e, `the manifest of snapshot file "${showName(e.name)}"`);
       return this.attr(kino, 'file', e.mode, size, 1, t, t, t, stored);
     }
-    return this.attr(kino, e.kind, e.mode, e.kind === 'symlink' ? targetSize(e.target ?? '') : e.size, e.kind === 'dir' ? 2 : 1, t);
+    return this.attr(kino, e.kind, e.mode, e.kind === 'symlink' ? targetSize(e.target ?? '') : e.size, e.kind === 'dir' ? 2 : 1, t, t, t, e.size, e.rdev);
   }
 
   private entry(node: Node): Entry {
@@ -267,9 +278,11 @@ export class VolumeFs implements Handler {
         if (ino === this.tree.root && r.name!.equals(SNAP_NAME)) throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
         return edge.replyEntry(r.id, this.entry(this.tree.create(ino, nameOf(r.name!), 'dir', r.mode)));
       }
+      // Regular files, FIFOs, sockets and devices (the kernel lets only CAP_MKNOD make devices).
       case Op.MKNOD: {
-        if ((r.mode & constants.S_IFMT) !== constants.S_IFREG) return edge.replyErr(r.id, ERRNO.EPERM);
-        return edge.replyEntry(r.id, this.entry(this.tree.create(ino, this.newName(ino, r.name!), 'file', r.mode & 0o7777)));
+        const kind = MKNOD_KINDS.get(r.mode & constants.S_IFMT);
+        if (!kind) return edge.replyErr(r.id, ERRNO.EINVAL);
+        return edge.replyEntry(r.id, this.entry(this.tree.create(ino, this.newName(ino, r.name!), kind, r.mode & 0o7777, null, r.size)));
       }
       case Op.CREATE: {
         const node = this.tree.create(ino, this.newName(ino, r.name!), 'file', r.mode);

@@ -282,7 +282,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 10: extended attributes (user.* only), per inode; they go with the inode. Hard links:
   // an inode's other names (nodes holds its first), each with the vectors that make it an
-  // entry of its own to peers (its creation, what it has seen).
+  // entry of its own to peers (its creation, what it has seen). Special files' device numbers.
   `
   CREATE TABLE xattrs (
     ino INTEGER NOT NULL,
@@ -302,5 +302,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX links_ino ON links (ino);
   -- The tree moves a removed first name's inode to another name first: this is for a volume's deletion.
   CREATE TRIGGER nodes_links_gone AFTER DELETE ON nodes BEGIN DELETE FROM links WHERE ino = old.ino; END;
+  -- Special files (kinds 4 FIFO, 5 socket, 6 character device, 7 block device): a device's number.
+  ALTER TABLE nodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;
   `,
 ];

@@ -14,7 +14,7 @@ import { SELF, decode, join, type Vector } from '../clock/vector.js';
 import { effectiveSync } from '../clock/version.js';
 import { BazilError } from '../errors.js';
 import { showName } from '../names.js';
-import { createdOf, modOf, type Node, type Tombstone, type Tree } from '../tree/tree.js';
+import { createdOf, isDevice, modOf, type Node, type Tombstone, type Tree } from '../tree/tree.js';
 import type { Replicas, WireVector } from './replicas.js';
 import { compareNames, MAX_DIR_ENTRIES, type DirHandle, type Page } from './validate.js';
 import type { Entry, WireEntry, WirePage } from './wire.js';
@@ -75,6 +75,7 @@ function live(n: Node, encode: Encode): WireEntry {
     ...(n.kind === 'file' && n.manifest ? { manifest: n.manifest.toString('base64') } : {}),
     ...(n.kind === 'symlink' && n.target !== null ? { target: n.target } : {}),
     ...(n.kind === 'dir' ? { ino: n.ino } : {}),
+    ...(isDevice(n.kind) ? { rdev: n.rdev } : {}),
     m: encode(modOf(n)),
     s: encode(decode(n.s)),
     c: encode(createdOf(n)),

@@ -16,7 +16,7 @@ import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { SyncCounts } from '../events.js';
 import { nameBytes, showName } from '../names.js';
-import { createdOf, modOf, targetSize, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
+import { SPECIAL_KINDS, createdOf, modOf, targetSize, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
 import { hasOpenConflicts, recordConflict, settleConflicts } from './conflicts.js';
 import { readListing, type Listing } from './listing.js';
 import { reconcile, type Version } from './reconcile.js';
@@ -96,9 +96,10 @@ async function pullTree(opts: PullOptions): Promise<PullStats> {
 
 const childPath = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
-function contentKey(x: { kind: string; size: number; data: Buffer | null; manifest: Buffer | null; target: string | null }): string | undefined {
+function contentKey(x: { kind: string; size: number; data: Buffer | null; manifest: Buffer | null; target: string | null; rdev: number }): string | undefined {
   if (x.kind === 'file') return `f${x.size}:${(x.manifest ?? x.data ?? Buffer.alloc(0)).toString('base64')}`;
   if (x.kind === 'symlink') return `l:${x.target}`;
+  if (SPECIAL_KINDS.includes(x.kind as Kind)) return `${x.kind}:${x.rdev}`;
   return undefined;
 }
 
@@ -107,12 +108,12 @@ function versionOf(e: Entry, s: Vector = e.s, m: Vector = e.m): SyncedVersion {
   const data = kind === 'file' && !e.manifest ? (e.data ?? Buffer.alloc(0)) : null;
   const target = kind === 'symlink' ? (e.target ?? '') : null;
   const size = data ? data.length : target !== null ? targetSize(target) : kind === 'file' ? e.size : 0;
-  return { kind, mode: e.mode, size, mtime: e.mtime, mtimeNs: e.mtimeNs, data, manifest: kind === 'file' ? e.manifest : null, target, m, s, c: e.c };
+  return { kind, mode: e.mode, size, mtime: e.mtime, mtimeNs: e.mtimeNs, data, manifest: kind === 'file' ? e.manifest : null, target, rdev: e.rdev, m, s, c: e.c };
 }
 
 /** Their side of a name they deleted without a trace: what their directory had seen. */
 function deletion(name: string, seen: Vector): Entry {
-  return { name, kind: 'deleted', mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, ino: null, m: seen, s: seen, c: new Map() };
+  return { name, kind: 'deleted', mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, rdev: 0, ino: null, m: seen, s: seen, c: new Map() };
 }
 
 class Walk {

@@ -13,7 +13,7 @@ import { BazilError } from '../errors.js';
 import { checkName, isNameString, nameBytes, showName } from '../names.js';
 import { decodeNode, manifestSize } from '../store/manifest.js';
 import { INLINE_MAX } from '../tree/open-file.js';
-import { NAME_MAX, type Kind } from '../tree/tree.js';
+import { NAME_MAX, SPECIAL_KINDS, isDevice, type Kind } from '../tree/tree.js';
 import type { Entry, WireEntry, WirePage } from './wire.js';
 import type { SnapshotList } from './snapshots.js';
 import type { Replicas, WireVector } from './replicas.js';
@@ -152,7 +152,9 @@ export interface Page {
   next: string | null;
 }
 
-const KINDS = new Set(['file', 'dir', 'symlink', 'deleted']);
+const KINDS = new Set(['file', 'dir', 'symlink', ...SPECIAL_KINDS, 'deleted']);
+/** The largest device number (dev_t as Linux encodes it: 32-bit major and minor). */
+const RDEV_MAX = 2 ** 53 - 1;
 
 /** Checks one page of a peer's listing and maps it to local replica ids; CORRUPT names the first bad value. */
 export function readPage(wire: unknown, ctx: PageContext): Page {
@@ -216,7 +218,7 @@ function readEntry(v: unknown, dirS: Vector, vec: VectorReader, corrupt: (what: 
   const bad = (what: string) => corrupt(`${what} for ${shown}`);
   if (typeof e.kind !== 'string' || !KINDS.has(e.kind)) throw bad('an unknown kind');
   const vectors = { m: vec(e.m, shown), s: join(dirS, vec(e.s, shown)), c: vec(e.c, shown) };
-  const none = { mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, ino: null };
+  const none = { mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, rdev: 0, ino: null };
   if (e.kind === 'deleted') return { name, kind: 'deleted', ...none, ...vectors };
   const kind = e.kind as Kind;
   if (typeof e.mode !== 'number' || !Number.isInteger(e.mode) || e.mode < 0 || e.mode > 0o7777) throw bad('a mode that is not 0 to 07777');
@@ -229,7 +231,18 @@ function readEntry(v: unknown, dirS: Vector, vec: VectorReader, corrupt: (what: 
   if (kind !== 'file' && (e.data !== undefined || e.manifest !== undefined)) throw bad(`content on a ${kind}`);
   if (kind !== 'symlink' && e.target !== undefined) throw bad(`a target on a ${kind}`);
   if (kind !== 'dir' && e.ino !== undefined) throw bad(`an inode on a ${kind}`);
+  if (!isDevice(kind) && e.rdev !== undefined) throw bad(`a device number on a ${kind}`);
   switch (kind) {
+    case 'fifo':
+    case 'socket':
+    case 'chardev':
+    case 'blockdev': {
+      // Special files are metadata only: no content, and a device its number.
+      if (e.size !== 0) throw bad(`a size of ${e.size} bytes on a ${kind}`);
+      const rdev = e.rdev ?? 0;
+      if (typeof rdev !== 'number' || !Number.isSafeInteger(rdev) || rdev < 0 || rdev > RDEV_MAX) throw bad('a device number that is not a whole number');
+      return { ...base, size: 0, rdev };
+    }
     case 'dir':
       if (!isIno(e.ino)) throw bad('a directory without its inode');
       return { ...base, ino: e.ino };

@@ -29,6 +29,8 @@ export interface WireEntry {
   /** base64 of the encoded manifest root */
   manifest?: string;
   target?: string;
+  /** A device's number (character and block devices only). */
+  rdev?: number;
   /** A directory's inode on the sender: its handle, with the listed directory's ino and its name. */
   ino?: number;
   m: WireVector;
@@ -66,6 +68,8 @@ export interface Entry extends Clocks {
   data: Buffer | null;
   manifest: Buffer | null;
   target: string | null;
+  /** A device's number; 0 for the rest. */
+  rdev: number;
   /** A directory's inode on the sender (its handle); null for the rest. */
   ino: number | null;
 }

@@ -33,11 +33,13 @@ export interface SnapEntry {
   /** File manifest root, or for a directory the manifest root of its directory object. */
   manifest?: Buffer;
   target?: string;
+  /** A device's number. */
+  rdev?: number;
 }
 
 const MAGIC = 'BZD1\n';
-const KIND_LETTERS: Record<Kind, string> = { file: 'f', dir: 'd', symlink: 'l' };
-const LETTER_KINDS: Record<string, Kind> = { f: 'file', d: 'dir', l: 'symlink' };
+const KIND_LETTERS: Record<Kind, string> = { file: 'f', dir: 'd', symlink: 'l', fifo: 'p', socket: 's', chardev: 'c', blockdev: 'b' };
+const LETTER_KINDS: Record<string, Kind> = { f: 'file', d: 'dir', l: 'symlink', p: 'fifo', s: 'socket', c: 'chardev', b: 'blockdev' };
 
 interface Wire {
   n: string;
@@ -48,6 +50,7 @@ interface Wire {
   d?: string;
   h?: string;
   l?: string;
+  r?: number;
 }
 
 function encodeDir(entries: SnapEntry[]): Buffer {
@@ -60,6 +63,7 @@ function encodeDir(entries: SnapEntry[]): Buffer {
     ...(e.data ? { d: e.data.toString('base64') } : {}),
     ...(e.manifest ? { h: e.manifest.toString('base64') } : {}),
     ...(e.target !== undefined ? { l: e.target } : {}),
+    ...(e.rdev ? { r: e.rdev } : {}),
   }));
   return Buffer.from(MAGIC + JSON.stringify(wire));
 }
@@ -86,6 +90,7 @@ function decodeDir(bytes: Buffer, what: string): SnapEntry[] {
       data: w.d !== undefined ? Buffer.from(w.d, 'base64') : undefined,
       manifest: w.h !== undefined ? Buffer.from(w.h, 'base64') : undefined,
       target: w.l,
+      rdev: w.r,
     };
   });
 }
@@ -144,6 +149,7 @@ async function serialize(tree: Tree, store: ContentStore, db: Db, name: string):
       data: n.kind === 'file' && !n.manifest ? (n.data ?? Buffer.alloc(0)) : undefined,
       manifest: n.kind === 'dir' ? stored.get(n.ino) : (n.manifest ?? undefined),
       target: n.target ?? undefined,
+      rdev: n.rdev || undefined,
     }));
     stored.set(dirs[i], await storeBytes(store, encodeDir(entries)));
     // A stored directory's children are no longer needed.

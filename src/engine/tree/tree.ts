@@ -16,7 +16,11 @@ import { nameBytes, nameFromBytes, showName } from '../names.js';
 import type { Time } from './times.js';
 import { Xattrs } from './xattrs.js';
 
-export type Kind = 'file' | 'dir' | 'symlink';
+/** Special files (FIFOs, sockets, devices) have no content: they are what their kind (and a device its number) says. */
+export type SpecialKind = 'fifo' | 'socket' | 'chardev' | 'blockdev';
+export type Kind = 'file' | 'dir' | 'symlink' | SpecialKind;
+export const SPECIAL_KINDS: readonly Kind[] = ['fifo', 'socket', 'chardev', 'blockdev'];
+export const isDevice = (kind: string): boolean => kind === 'chardev' || kind === 'blockdev';
 
 export interface Node {
   ino: number;
@@ -40,6 +44,8 @@ export interface Node {
   /** A larger file's encoded manifest root. */
   manifest: Buffer | null;
   target: string | null;
+  /** A device's number (st_rdev); 0 for the rest. */
+  rdev: number;
   /** Version vectors (clock/vector.ts encoding): modification, stored sync (relative to the parent's), creation. */
   m: Buffer | null;
   s: Buffer | null;
@@ -66,6 +72,8 @@ export interface SyncedVersion extends clocks.Clocks {
   data: Buffer | null;
   manifest: Buffer | null;
   target: string | null;
+  /** A device's number; absent: 0. */
+  rdev?: number;
 }
 
 /**
@@ -82,8 +90,8 @@ export interface TreeChange {
 /** File content as stored: inline bytes or a manifest root. */
 export type Content = { size: number; data: Buffer; manifest?: undefined } | { size: number; manifest: Buffer; data?: undefined };
 
-export const KIND_CODES: Record<Kind, number> = { file: 1, dir: 2, symlink: 3 };
-export const KINDS: Kind[] = ['file', 'file', 'dir', 'symlink'];
+export const KIND_CODES: Record<Kind, number> = { file: 1, dir: 2, symlink: 3, fifo: 4, socket: 5, chardev: 6, blockdev: 7 };
+export const KINDS: Kind[] = ['file', 'file', 'dir', 'symlink', 'fifo', 'socket', 'chardev', 'blockdev'];
 /** A sync vector encoded as stored (clock/version.ts: without this replica's own entry). */
 const storedSync = (s: Vector): Buffer | null => encode(clocks.storedSync(s));
 
@@ -101,7 +109,7 @@ interface Row extends Omit<Node, 'kind' | 'name' | 'target' | 'link'> {
 }
 
 const INODE_COLUMNS =
-  'kind, mode, size, mtime, mtime_ns AS mtimeNs, coalesce(atime, mtime) AS atime, iif(atime IS NULL, mtime_ns, atime_ns) AS atimeNs, ctime, data, manifest, target, m';
+  'kind, mode, size, mtime, mtime_ns AS mtimeNs, coalesce(atime, mtime) AS atime, iif(atime IS NULL, mtime_ns, atime_ns) AS atimeNs, ctime, data, manifest, target, rdev, m';
 const COLUMNS = `ino, parent, name, ${INODE_COLUMNS}, s, c, 0 AS link`;
 /** A hard link as a node: the inode's columns, the link's name and vectors. */
 const LINK_COLUMNS = `links.ino AS ino, links.parent AS parent, links.name AS name, ${INODE_COLUMNS}, links.s AS s, links.c AS c, 1 AS link`;
@@ -185,12 +193,12 @@ export class Tree {
       countDirs: db.prepare('SELECT count(*) AS n FROM nodes WHERE parent = ? AND kind = 2 AND ino != parent'),
       hasChild: db.prepare('SELECT 1 FROM nodes WHERE parent = ? AND ino != parent UNION ALL SELECT 1 FROM links WHERE parent = ? LIMIT 1'),
       insert: db.prepare(
-        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, target, m, s, c, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       insertSynced: db.prepare(
-        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, mtime_ns, ctime, data, manifest, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, mtime_ns, ctime, data, manifest, target, m, s, c, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      replaceSynced: db.prepare('UPDATE nodes SET mode = ?, size = ?, mtime = ?, mtime_ns = ?, ctime = ?, data = ?, manifest = ?, target = ?, m = ?, s = ?, c = ? WHERE ino = ?'),
+      replaceSynced: db.prepare('UPDATE nodes SET mode = ?, size = ?, mtime = ?, mtime_ns = ?, ctime = ?, data = ?, manifest = ?, target = ?, rdev = ?, m = ?, s = ?, c = ? WHERE ino = ?'),
       setM: db.prepare('UPDATE nodes SET m = ? WHERE ino = ?'),
       setS: db.prepare('UPDATE nodes SET s = ? WHERE ino = ?'),
       setMC: db.prepare('UPDATE nodes SET m = ?, c = ?, s = ? WHERE ino = ?'),
@@ -226,7 +234,7 @@ export class Tree {
       const found = find.get(this.volumeId) as { ino: number } | undefined;
       if (found) return found.ino;
       const now = Date.now();
-      const ino = Number(this.stmts.insert.run(this.volumeId, 0, Buffer.alloc(0), KIND_CODES.dir, 0o755, 0, now, now, null, null, null, null, null).lastInsertRowid);
+      const ino = Number(this.stmts.insert.run(this.volumeId, 0, Buffer.alloc(0), KIND_CODES.dir, 0o755, 0, now, now, null, null, null, null, null, 0).lastInsertRowid);
       this.db.prepare('UPDATE nodes SET parent = ino WHERE ino = ?').run(ino);
       return ino;
     }).immediate();
@@ -366,7 +374,8 @@ export class Tree {
     return this.db.transaction(() => [...(this.stmts.all.all(this.volumeId) as Row[]), ...(this.stmts.allLinks.all(this.volumeId) as Row[])].map(fromRow))();
   }
 
-  create(parent: number, name: string, kind: Kind, mode: number, target: string | null = null): Node {
+  /** A new entry; rdev: a device's number. */
+  create(parent: number, name: string, kind: Kind, mode: number, target: string | null = null, rdev = 0): Node {
     checkEntryName(name);
     return this.transaction(() => {
       this.requireDir(parent);
@@ -378,7 +387,7 @@ export class Tree {
       // What this name's tombstone had seen, this entry has seen too.
       const seen = this.takeTomb(parent, name)?.s;
       const ino = Number(
-        this.stmts.insert.run(this.volumeId, parent, stored(name), KIND_CODES[kind], mode & 0o7777, size, now, now, data, storedOrNull(target), stamp, seen ? storedSync(seen) : null, stamp)
+        this.stmts.insert.run(this.volumeId, parent, stored(name), KIND_CODES[kind], mode & 0o7777, size, now, now, data, storedOrNull(target), stamp, seen ? storedSync(seen) : null, stamp, isDevice(kind) ? rdev : 0)
           .lastInsertRowid,
       );
       this.stmts.touchDir.run(now, now, parent);
@@ -648,7 +657,7 @@ export class Tree {
     const seen = tomb ? join(tomb.s, v.s) : v.s;
     const now = Date.now();
     const ino = Number(
-      this.stmts.insertSynced.run(this.volumeId, parent, stored(name), KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, now, v.data, v.manifest, storedOrNull(v.target), encode(v.m), storedSync(seen), encode(v.c))
+      this.stmts.insertSynced.run(this.volumeId, parent, stored(name), KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, now, v.data, v.manifest, storedOrNull(v.target), encode(v.m), storedSync(seen), encode(v.c), isDevice(v.kind) ? (v.rdev ?? 0) : 0)
         .lastInsertRowid,
     );
     this.coverUp(parent, v.m);
@@ -661,7 +670,7 @@ export class Tree {
     if (this.nameCount(node.ino) > 1) return this.replaceLinked(node, v);
     const seen = join(decode(node.s), v.s);
     const m = node.kind === 'dir' ? join(modOf(node), v.m) : v.m;
-    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, storedOrNull(v.target), encode(m), storedSync(seen), encode(v.c), node.ino);
+    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, storedOrNull(v.target), isDevice(v.kind) ? (v.rdev ?? 0) : 0, encode(m), storedSync(seen), encode(v.c), node.ino);
     this.changes.push({ ino: node.ino });
     this.coverUp(node.parent, v.m);
   }

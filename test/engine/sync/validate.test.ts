@@ -60,7 +60,12 @@ const BAD: [string, (p: WirePage) => void, RegExp][] = [
   ['a name of 256 bytes that are not UTF-8', (p) => (entry(p, 'small').name = '\udce9'.repeat(256)), /a name of 256 bytes/],
   ['a name twice', (p) => (entry(p, 'small').name = 'link'), /out of name order, or twice/],
   ['names out of order', (p) => p.entries.reverse(), /out of name order/],
-  ['an unknown kind', (p) => (entry(p, 'small').kind = 'fifo' as never), /unknown kind/],
+  ['an unknown kind', (p) => (entry(p, 'small').kind = 'door' as never), /unknown kind/],
+  // Special files are entries without content; only a device has a number.
+  ['content on a fifo', (p) => (entry(p, 'small').kind = 'fifo'), /content on a fifo/],
+  ['a size on a socket', (p) => Object.assign(entry(p, 'small'), { kind: 'socket', data: undefined }), /a size of \d+ bytes on a socket/],
+  ['a device number on a fifo', (p) => Object.assign(entry(p, 'small'), { kind: 'fifo', data: undefined, size: 0, rdev: 5 }), /device number on a fifo/],
+  ['a device number that is not whole', (p) => Object.assign(entry(p, 'small'), { kind: 'chardev', data: undefined, size: 0, rdev: -1 }), /device number that is not/],
   ['a mode over 07777', (p) => (entry(p, 'small').mode = 0o10000), /mode/],
   ['a mode that is not a number', (p) => (entry(p, 'small').mode = '644' as never), /mode/],
   ['an mtime past any date', (p) => (entry(p, 'small').mtime = 1e300), /mtime/],
