@@ -384,12 +384,7 @@ export class VolumeFs implements Handler {
   private xattr(edge: Edge, r: Request, ino: number): void {
     this.tree.get(ino);
     const xattrs = this.tree.xattrs;
-    /** getxattr and listxattr: size 0 asks how big; too small a buffer is ERANGE. */
-    const replySized = (value: Buffer) => {
-      if (r.size === 0) return edge.replyXattr(r.id, value.length);
-      if (value.length > r.size) return edge.replyErr(r.id, ERRNO.ERANGE);
-      edge.replyBuf(r.id, value, value.length);
-    };
+    const replySized = (value: Buffer) => this.replySized(edge, r, value);
     switch (r.op) {
       case Op.GETXATTR: {
         const value = xattrs.get(ino, r.name!);
@@ -417,6 +412,13 @@ export class VolumeFs implements Handler {
    */
   private keepIfOpen(removed: Node | undefined): void {
     if (removed && removed.kind === 'file' && this.files.isOpen(removed.ino) && !this.tree.exists(removed.ino)) this.orphans.set(removed.ino, removed);
+  }
+
+  /** getxattr and listxattr: size 0 asks how big; too small a buffer is ERANGE. */
+  private replySized(edge: Edge, r: Request, value: Buffer): void {
+    if (r.size === 0) return edge.replyXattr(r.id, value.length);
+    if (value.length > r.size) return edge.replyErr(r.id, ERRNO.ERANGE);
+    edge.replyBuf(r.id, value, value.length);
   }
 
   /** A name for a new entry: /.snap is taken. */
@@ -654,11 +656,14 @@ export class VolumeFs implements Handler {
         return this.statfs(edge, r);
       case Op.LSEEK:
         return this.lseek(edge, r);
-      // Snapshots do not keep extended attributes.
       case Op.GETXATTR:
-        return edge.replyErr(r.id, ERRNO.ENODATA);
       case Op.LISTXATTR:
-        return r.size === 0 ? edge.replyXattr(r.id, 0) : edge.replyBuf(r.id, Buffer.alloc(0), 0);
+        return (async () => {
+          const list = atSnapDir ? [] : ((await this.snapEntry(v)).xattrs ?? []);
+          if (r.op === Op.LISTXATTR) return this.replySized(edge, r, Buffer.concat(list.flatMap(([n]) => [n, Buffer.alloc(1)])));
+          const found = list.find(([n]) => n.equals(r.name!));
+          return found ? this.replySized(edge, r, found[1]) : edge.replyErr(r.id, ERRNO.ENODATA);
+        })();
       default:
         throw readOnly();
     }

@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { makeHost, shareVolume, type Host } from '../sync/hosts.js';
 import { fuseUnavailable, mountedVolume } from './mount-helpers.js';
 
 const skip = fuseUnavailable() || (spawnSync('setfattr', ['--version']).status !== 0 && 'setfattr is not installed (scripts/system-deps.sh --test installs attr)');
@@ -69,6 +70,10 @@ describe('extended attributes through a mount', { skip }, () => {
     await v.restart();
     assert.equal(await v.ok('getfattr --only-values -n user.tool f'), 'a value');
     await v.ok('mkdir d && setfattr -n user.on-dir -v 1 d && getfattr -n user.on-dir d >/dev/null');
+    // Snapshots keep them.
+    await v.ok('mkdir .snap/s && setfattr -x user.tool f');
+    assert.equal(await v.ok('getfattr --only-values -n user.tool .snap/s/f'), 'a value');
+    assert.equal(await v.ok('getfattr --only-values -n user.on-dir .snap/s/d'), '1');
     await v.ok('rm f && touch f && test -z "$(getfattr -d f)"');
   });
 
@@ -85,5 +90,23 @@ describe('extended attributes through a mount', { skip }, () => {
     await v.ok(`${attrs}; rsync -aX ../src/ rs/ && diff <(attrs ../src) <(attrs rs)`);
     assert.equal(await v.ok('rsync -n -i -aX ../src/ rs/'), '');
     assert.equal(await v.ok('cp -a ../src cpa && rsync -n -i -aX ../src/ cpa/'), '');
+  });
+
+  test('they sync: set, changed and removed on one peer, the other has the same', async (t) => {
+    const a = await makeHost(t, 'a');
+    const b = await makeHost(t, 'b');
+    await shareVolume([a, b], 'v', ['--manual-sync']);
+    const sync = (to: Host, from: Host) => to.ok(`bazil volume sync v ${from.key}`);
+    const dump = (h: Host) => h.ok('cd mnt && for f in f g; do getfattr -d $f; done');
+    await a.ok('cd mnt && echo x >f && echo y >g && setfattr -n user.one -v 1 f && setfattr -n user.bin -v 0xff00ff f && setfattr -n user.g -v g g');
+    await sync(b, a);
+    assert.match(await dump(b), /user\.bin=0s\/wD\/\nuser\.one="1"/);
+    assert.equal(await dump(b), await dump(a));
+    // A change of attributes alone is a change of the file.
+    await b.ok('cd mnt && setfattr -x user.one f && setfattr -n user.g -v changed g');
+    await sync(a, b);
+    assert.equal(await dump(a), await dump(b));
+    assert.equal(await a.ok('cd mnt && getfattr --only-values -n user.g g && cat f'), 'changedx\n');
+    assert.equal(await a.ok('bazil conflicts list'), '');
   });
 });

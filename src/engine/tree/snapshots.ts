@@ -13,6 +13,7 @@ import { decodeNode, encodeNode } from '../store/manifest.js';
 import { LruCache } from '../store/lru.js';
 import { toHex } from '../store/convergent.js';
 import type { Kind, Node, Tree } from './tree.js';
+import type { Xattr } from './xattrs.js';
 import { volumeRowId } from './volumes.js';
 
 export interface SnapshotInfo {
@@ -35,6 +36,8 @@ export interface SnapEntry {
   target?: string;
   /** A device's number. */
   rdev?: number;
+  /** Extended attributes, in name order. */
+  xattrs?: Xattr[];
 }
 
 const MAGIC = 'BZD1\n';
@@ -51,6 +54,8 @@ interface Wire {
   h?: string;
   l?: string;
   r?: number;
+  /** [base64 name, base64 value] */
+  x?: [string, string][];
 }
 
 function encodeDir(entries: SnapEntry[]): Buffer {
@@ -64,6 +69,7 @@ function encodeDir(entries: SnapEntry[]): Buffer {
     ...(e.manifest ? { h: e.manifest.toString('base64') } : {}),
     ...(e.target !== undefined ? { l: e.target } : {}),
     ...(e.rdev ? { r: e.rdev } : {}),
+    ...(e.xattrs?.length ? { x: e.xattrs.map(([k, v]): [string, string] => [k.toString('base64'), v.toString('base64')]) } : {}),
   }));
   return Buffer.from(MAGIC + JSON.stringify(wire));
 }
@@ -81,6 +87,7 @@ function decodeDir(bytes: Buffer, what: string): SnapEntry[] {
   return wire.map((w) => {
     const kind = LETTER_KINDS[w.k];
     if (!kind || typeof w.n !== 'string') throw corrupt();
+    if (w.x !== undefined && !(Array.isArray(w.x) && w.x.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string'))) throw corrupt();
     return {
       name: w.n,
       kind,
@@ -91,6 +98,7 @@ function decodeDir(bytes: Buffer, what: string): SnapEntry[] {
       manifest: w.h !== undefined ? Buffer.from(w.h, 'base64') : undefined,
       target: w.l,
       rdev: w.r,
+      xattrs: w.x?.map(([k, v]): Xattr => [Buffer.from(k, 'base64'), Buffer.from(v, 'base64')]),
     };
   });
 }
@@ -150,6 +158,7 @@ async function serialize(tree: Tree, store: ContentStore, db: Db, name: string):
       manifest: n.kind === 'dir' ? stored.get(n.ino) : (n.manifest ?? undefined),
       target: n.target ?? undefined,
       rdev: n.rdev || undefined,
+      xattrs: tree.xattrs.all(n.ino),
     }));
     stored.set(dirs[i], await storeBytes(store, encodeDir(entries)));
     // A stored directory's children are no longer needed.

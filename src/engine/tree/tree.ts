@@ -14,7 +14,7 @@ import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 import { nameBytes, nameFromBytes, showName } from '../names.js';
 import type { Time } from './times.js';
-import { Xattrs } from './xattrs.js';
+import { Xattrs, type Xattr } from './xattrs.js';
 
 /** Special files (FIFOs, sockets, devices) have no content: they are what their kind (and a device its number) says. */
 export type SpecialKind = 'fifo' | 'socket' | 'chardev' | 'blockdev';
@@ -74,6 +74,8 @@ export interface SyncedVersion extends clocks.Clocks {
   target: string | null;
   /** A device's number; absent: 0. */
   rdev?: number;
+  /** Extended attributes (files, directories); absent: none. */
+  xattrs?: Xattr[];
 }
 
 /**
@@ -225,7 +227,7 @@ export class Tree {
       syncFull: db.prepare('PRAGMA synchronous = FULL'),
     };
     this.root = this.ensureRoot();
-    this.xattrs = new Xattrs(db, (fn) => this.transaction(fn), (ino) => this.touchCtime(ino));
+    this.xattrs = new Xattrs(db, (fn) => this.transaction(fn), (ino) => this.xattrsChanged(ino));
   }
 
   private ensureRoot(): number {
@@ -514,10 +516,11 @@ export class Tree {
     });
   }
 
-  /** A change of an inode's metadata that is not synced (its extended attributes): its ctime only. */
-  private touchCtime(ino: number): void {
+  /** A change of an inode's extended attributes: its ctime, and a new version that syncs. */
+  private xattrsChanged(ino: number): void {
     this.changed(this.stmts.setCtime.run(Date.now(), ino), ino);
     this.changes.push({ ino });
+    this.stamp(ino);
   }
 
   setMode(ino: number, mode: number): void {
@@ -660,6 +663,7 @@ export class Tree {
       this.stmts.insertSynced.run(this.volumeId, parent, stored(name), KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, now, v.data, v.manifest, storedOrNull(v.target), encode(v.m), storedSync(seen), encode(v.c), isDevice(v.kind) ? (v.rdev ?? 0) : 0)
         .lastInsertRowid,
     );
+    this.xattrs.replaceAll(ino, v.xattrs ?? []);
     this.coverUp(parent, v.m);
     this.changedEntry({ ino, parent, name });
     return this.get(ino);
@@ -671,6 +675,7 @@ export class Tree {
     const seen = join(decode(node.s), v.s);
     const m = node.kind === 'dir' ? join(modOf(node), v.m) : v.m;
     this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, storedOrNull(v.target), isDevice(v.kind) ? (v.rdev ?? 0) : 0, encode(m), storedSync(seen), encode(v.c), node.ino);
+    this.xattrs.replaceAll(node.ino, v.xattrs ?? []);
     this.changes.push({ ino: node.ino });
     this.coverUp(node.parent, v.m);
   }

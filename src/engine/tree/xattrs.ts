@@ -1,9 +1,8 @@
 /**
  * Extended attributes of the tree's inodes: the user.* namespace only, names
  * and values as bytes. They belong to the inode (a node's removal drops them:
- * a trigger of migration 10). Setting or removing one changes the inode's
- * ctime, as on a local file system; it is not a modification peers see (they
- * do not sync yet).
+ * a trigger of migration 10). Setting or removing one is a change of the
+ * file (its ctime, and its version: they sync with it).
  */
 import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
@@ -25,6 +24,21 @@ export function isUserXattr(name: Buffer): boolean {
 /** setxattr(2)'s flags. */
 export type XattrMode = 'either' | 'create' | 'replace';
 
+/** One attribute: its full name's bytes and its value. */
+export type Xattr = [name: Buffer, value: Buffer];
+
+/** Whether a list of attributes fits one inode's bounds (sorted, unique names are the caller's part). */
+export function xattrsFit(list: Xattr[]): boolean {
+  let names = 0;
+  let total = 0;
+  for (const [name, value] of list) {
+    if (!isUserXattr(name) || name.length > 255 || value.length > XATTR_VALUE_MAX) return false;
+    names += name.length + 1;
+    total += name.length + value.length;
+  }
+  return names <= XATTR_NAMES_MAX && total <= XATTR_TOTAL_MAX;
+}
+
 /** What a set did: `missing` (replace, and there was none), `full` (the inode's bound would be passed). */
 export type SetResult = 'set' | 'missing' | 'full';
 
@@ -40,6 +54,8 @@ export class Xattrs {
     this.stmts = {
       get: db.prepare('SELECT value FROM xattrs WHERE ino = ? AND name = ?').pluck(),
       names: db.prepare('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').pluck(),
+      all: db.prepare('SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name').raw(),
+      clear: db.prepare('DELETE FROM xattrs WHERE ino = ?'),
       sizes: db.prepare('SELECT coalesce(sum(length(name) + 1), 0) AS names, coalesce(sum(length(name) + length(value)), 0) AS total FROM xattrs WHERE ino = ? AND name != ?'),
       put: db.prepare('INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)'),
       remove: db.prepare('DELETE FROM xattrs WHERE ino = ? AND name = ?'),
@@ -53,6 +69,17 @@ export class Xattrs {
   /** The names, in byte order. */
   names(ino: number): Buffer[] {
     return this.stmts.names.all(ino) as Buffer[];
+  }
+
+  /** Every attribute, in name order. */
+  all(ino: number): Xattr[] {
+    return this.stmts.all.all(ino) as Xattr[];
+  }
+
+  /** Makes the inode's attributes exactly `list` (a peer's version); inside the caller's transaction. */
+  replaceAll(ino: number, list: Xattr[]): void {
+    this.stmts.clear.run(ino);
+    for (const [name, value] of list) this.stmts.put.run(ino, name, value);
   }
 
   set(ino: number, name: Buffer, value: Buffer, mode: XattrMode): SetResult {
