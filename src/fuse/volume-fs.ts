@@ -205,7 +205,8 @@ export class VolumeFs implements Handler {
       const { size, stored } = contentSizes(e, `the manifest of snapshot file "${showName(e.name)}"`);
       return this.attr(kino, 'file', e.mode, size, 1, t, t, t, stored);
     }
-    return this.attr(kino, e.kind, e.mode, e.kind === 'symlink' ? targetSize(e.target ?? '') : e.size, e.kind === 'dir' ? 2 : 1, t, t, t, e.size, e.rdev);
+    const size = e.kind === 'symlink' ? targetSize(e.target ?? '') : e.size;
+    return this.attr(kino, e.kind, e.mode, size, e.kind === 'dir' ? 2 : 1, t, t, t, size, e.rdev);
   }
 
   private entry(node: Node): Entry {

@@ -189,7 +189,6 @@ export class Tree {
       setLinkS: db.prepare('UPDATE links SET s = ? WHERE parent = ? AND name = ?'),
       // The inode takes over a link's name and vectors (its first name was removed).
       promote: db.prepare('UPDATE nodes SET parent = ?, name = ?, s = ?, c = ?, m = ?, ctime = ? WHERE ino = ?'),
-      replaceInode: db.prepare('UPDATE nodes SET mode = ?, size = ?, mtime = ?, mtime_ns = ?, ctime = ?, data = ?, manifest = ?, target = ?, m = ? WHERE ino = ?'),
       allLinks: db.prepare(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE nodes.volume = ?`),
       dirAt: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE ino = ? AND volume = ? AND parent = ? AND name = ? AND kind = 2 AND ino != parent`),
       countDirs: db.prepare('SELECT count(*) AS n FROM nodes WHERE parent = ? AND kind = 2 AND ino != parent'),
