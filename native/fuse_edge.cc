@@ -31,6 +31,7 @@ namespace {
 enum Op {
   LOOKUP, GETATTR, SETATTR, READLINK, MKDIR, UNLINK, RMDIR, SYMLINK, RENAME, OPEN, READ, WRITE,
   FLUSH, RELEASE, FSYNC, OPENDIR, READDIR, RELEASEDIR, STATFS, CREATE, READDIRPLUS, LINK, MKNOD, LSEEK,
+  SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, FALLOCATE,
 };
 
 struct Request {
@@ -40,7 +41,7 @@ struct Request {
   fuse_ino_t ino2 = 0;  // rename's new parent, link's new parent
   uint64_t fh = 0;
   std::string name, name2;  // bytes as the kernel gave them
-  std::vector<char> data;  // a write's bytes
+  std::vector<char> data;  // a write's bytes, setxattr's value
   double size = 0, offset = 0;
   int mode = 0, flags = 0, toSet = 0;
   int64_t atimeS = 0, atimeNs = 0, mtimeS = 0, mtimeNs = 0;
@@ -123,10 +124,11 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int toSet, fus
   push(r);
 }
 void opReadlink(fuse_req_t req, fuse_ino_t ino) { push(make(req, READLINK, ino)); }
-void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+void opMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
   Request* r = make(req, MKNOD, parent);
   r->name = name;
   r->mode = mode;
+  r->size = static_cast<double>(rdev);
   push(r);
 }
 void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
@@ -237,6 +239,48 @@ void opLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_in
   push(r);
 }
 
+// Extended attributes: only user.* is stored (see src/fuse/volume-fs.ts). The
+// kernel asks for security.capability before every write (FUSE clears
+// SB_NOSEC), so reads of other namespaces are answered here, without a trip
+// to JavaScript: nothing is stored there.
+bool userNamespace(const char* name) { return strncmp(name, "user.", 5) == 0; }
+
+void opSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
+  Request* r = make(req, SETXATTR, ino);
+  r->name = name;
+  r->data.assign(value, value + size);
+  r->flags = flags;
+  push(r);
+}
+void opGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  if (!userNamespace(name)) {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
+  Request* r = make(req, GETXATTR, ino);
+  r->name = name;
+  r->size = static_cast<double>(size);
+  push(r);
+}
+void opListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Request* r = make(req, LISTXATTR, ino);
+  r->size = static_cast<double>(size);
+  push(r);
+}
+void opRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  Request* r = make(req, REMOVEXATTR, ino);
+  r->name = name;
+  push(r);
+}
+void opFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* fi) {
+  Request* r = make(req, FALLOCATE, ino);
+  r->fh = fi->fh;
+  r->mode = mode;
+  r->offset = static_cast<double>(offset);
+  r->size = static_cast<double>(length);
+  push(r);
+}
+
 void opInit(void*, fuse_conn_info* conn) {
   // 1 MiB requests: libfuse asks the kernel for max_pages to match max_write.
   conn->max_write = 1 << 20;
@@ -285,6 +329,11 @@ fuse_lowlevel_ops makeOps() {
   ops.statfs = opStatfs;
   ops.create = opCreate;
   ops.lseek = opLseek;
+  ops.setxattr = opSetxattr;
+  ops.getxattr = opGetxattr;
+  ops.listxattr = opListxattr;
+  ops.removexattr = opRemovexattr;
+  ops.fallocate = opFallocate;
   return ops;
 }
 const fuse_lowlevel_ops kOps = makeOps();
@@ -300,6 +349,7 @@ Napi::Object toJs(Napi::Env env, Request* r) {
   o.Set("ino", static_cast<double>(r->ino));
   switch (r->op) {
     case LOOKUP: case UNLINK: case RMDIR: case MKDIR: case MKNOD: case CREATE:
+    case SETXATTR: case GETXATTR: case REMOVEXATTR:
       o.Set("name", bytes(env, r->name));
       break;
     case SYMLINK: case RENAME:
@@ -325,7 +375,7 @@ Napi::Object toJs(Napi::Env env, Request* r) {
     o.Set("mtimeS", static_cast<double>(r->mtimeS));
     o.Set("mtimeNs", static_cast<double>(r->mtimeNs));
   }
-  if (r->op == WRITE) {
+  if (r->op == WRITE || r->op == SETXATTR) {
     auto* v = new std::vector<char>(std::move(r->data));
     o.Set("data", Napi::Buffer<char>::New(env, v->data(), v->size(), [](Napi::Env, char*, std::vector<char>* p) { delete p; }, v));
   }
@@ -352,7 +402,7 @@ fuse_req_t reqOf(const Napi::CallbackInfo& info) {
   return reinterpret_cast<fuse_req_t>(static_cast<uintptr_t>(info[0].As<Napi::Number>().DoubleValue()));
 }
 
-// attr: [ino, mode, nlink, uid, gid, size, blocks, atimeS, atimeNs, mtimeS, mtimeNs, ctimeS, ctimeNs]
+// attr: [ino, mode, nlink, uid, gid, size, blocks, atimeS, atimeNs, mtimeS, mtimeNs, ctimeS, ctimeNs, rdev?]
 struct stat statOf(Napi::Array a) {
   struct stat st;
   memset(&st, 0, sizeof st);
@@ -371,6 +421,7 @@ struct stat statOf(Napi::Array a) {
   st.st_mtim.tv_nsec = static_cast<long>(n(10));
   st.st_ctim.tv_sec = static_cast<time_t>(n(11));
   st.st_ctim.tv_nsec = static_cast<long>(n(12));
+  if (a.Length() > 13) st.st_rdev = static_cast<dev_t>(n(13));
   return st;
 }
 
@@ -436,6 +487,11 @@ Napi::Value ReplyBuf(const Napi::CallbackInfo& info) {
 }
 Napi::Value ReplyWrite(const Napi::CallbackInfo& info) {
   fuse_reply_write(reqOf(info), info[1].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+// getxattr and listxattr asked with size 0: the size the value or list needs.
+Napi::Value ReplyXattr(const Napi::CallbackInfo& info) {
+  fuse_reply_xattr(reqOf(info), info[1].As<Napi::Number>().Uint32Value());
   return info.Env().Undefined();
 }
 Napi::Value ReplyLseek(const Napi::CallbackInfo& info) {
@@ -635,6 +691,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("replyBuf", Napi::Function::New(env, ReplyBuf));
   exports.Set("replyWrite", Napi::Function::New(env, ReplyWrite));
   exports.Set("replyLseek", Napi::Function::New(env, ReplyLseek));
+  exports.Set("replyXattr", Napi::Function::New(env, ReplyXattr));
   exports.Set("replyReadlink", Napi::Function::New(env, ReplyReadlink));
   exports.Set("replyStatfs", Napi::Function::New(env, ReplyStatfs));
   exports.Set("replyDir", Napi::Function::New(env, ReplyDir));

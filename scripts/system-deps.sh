@@ -11,6 +11,7 @@
 #     procps + tmux          ps (the tests check what it shows); tmux drives the terminal UI's tests
 #     openssh-server + openssh-client + rsync
 #                            the sync benchmark's reference: rsync over ssh to a private sshd
+#     attr                   setfattr/getfattr: the extended attribute tests
 #
 # As root it installs them with apt-get; otherwise it says what to run.
 set -euo pipefail
@@ -33,6 +34,7 @@ if $for_tests; then
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+  command -v setfattr >/dev/null 2>&1 || missing+=(attr)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -11,6 +11,7 @@ import { BazilError } from '../engine/errors.js';
 export enum Op {
   LOOKUP, GETATTR, SETATTR, READLINK, MKDIR, UNLINK, RMDIR, SYMLINK, RENAME, OPEN, READ, WRITE,
   FLUSH, RELEASE, FSYNC, OPENDIR, READDIR, RELEASEDIR, STATFS, CREATE, READDIRPLUS, LINK, MKNOD, LSEEK,
+  SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, FALLOCATE,
 }
 
 /** What setattr's toSet says to change (FUSE_SET_ATTR_*). */
@@ -22,14 +23,15 @@ export interface Request {
   /** The inode the request is about (a directory for name operations). */
   ino: number;
   name?: Buffer;
-  /** rename's new name, symlink's target. */
+  /** rename's new name, symlink's target. (name: an entry's name, or an extended attribute's.) */
   name2?: Buffer;
   /** rename's new parent, link's new parent. */
   ino2: number;
   fh: number;
   mode: number;
-  /** open(2) flags; rename(2) flags; fsync's datasync; setattr: 1 when fh is set; lseek's whence. */
+  /** open(2) flags; rename(2) flags; fsync's datasync; setattr: 1 when fh is set; lseek's whence; setxattr's XATTR_CREATE/REPLACE. */
   flags: number;
+  /** read's length; getxattr's and listxattr's buffer size; fallocate's length; mknod's rdev. (mode: fallocate's mode.) */
   size: number;
   offset: number;
   toSet?: number;
@@ -37,10 +39,11 @@ export interface Request {
   atimeNs?: number;
   mtimeS?: number;
   mtimeNs?: number;
+  /** write's bytes, setxattr's value. */
   data?: Buffer;
 }
 
-/** [ino, mode, nlink, uid, gid, size, blocks, atimeS, atimeNs, mtimeS, mtimeNs, ctimeS, ctimeNs] */
+/** [ino, mode, nlink, uid, gid, size, blocks, atimeS, atimeNs, mtimeS, mtimeNs, ctimeS, ctimeNs, rdev?] */
 export type Attr = number[];
 /** [attr (null: the name does not exist), generation, timeout in seconds] */
 export type Entry = [Attr | null, number, number];
@@ -69,6 +72,8 @@ export interface Edge {
   replyWrite(id: number, count: number): void;
   /** lseek: the offset found. */
   replyLseek(id: number, offset: number): void;
+  /** getxattr, listxattr asked with size 0: the size needed. */
+  replyXattr(id: number, size: number): void;
   replyReadlink(id: number, target: Buffer): void;
   replyStatfs(id: number, s: number[]): void;
   /** Answers entries from `offset` on, as many as fit in size; returns how many. entries: Entry (plus) or [ino, mode]. */

@@ -23,6 +23,7 @@ import { Extents } from '../engine/tree/extents.js';
 import { OpenFile, baseOf, baseSize, contentSizes, readBase, seekContent } from '../engine/tree/open-file.js';
 import type { OpenFiles } from '../engine/tree/open-files.js';
 import type { SnapEntry, SnapshotReader } from '../engine/tree/snapshots.js';
+import { isUserXattr } from '../engine/tree/xattrs.js';
 import { NAME_MAX, targetSize, type Kind, type Node, type Tree, type TreeChange } from '../engine/tree/tree.js';
 import { errnoOf, ERRNO } from './errno.js';
 import { Op, SET, type Attr, type Edge, type Entry, type Request, type Session } from './edge.js';
@@ -37,9 +38,25 @@ const FUSE_ROOT = 1;
 /** Virtual inodes (.snap and what is inside snapshots) are numbered from here: far above the tree's. */
 const SNAP_INO = 2 ** 50;
 
-const TYPE_BITS: Record<Kind, number> = { file: constants.S_IFREG, dir: constants.S_IFDIR, symlink: constants.S_IFLNK };
+const TYPE_BITS: Record<Kind, number> = {
+  file: constants.S_IFREG,
+  dir: constants.S_IFDIR,
+  symlink: constants.S_IFLNK,
+  fifo: constants.S_IFIFO,
+  socket: constants.S_IFSOCK,
+  chardev: constants.S_IFCHR,
+  blockdev: constants.S_IFBLK,
+};
+/** What mknod(2) makes, by the type bits of its mode. */
+const MKNOD_KINDS = new Map<number, Kind>((['file', 'fifo', 'socket', 'chardev', 'blockdev'] as Kind[]).map((k) => [TYPE_BITS[k], k]));
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_RDWR;
 const RENAME_NOREPLACE = 1;
+/** fallocate(2)'s modes. */
+const FALLOC_KEEP_SIZE = 1;
+const FALLOC_PUNCH_HOLE = 2;
+/** setxattr(2)'s flags. */
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
 /** lseek(2)'s whences that reach FUSE (the kernel answers SEEK_SET, SEEK_CUR and SEEK_END). */
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
@@ -102,6 +119,8 @@ export class VolumeFs implements Handler {
   private inKernelOp = false;
   /** Generations of reused inode numbers: a removed node's number may come back for a new one. */
   private readonly generations = new Map<number, number>();
+  /** Open files whose last name was removed, as they were (see keepIfOpen). */
+  private readonly orphans = new Map<number, Node>();
   private readonly virtuals = new Map<number, Virtual>([[SNAP_INO, { path: [] }]]);
   private readonly virtualInos = new Map<string, number>();
   private nextVirtual = SNAP_INO + 1;
@@ -155,21 +174,23 @@ export class VolumeFs implements Handler {
   // ---- attributes -----------------------------------------------------------
 
   /** `stored`: the bytes a file's content keeps (holes are not); st_blocks counts those. */
-  private attr(kino: number, kind: Kind, mode: number, size: number, nlink: number, mtime: [number, number], atime = mtime, ctime = mtime, stored = size): Attr {
-    return [kino, TYPE_BITS[kind] | mode, nlink, this.uid, this.gid, size, Math.ceil(stored / 512), ...atime, ...mtime, ...ctime];
+  private attr(kino: number, kind: Kind, mode: number, size: number, nlink: number, mtime: [number, number], atime = mtime, ctime = mtime, stored = size, rdev = 0): Attr {
+    return [kino, TYPE_BITS[kind] | mode, nlink, this.uid, this.gid, size, Math.ceil(stored / 512), ...atime, ...mtime, ...ctime, rdev];
   }
 
-  private nodeAttr(node: Node): Attr {
+  /** nlink: a file's names (0 once its last name went while open). */
+  private nodeAttr(node: Node, nlink = node.kind === 'dir' ? 0 : this.tree.nameCount(node.ino)): Attr {
     const kino = this.kino(node.ino);
     const open = this.files.get(node.ino);
     const atime = secNs(node.atime, node.atimeNs);
     const ctime = secNs(node.ctime);
     if (node.kind === 'dir') return this.attr(kino, 'dir', node.mode, node.size, 2 + this.tree.subdirCount(node.ino), secNs(node.mtime, node.mtimeNs), atime, ctime);
-    if (node.kind === 'symlink') return this.attr(kino, 'symlink', node.mode, node.size, 1, secNs(node.mtime, node.mtimeNs), atime, ctime);
+    if (node.kind === 'symlink') return this.attr(kino, 'symlink', node.mode, node.size, nlink, secNs(node.mtime, node.mtimeNs), atime, ctime);
+    if (node.kind !== 'file') return this.attr(kino, node.kind, node.mode, 0, nlink, secNs(node.mtime, node.mtimeNs), atime, ctime, 0, node.rdev);
     // An open file with writes not yet committed has its own mtime (whole milliseconds).
-    if (open) return this.attr(kino, 'file', node.mode, open.size, 1, secNs(open.mtime, open.mtime === node.mtime ? node.mtimeNs : 0), atime, ctime, open.stored);
+    if (open) return this.attr(kino, 'file', node.mode, open.size, nlink, secNs(open.mtime, open.mtime === node.mtime ? node.mtimeNs : 0), atime, ctime, open.stored);
     const { size, stored } = contentSizes(node, `the manifest of inode ${node.ino}`);
-    return this.attr(kino, 'file', node.mode, size, 1, secNs(node.mtime, node.mtimeNs), atime, ctime, stored);
+    return this.attr(kino, 'file', node.mode, size, nlink, secNs(node.mtime, node.mtimeNs), atime, ctime, stored);
   }
 
   private snapDirAttr(): Attr {
@@ -184,7 +205,8 @@ export class VolumeFs implements Handler {
       const { size, stored } = contentSizes(e, `the manifest of snapshot file "${showName(e.name)}"`);
       return this.attr(kino, 'file', e.mode, size, 1, t, t, t, stored);
     }
-    return this.attr(kino, e.kind, e.mode, e.kind === 'symlink' ? targetSize(e.target ?? '') : e.size, e.kind === 'dir' ? 2 : 1, t);
+    const size = e.kind === 'symlink' ? targetSize(e.target ?? '') : e.size;
+    return this.attr(kino, e.kind, e.mode, size, e.kind === 'dir' ? 2 : 1, t, t, t, size, e.rdev);
   }
 
   private entry(node: Node): Entry {
@@ -241,8 +263,11 @@ export class VolumeFs implements Handler {
         const node = this.tree.lookup(ino, name);
         return edge.replyEntry(r.id, node ? this.entry(node) : [null, 0, CACHE_SECONDS]);
       }
-      case Op.GETATTR:
+      case Op.GETATTR: {
+        const orphan = this.orphans.get(ino);
+        if (orphan && !this.tree.exists(ino)) return edge.replyAttr(r.id, this.nodeAttr(orphan, 0), CACHE_SECONDS);
         return edge.replyAttr(r.id, this.nodeAttr(this.tree.get(ino)), CACHE_SECONDS);
+      }
       case Op.SETATTR:
         return this.setattr(edge, r, ino);
       case Op.READLINK: {
@@ -254,9 +279,11 @@ export class VolumeFs implements Handler {
         if (ino === this.tree.root && r.name!.equals(SNAP_NAME)) throw new BazilError('ALREADY_EXISTS', `/${SNAP_DIR} is reserved for snapshots`);
         return edge.replyEntry(r.id, this.entry(this.tree.create(ino, nameOf(r.name!), 'dir', r.mode)));
       }
+      // Regular files, FIFOs, sockets and devices (the kernel lets only CAP_MKNOD make devices).
       case Op.MKNOD: {
-        if ((r.mode & constants.S_IFMT) !== constants.S_IFREG) return edge.replyErr(r.id, ERRNO.EPERM);
-        return edge.replyEntry(r.id, this.entry(this.tree.create(ino, this.newName(ino, r.name!), 'file', r.mode & 0o7777)));
+        const kind = MKNOD_KINDS.get(r.mode & constants.S_IFMT);
+        if (!kind) return edge.replyErr(r.id, ERRNO.EINVAL);
+        return edge.replyEntry(r.id, this.entry(this.tree.create(ino, this.newName(ino, r.name!), kind, r.mode & 0o7777, null, r.size)));
       }
       case Op.CREATE: {
         const node = this.tree.create(ino, this.newName(ino, r.name!), 'file', r.mode);
@@ -270,14 +297,16 @@ export class VolumeFs implements Handler {
       case Op.UNLINK:
       case Op.RMDIR: {
         this.refuseSnapDir(ino, r.name!);
-        this.tree.remove(ino, nameOf(r.name!), r.op === Op.RMDIR);
+        this.keepIfOpen(this.tree.remove(ino, nameOf(r.name!), r.op === Op.RMDIR));
         return edge.replyErr(r.id, 0);
       }
       case Op.RENAME:
         return this.rename(edge, r, ino);
-      // No hard links: EPERM is link(2)'s answer for that (git then renames instead).
-      case Op.LINK:
-        return edge.replyErr(r.id, ERRNO.EPERM);
+      case Op.LINK: {
+        const to = this.tino(r.ino2);
+        if (r.ino2 >= SNAP_INO) throw new BazilError('READ_ONLY', 'snapshots are read-only');
+        return edge.replyEntry(r.id, this.entry(this.tree.link(ino, to, this.newName(to, r.name!))));
+      }
       case Op.OPEN: {
         const node = this.tree.get(ino);
         if (node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `inode ${ino} is a directory`);
@@ -311,7 +340,10 @@ export class VolumeFs implements Handler {
         const h = this.handleOf(r.fh);
         this.handles.delete(r.fh);
         if (h.kind !== 'file') return edge.replyErr(r.id, 0);
-        return this.files.release(h.file).then(() => edge.replyErr(r.id, 0));
+        return this.files.release(h.file).then(() => {
+          if (!this.files.isOpen(ino)) this.orphans.delete(ino);
+          edge.replyErr(r.id, 0);
+        });
       }
       case Op.OPENDIR:
         return edge.replyOpen(r.id, this.addHandle(this.listing(ino)), false);
@@ -325,9 +357,69 @@ export class VolumeFs implements Handler {
         return this.statfs(edge, r);
       case Op.LSEEK:
         return this.lseek(edge, r);
+      case Op.SETXATTR:
+      case Op.GETXATTR:
+      case Op.LISTXATTR:
+      case Op.REMOVEXATTR:
+        return this.xattr(edge, r, ino);
+      case Op.FALLOCATE: {
+        // Mode 0 (and KEEP_SIZE alone, then nothing to do) and punching a hole; no other mode.
+        const keepSize = (r.mode & FALLOC_KEEP_SIZE) !== 0;
+        const punch = (r.mode & FALLOC_PUNCH_HOLE) !== 0;
+        if (r.mode & ~(FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE) || (punch && !keepSize)) return edge.replyErr(r.id, ERRNO.EOPNOTSUPP);
+        return this.fileHandle(r.fh)
+          .allocate(r.offset, r.size, punch, keepSize)
+          .then(() => edge.replyErr(r.id, 0));
+      }
       default:
         return edge.replyErr(r.id, ERRNO.ENOSYS);
     }
+  }
+
+  /**
+   * Extended attributes, as setxattr(2) and getxattr(2) say: only user.* is
+   * stored; other namespaces are not supported (ENOTSUP; their reads are
+   * answered ENODATA by the native edge). The kernel checks names (ERANGE
+   * past 255 bytes), value sizes (E2BIG past 64 KiB) and permissions.
+   */
+  private xattr(edge: Edge, r: Request, ino: number): void {
+    this.tree.get(ino);
+    const xattrs = this.tree.xattrs;
+    const replySized = (value: Buffer) => this.replySized(edge, r, value);
+    switch (r.op) {
+      case Op.GETXATTR: {
+        const value = xattrs.get(ino, r.name!);
+        return value === undefined ? edge.replyErr(r.id, ERRNO.ENODATA) : replySized(value);
+      }
+      case Op.LISTXATTR:
+        return replySized(Buffer.concat(xattrs.names(ino).flatMap((n) => [n, Buffer.alloc(1)])));
+      case Op.SETXATTR: {
+        if (!isUserXattr(r.name!)) return edge.replyErr(r.id, ERRNO.ENOTSUP);
+        if (r.flags & ~(XATTR_CREATE | XATTR_REPLACE) || r.flags === (XATTR_CREATE | XATTR_REPLACE)) return edge.replyErr(r.id, ERRNO.EINVAL);
+        const mode = r.flags & XATTR_CREATE ? 'create' : r.flags & XATTR_REPLACE ? 'replace' : 'either';
+        const done = xattrs.set(ino, r.name!, r.data!, mode);
+        return edge.replyErr(r.id, done === 'set' ? 0 : done === 'missing' ? ERRNO.ENODATA : ERRNO.ENOSPC);
+      }
+      default:
+        if (!isUserXattr(r.name!)) return edge.replyErr(r.id, ERRNO.ENOTSUP);
+        return edge.replyErr(r.id, xattrs.remove(ino, r.name!) ? 0 : ERRNO.ENODATA);
+    }
+  }
+
+  /**
+   * A file whose last name went while it is open lives on for its openers
+   * (fstat shows it with no links) until the last close; what is written to
+   * it then is dropped with it.
+   */
+  private keepIfOpen(removed: Node | undefined): void {
+    if (removed && removed.kind === 'file' && this.files.isOpen(removed.ino) && !this.tree.exists(removed.ino)) this.orphans.set(removed.ino, removed);
+  }
+
+  /** getxattr and listxattr: size 0 asks how big; too small a buffer is ERANGE. */
+  private replySized(edge: Edge, r: Request, value: Buffer): void {
+    if (r.size === 0) return edge.replyXattr(r.id, value.length);
+    if (value.length > r.size) return edge.replyErr(r.id, ERRNO.ERANGE);
+    edge.replyBuf(r.id, value, value.length);
   }
 
   /** A name for a new entry: /.snap is taken. */
@@ -412,7 +504,7 @@ export class VolumeFs implements Handler {
     const toName = nameOf(r.name2!);
     if (r.flags & ~RENAME_NOREPLACE) return edge.replyErr(r.id, ERRNO.EINVAL);
     if (r.flags & RENAME_NOREPLACE && this.tree.lookup(to, toName)) throw new BazilError('ALREADY_EXISTS', `"${toName}" already exists`);
-    this.tree.rename(ino, from, to, toName);
+    this.keepIfOpen(this.tree.rename(ino, from, to, toName));
     edge.replyErr(r.id, 0);
   }
 
@@ -565,6 +657,14 @@ export class VolumeFs implements Handler {
         return this.statfs(edge, r);
       case Op.LSEEK:
         return this.lseek(edge, r);
+      case Op.GETXATTR:
+      case Op.LISTXATTR:
+        return (async () => {
+          const list = atSnapDir ? [] : ((await this.snapEntry(v)).xattrs ?? []);
+          if (r.op === Op.LISTXATTR) return this.replySized(edge, r, Buffer.concat(list.flatMap(([n]) => [n, Buffer.alloc(1)])));
+          const found = list.find(([n]) => n.equals(r.name!));
+          return found ? this.replySized(edge, r, found[1]) : edge.replyErr(r.id, ERRNO.ENODATA);
+        })();
       default:
         throw readOnly();
     }

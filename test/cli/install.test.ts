@@ -33,7 +33,7 @@ test('npm install asks only for what running needs; npm test adds what the tests
   assert.equal(run.stderr, 'bazil: missing system packages: libfuse3-dev pkg-config fuse3\nbazil: install them (e.g. sudo apt-get install libfuse3-dev pkg-config fuse3); FUSE mounts need them\n');
   const tests = onBareMachine(t, ['--test']);
   assert.equal(tests.status, 0);
-  assert.match(tests.stderr, /^bazil: missing system packages: libfuse3-dev pkg-config fuse3 sqlite3 git procps tmux (openssh-server )?openssh-client rsync\n/);
+  assert.match(tests.stderr, /^bazil: missing system packages: libfuse3-dev pkg-config fuse3 sqlite3 git procps tmux (openssh-server )?openssh-client rsync attr\n/);
 });
 
 test('`npm link --ignore-scripts`, as the README says, puts bazil on the PATH without a warning', { skip: spawnSync('npm', ['--version']).error && 'no npm here' }, (t) => {

@@ -280,4 +280,29 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (volume, peer)
   );
   `,
+  // 10: extended attributes (user.* only), per inode; they go with the inode. Hard links:
+  // an inode's other names (nodes holds its first), each with the vectors that make it an
+  // entry of its own to peers (its creation, what it has seen). Special files' device numbers.
+  `
+  CREATE TABLE xattrs (
+    ino INTEGER NOT NULL,
+    name BLOB NOT NULL CHECK (typeof(name) = 'blob'), -- the full name's bytes: user.NAME
+    value BLOB NOT NULL,
+    PRIMARY KEY (ino, name)
+  ) WITHOUT ROWID;
+  CREATE TRIGGER nodes_xattrs_gone AFTER DELETE ON nodes BEGIN DELETE FROM xattrs WHERE ino = old.ino; END;
+  CREATE TABLE links (
+    parent INTEGER NOT NULL,
+    name BLOB NOT NULL CHECK (typeof(name) = 'blob'),
+    ino INTEGER NOT NULL,              -- a file's inode in nodes
+    s BLOB,                            -- as nodes.s, for this name
+    c BLOB,                            -- when this name was made
+    PRIMARY KEY (parent, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX links_ino ON links (ino);
+  -- The tree moves a removed first name's inode to another name first: this is for a volume's deletion.
+  CREATE TRIGGER nodes_links_gone AFTER DELETE ON nodes BEGIN DELETE FROM links WHERE ino = old.ino; END;
+  -- Special files (kinds 4 FIFO, 5 socket, 6 character device, 7 block device): a device's number.
+  ALTER TABLE nodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -14,7 +14,8 @@ import { SELF, decode, join, type Vector } from '../clock/vector.js';
 import { effectiveSync } from '../clock/version.js';
 import { BazilError } from '../errors.js';
 import { showName } from '../names.js';
-import { createdOf, modOf, type Node, type Tombstone, type Tree } from '../tree/tree.js';
+import { createdOf, isDevice, modOf, type Node, type Tombstone, type Tree } from '../tree/tree.js';
+import type { Xattr } from '../tree/xattrs.js';
 import type { Replicas, WireVector } from './replicas.js';
 import { compareNames, MAX_DIR_ENTRIES, type DirHandle, type Page } from './validate.js';
 import type { Entry, WireEntry, WirePage } from './wire.js';
@@ -47,7 +48,7 @@ export function listPage(tree: Tree, replicas: Replicas, at: DirHandle | null, a
       if ((i === nodes.length && nodes.length === PAGE_ROWS) || (j === tombs.length && tombs.length === PAGE_ROWS)) break;
       if (i === nodes.length && j === tombs.length) break;
       const order = i === nodes.length ? 1 : j === tombs.length ? -1 : compareNames(nodes[i].name, tombs[j].name);
-      const entry = order <= 0 ? live(nodes[i], encode) : deleted(tombs[j], encode);
+      const entry = order <= 0 ? live(nodes[i], encode, tree.xattrs.all(nodes[i].ino)) : deleted(tombs[j], encode);
       const size = JSON.stringify(entry).length;
       if (entries.length > 0 && bytes + size > PAGE_BYTES) break;
       entries.push(entry);
@@ -63,7 +64,7 @@ export function listPage(tree: Tree, replicas: Replicas, at: DirHandle | null, a
 
 type Encode = (v: Vector) => WireVector;
 
-function live(n: Node, encode: Encode): WireEntry {
+function live(n: Node, encode: Encode, xattrs: Xattr[]): WireEntry {
   return {
     name: n.name,
     kind: n.kind,
@@ -75,6 +76,8 @@ function live(n: Node, encode: Encode): WireEntry {
     ...(n.kind === 'file' && n.manifest ? { manifest: n.manifest.toString('base64') } : {}),
     ...(n.kind === 'symlink' && n.target !== null ? { target: n.target } : {}),
     ...(n.kind === 'dir' ? { ino: n.ino } : {}),
+    ...(isDevice(n.kind) ? { rdev: n.rdev } : {}),
+    ...(xattrs.length > 0 ? { xattrs: xattrs.map(([k, v]): [string, string] => [k.toString('base64'), v.toString('base64')]) } : {}),
     m: encode(modOf(n)),
     s: encode(decode(n.s)),
     c: encode(createdOf(n)),

@@ -10,13 +10,14 @@
  * never overwritten by a stale decision. A directory's s takes in theirs only
  * when everything in it was settled (no conflict left open, nothing postponed).
  */
+import { createHash } from 'node:crypto';
 import { EMPTY, decode, join, le, type Vector } from '../clock/vector.js';
 import { effectiveSync } from '../clock/version.js';
 import type { Db } from '../db/open.js';
 import { BazilError, isBazilError } from '../errors.js';
 import type { SyncCounts } from '../events.js';
 import { nameBytes, showName } from '../names.js';
-import { createdOf, modOf, targetSize, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
+import { SPECIAL_KINDS, createdOf, modOf, targetSize, type Kind, type Node, type SyncedVersion, type Tree } from '../tree/tree.js';
 import { hasOpenConflicts, recordConflict, settleConflicts } from './conflicts.js';
 import { readListing, type Listing } from './listing.js';
 import { reconcile, type Version } from './reconcile.js';
@@ -25,6 +26,7 @@ import { recordPeerSeen } from './forget.js';
 import { applySnapshots, type SnapshotChanges } from './snapshots.js';
 import { PATH_MAX, readPage, readSnapshots, type DirHandle, type Page } from './validate.js';
 import type { Entry } from './wire.js';
+import type { Xattr } from '../tree/xattrs.js';
 
 export interface PullOptions {
   tree: Tree;
@@ -96,9 +98,18 @@ async function pullTree(opts: PullOptions): Promise<PullStats> {
 
 const childPath = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
-function contentKey(x: { kind: string; size: number; data: Buffer | null; manifest: Buffer | null; target: string | null }): string | undefined {
-  if (x.kind === 'file') return `f${x.size}:${(x.manifest ?? x.data ?? Buffer.alloc(0)).toString('base64')}`;
+/** Extended attributes as part of a file's content key: equal lists, equal keys. */
+function xattrsKey(list: Xattr[]): string {
+  if (list.length === 0) return '';
+  const h = createHash('sha256');
+  for (const [name, value] of list) h.update(`${name.length}:${value.length}:`).update(name).update(value);
+  return `:x${h.digest('base64')}`;
+}
+
+function contentKey(x: { kind: string; size: number; data: Buffer | null; manifest: Buffer | null; target: string | null; rdev: number }, xattrs: Xattr[]): string | undefined {
+  if (x.kind === 'file') return `f${x.size}:${(x.manifest ?? x.data ?? Buffer.alloc(0)).toString('base64')}${xattrsKey(xattrs)}`;
   if (x.kind === 'symlink') return `l:${x.target}`;
+  if (SPECIAL_KINDS.includes(x.kind as Kind)) return `${x.kind}:${x.rdev}`;
   return undefined;
 }
 
@@ -107,12 +118,12 @@ function versionOf(e: Entry, s: Vector = e.s, m: Vector = e.m): SyncedVersion {
   const data = kind === 'file' && !e.manifest ? (e.data ?? Buffer.alloc(0)) : null;
   const target = kind === 'symlink' ? (e.target ?? '') : null;
   const size = data ? data.length : target !== null ? targetSize(target) : kind === 'file' ? e.size : 0;
-  return { kind, mode: e.mode, size, mtime: e.mtime, mtimeNs: e.mtimeNs, data, manifest: kind === 'file' ? e.manifest : null, target, m, s, c: e.c };
+  return { kind, mode: e.mode, size, mtime: e.mtime, mtimeNs: e.mtimeNs, data, manifest: kind === 'file' ? e.manifest : null, target, rdev: e.rdev, xattrs: e.xattrs, m, s, c: e.c };
 }
 
 /** Their side of a name they deleted without a trace: what their directory had seen. */
 function deletion(name: string, seen: Vector): Entry {
-  return { name, kind: 'deleted', mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, ino: null, m: seen, s: seen, c: new Map() };
+  return { name, kind: 'deleted', mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, rdev: 0, xattrs: [], ino: null, m: seen, s: seen, c: new Map() };
 }
 
 class Walk {
@@ -234,11 +245,11 @@ class Walk {
       const tomb = node ? undefined : tombs.get(name);
       const e = theirs?.entries.get(name);
       const ours: Version | undefined = node
-        ? { kind: node.kind, m: modOf(node), s: join(at.ours, decode(node.s)), c: createdOf(node), content: contentKey(node) }
+        ? { kind: node.kind, m: modOf(node), s: join(at.ours, decode(node.s)), c: createdOf(node), content: contentKey(node, tree.xattrs.all(node.ino)) }
         : tomb
           ? { kind: 'deleted', m: tomb.m, s: join(at.ours, tomb.s), c: tomb.c }
           : this.deletedWithDir(at, e);
-      const theirsV: Version | undefined = e && { kind: e.kind, m: e.m, s: e.s, c: e.c, content: contentKey(e) };
+      const theirsV: Version | undefined = e && { kind: e.kind, m: e.m, s: e.s, c: e.c, content: contentKey(e, e.xattrs) };
       const d = reconcile(ours, theirsV, at.ours, at.theirs);
       const path = childPath(at.path, name);
       if (e && e.kind !== 'deleted' && d.do !== 'nothing' && nameBytes(path).length >= PATH_MAX) {

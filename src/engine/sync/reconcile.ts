@@ -12,11 +12,12 @@
 import type { Vector } from '../clock/vector.js';
 import { compare, seen, type Clocks } from '../clock/version.js';
 
-export type VersionKind = 'file' | 'dir' | 'symlink' | 'deleted';
+/** The tree's kinds (tree.ts Kind, spelled here: reconcile imports nothing of the tree), or deleted. */
+export type VersionKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'chardev' | 'blockdev' | 'deleted';
 
 export interface Version extends Clocks {
   kind: VersionKind;
-  /** Identifies the content (files and symlinks): equal content, equal key. */
+  /** Identifies the content (files, symlinks, special files): equal content, equal key. */
   content?: string;
 }
 

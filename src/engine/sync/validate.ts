@@ -13,7 +13,8 @@ import { BazilError } from '../errors.js';
 import { checkName, isNameString, nameBytes, showName } from '../names.js';
 import { decodeNode, manifestSize } from '../store/manifest.js';
 import { INLINE_MAX } from '../tree/open-file.js';
-import { NAME_MAX, type Kind } from '../tree/tree.js';
+import { NAME_MAX, SPECIAL_KINDS, isDevice, type Kind } from '../tree/tree.js';
+import { XATTR_NAMES_MAX, XATTR_VALUE_MAX, xattrsFit, type Xattr } from '../tree/xattrs.js';
 import type { Entry, WireEntry, WirePage } from './wire.js';
 import type { SnapshotList } from './snapshots.js';
 import type { Replicas, WireVector } from './replicas.js';
@@ -152,7 +153,9 @@ export interface Page {
   next: string | null;
 }
 
-const KINDS = new Set(['file', 'dir', 'symlink', 'deleted']);
+const KINDS = new Set(['file', 'dir', 'symlink', ...SPECIAL_KINDS, 'deleted']);
+/** The largest device number (dev_t as Linux encodes it: 32-bit major and minor). */
+const RDEV_MAX = 2 ** 53 - 1;
 
 /** Checks one page of a peer's listing and maps it to local replica ids; CORRUPT names the first bad value. */
 export function readPage(wire: unknown, ctx: PageContext): Page {
@@ -216,7 +219,7 @@ function readEntry(v: unknown, dirS: Vector, vec: VectorReader, corrupt: (what: 
   const bad = (what: string) => corrupt(`${what} for ${shown}`);
   if (typeof e.kind !== 'string' || !KINDS.has(e.kind)) throw bad('an unknown kind');
   const vectors = { m: vec(e.m, shown), s: join(dirS, vec(e.s, shown)), c: vec(e.c, shown) };
-  const none = { mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, ino: null };
+  const none = { mode: 0, size: 0, mtime: 0, data: null, manifest: null, target: null, rdev: 0, xattrs: [], ino: null };
   if (e.kind === 'deleted') return { name, kind: 'deleted', ...none, ...vectors };
   const kind = e.kind as Kind;
   if (typeof e.mode !== 'number' || !Number.isInteger(e.mode) || e.mode < 0 || e.mode > 0o7777) throw bad('a mode that is not 0 to 07777');
@@ -225,11 +228,23 @@ function readEntry(v: unknown, dirS: Vector, vec: VectorReader, corrupt: (what: 
     throw bad("an mtime's nanoseconds that are not 0 to 999999 past its millisecond");
   }
   if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) throw bad('a size that is not a whole number of bytes');
-  const base = { ...none, name, kind, mode: e.mode, mtime: e.mtime, mtimeNs: e.mtimeNs ?? 0, ...vectors };
+  if (kind !== 'file' && kind !== 'dir' && e.xattrs !== undefined) throw bad(`extended attributes on a ${kind}`);
+  const base = { ...none, name, kind, mode: e.mode, mtime: e.mtime, mtimeNs: e.mtimeNs ?? 0, xattrs: readXattrs(e.xattrs, bad), ...vectors };
   if (kind !== 'file' && (e.data !== undefined || e.manifest !== undefined)) throw bad(`content on a ${kind}`);
   if (kind !== 'symlink' && e.target !== undefined) throw bad(`a target on a ${kind}`);
   if (kind !== 'dir' && e.ino !== undefined) throw bad(`an inode on a ${kind}`);
+  if (!isDevice(kind) && e.rdev !== undefined) throw bad(`a device number on a ${kind}`);
   switch (kind) {
+    case 'fifo':
+    case 'socket':
+    case 'chardev':
+    case 'blockdev': {
+      // Special files are metadata only: no content, and a device its number.
+      if (e.size !== 0) throw bad(`a size of ${e.size} bytes on a ${kind}`);
+      const rdev = e.rdev ?? 0;
+      if (typeof rdev !== 'number' || !Number.isSafeInteger(rdev) || rdev < 0 || rdev > RDEV_MAX) throw bad('a device number that is not a whole number');
+      return { ...base, size: 0, rdev };
+    }
     case 'dir':
       if (!isIno(e.ino)) throw bad('a directory without its inode');
       return { ...base, ino: e.ino };
@@ -266,6 +281,26 @@ function readEntry(v: unknown, dirS: Vector, vec: VectorReader, corrupt: (what: 
       return { ...base, size: 0, data: Buffer.alloc(0) };
     }
   }
+}
+
+/**
+ * An entry's extended attributes: user.* names of at most 255 bytes without
+ * NUL, in strictly increasing byte order, values and totals within one
+ * inode's bounds (tree/xattrs.ts), as a local setxattr would allow.
+ */
+function readXattrs(v: unknown, bad: (what: string) => BazilError): Xattr[] {
+  if (v === undefined) return [];
+  const refuse = () => bad('extended attributes that are not user.* names and values in name order within their bounds');
+  if (!Array.isArray(v) || v.length === 0 || v.length > XATTR_NAMES_MAX / 7) throw refuse();
+  const list = v.map((p: unknown): Xattr => {
+    if (!Array.isArray(p) || p.length !== 2) throw refuse();
+    return [base64(p[0], NAME_MAX, refuse), base64(p[1], XATTR_VALUE_MAX, refuse)];
+  });
+  for (let i = 0; i < list.length; i++) {
+    if (list[i][0].includes(0) || (i > 0 && Buffer.compare(list[i - 1][0], list[i][0]) >= 0)) throw refuse();
+  }
+  if (!xattrsFit(list)) throw refuse();
+  return list;
 }
 
 function base64(v: unknown, max: number, bad: () => BazilError): Buffer {

@@ -13,6 +13,7 @@
  */
 import type { Clocks } from '../clock/version.js';
 import type { Kind } from '../tree/tree.js';
+import type { Xattr } from '../tree/xattrs.js';
 import type { WireVector } from './replicas.js';
 
 export interface WireEntry {
@@ -29,6 +30,10 @@ export interface WireEntry {
   /** base64 of the encoded manifest root */
   manifest?: string;
   target?: string;
+  /** A device's number (character and block devices only). */
+  rdev?: number;
+  /** Extended attributes (files and directories), in name order: [base64 name, base64 value]. */
+  xattrs?: [string, string][];
   /** A directory's inode on the sender: its handle, with the listed directory's ino and its name. */
   ino?: number;
   m: WireVector;
@@ -66,6 +71,10 @@ export interface Entry extends Clocks {
   data: Buffer | null;
   manifest: Buffer | null;
   target: string | null;
+  /** A device's number; 0 for the rest. */
+  rdev: number;
+  /** Extended attributes, in name order. */
+  xattrs: Xattr[];
   /** A directory's inode on the sender (its handle); null for the rest. */
   ino: number | null;
 }

@@ -53,6 +53,20 @@ export class Extents {
     this.ranges = merged;
   }
 
+  /** Takes [start, end) out of the set. */
+  remove(start: number, end: number): void {
+    if (end <= start) return;
+    const kept: [number, number][] = [];
+    for (const [s, e] of this.ranges) {
+      if (e <= start || s >= end) kept.push([s, e]);
+      else {
+        if (s < start) kept.push([s, start]);
+        if (e > end) kept.push([end, e]);
+      }
+    }
+    this.ranges = kept;
+  }
+
   /** Drops everything at or beyond `size`. */
   truncate(size: number): void {
     this.ranges = this.ranges.filter(([s]) => s < size).map(([s, e]): [number, number] => [s, Math.min(e, size)]);

@@ -107,6 +107,8 @@ export class OpenFile {
   /** Committed bytes still visible: a truncate hides the rest even if the file grows again. */
   private baseVisible: number;
   private readonly dirty = new Extents();
+  /** Holes punched (fallocate) in the committed content since the last commit: they read as zeros. Never overlaps dirty. */
+  private readonly punched = new Extents();
   private changed = false;
   private readonly spill: Spill;
   /** Serializes writes, truncates and commits. */
@@ -149,13 +151,29 @@ export class OpenFile {
         await this.spill.read(buf, at, seg.end - seg.start, seg.start);
         continue;
       }
-      const baseEnd = Math.min(seg.end, this.baseVisible);
-      if (seg.start < baseEnd) await readBase(this.base, buf, at, seg.start, baseEnd);
-      // Past the committed bytes and never written: a hole, which reads as zeros.
-      const zeroFrom = Math.max(seg.start, baseEnd);
-      if (zeroFrom < seg.end) buf.fill(0, zeroFrom - offset, seg.end - offset);
+      for (const u of this.unwritten(seg.start, seg.end)) {
+        if (u.base) await readBase(this.base, buf, u.start - offset, u.start, u.end);
+        else buf.fill(0, u.start - offset, u.end - offset); // a hole reads as zeros
+      }
     }
     return end - offset;
+  }
+
+  /**
+   * What was not written in [start, end) (a segment outside `dirty`), cut into
+   * committed bytes (base) and holes: punched, or past the committed bytes.
+   * holeAfter: a hole or the file's end follows a base piece.
+   */
+  private *unwritten(start: number, end: number): Generator<{ start: number; end: number; base: boolean; holeAfter: boolean }> {
+    for (const seg of this.punched.segments(start, end)) {
+      if (seg.inside) {
+        yield { start: seg.start, end: seg.end, base: false, holeAfter: false };
+        continue;
+      }
+      const baseEnd = Math.min(seg.end, this.baseVisible);
+      if (seg.start < baseEnd) yield { start: seg.start, end: baseEnd, base: true, holeAfter: baseEnd < end || baseEnd === this.size };
+      if (baseEnd < seg.end) yield { start: Math.max(seg.start, baseEnd), end: seg.end, base: false, holeAfter: false };
+    }
   }
 
   /** SEEK_DATA (data true) or SEEK_HOLE from `off`, as seekContent; undefined is ENXIO. */
@@ -170,7 +188,7 @@ export class OpenFile {
   get stored(): number {
     if (this.ingest) return this.size;
     const base = this.base.kind === 'inline' ? this.base.data.length : this.base.reader.stored;
-    return Math.min(base, this.baseVisible) + this.dirty.bytes;
+    return Math.max(0, Math.min(base, this.baseVisible) - this.punched.bytes) + this.dirty.bytes;
   }
 
   write(data: Buffer, offset: number): Promise<number> {
@@ -198,6 +216,7 @@ export class OpenFile {
       }
       await this.spill.write(data, offset);
       this.dirty.add(offset, offset + data.length);
+      this.punched.remove(offset, offset + data.length);
       this.grown(offset + data.length);
       return data.length;
     });
@@ -235,11 +254,13 @@ export class OpenFile {
 
   /** Records content in the tree and makes it the base that reads see; the dirty buffer is empty after. */
   private async committed(content: Content, durable: boolean): Promise<void> {
-    this.tree.setContent(this.ino, content, this.mtime, durable);
+    // A file whose last name went while it was open keeps its content for its openers only.
+    if (this.tree.exists(this.ino)) this.tree.setContent(this.ino, content, this.mtime, durable);
     this.manifest = content.manifest ?? null;
     this.base = baseOf(this.store, { ino: this.ino, data: content.data ?? null, manifest: content.manifest ?? null }, this.hooks);
     this.baseVisible = content.size;
     this.dirty.clear();
+    this.punched.clear();
     this.changed = false;
     await this.spill.reset();
   }
@@ -250,9 +271,33 @@ export class OpenFile {
       if (this.ingest) await this.finishIngest();
       if (size < this.size) {
         this.dirty.truncate(size);
+        this.punched.truncate(size);
         this.baseVisible = Math.min(this.baseVisible, size);
       }
       this.size = size;
+      this.mtime = Date.now();
+      this.changed = true;
+    });
+  }
+
+  /**
+   * fallocate(2): `punch` (FALLOC_FL_PUNCH_HOLE with KEEP_SIZE) makes [offset,
+   * offset + length) of the file a hole; otherwise (mode 0) the size grows to
+   * cover the range, which reads as zeros. No space is reserved: the range is
+   * a hole until written (keepSize alone is then nothing to do).
+   */
+  allocate(offset: number, length: number, punch: boolean, keepSize: boolean): Promise<void> {
+    const end = offset + length;
+    if (end > MAX_FILE_SIZE) return Promise.reject(tooBig(end));
+    return this.serialized(async () => {
+      if (this.ingest) await this.finishIngest();
+      if (punch) {
+        const to = Math.min(end, this.size);
+        if (offset >= to) return;
+        this.dirty.remove(offset, to);
+        this.punched.add(offset, to);
+      } else if (keepSize || end <= this.size) return;
+      else this.size = end;
       this.mtime = Date.now();
       this.changed = true;
     });
@@ -306,13 +351,11 @@ export class OpenFile {
         }
         continue;
       }
-      const baseEnd = Math.min(seg.end, this.baseVisible);
-      if (seg.start < baseEnd) {
-        if (this.base.kind === 'inline') yield Buffer.from(this.base.data.subarray(seg.start, baseEnd));
-        else yield* this.base.reader.pieces(seg.start, baseEnd, baseEnd < seg.end || baseEnd === size);
+      for (const u of this.unwritten(seg.start, seg.end)) {
+        if (!u.base) yield { hole: u.end - u.start };
+        else if (this.base.kind === 'inline') yield Buffer.from(this.base.data.subarray(u.start, u.end));
+        else yield* this.base.reader.pieces(u.start, u.end, u.holeAfter);
       }
-      const holeFrom = Math.max(seg.start, baseEnd);
-      if (holeFrom < seg.end) yield { hole: seg.end - holeFrom };
     }
   }
 

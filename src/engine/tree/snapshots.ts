@@ -13,6 +13,7 @@ import { decodeNode, encodeNode } from '../store/manifest.js';
 import { LruCache } from '../store/lru.js';
 import { toHex } from '../store/convergent.js';
 import type { Kind, Node, Tree } from './tree.js';
+import type { Xattr } from './xattrs.js';
 import { volumeRowId } from './volumes.js';
 
 export interface SnapshotInfo {
@@ -33,11 +34,15 @@ export interface SnapEntry {
   /** File manifest root, or for a directory the manifest root of its directory object. */
   manifest?: Buffer;
   target?: string;
+  /** A device's number. */
+  rdev?: number;
+  /** Extended attributes, in name order. */
+  xattrs?: Xattr[];
 }
 
 const MAGIC = 'BZD1\n';
-const KIND_LETTERS: Record<Kind, string> = { file: 'f', dir: 'd', symlink: 'l' };
-const LETTER_KINDS: Record<string, Kind> = { f: 'file', d: 'dir', l: 'symlink' };
+const KIND_LETTERS: Record<Kind, string> = { file: 'f', dir: 'd', symlink: 'l', fifo: 'p', socket: 's', chardev: 'c', blockdev: 'b' };
+const LETTER_KINDS: Record<string, Kind> = { f: 'file', d: 'dir', l: 'symlink', p: 'fifo', s: 'socket', c: 'chardev', b: 'blockdev' };
 
 interface Wire {
   n: string;
@@ -48,6 +53,9 @@ interface Wire {
   d?: string;
   h?: string;
   l?: string;
+  r?: number;
+  /** [base64 name, base64 value] */
+  x?: [string, string][];
 }
 
 function encodeDir(entries: SnapEntry[]): Buffer {
@@ -60,6 +68,8 @@ function encodeDir(entries: SnapEntry[]): Buffer {
     ...(e.data ? { d: e.data.toString('base64') } : {}),
     ...(e.manifest ? { h: e.manifest.toString('base64') } : {}),
     ...(e.target !== undefined ? { l: e.target } : {}),
+    ...(e.rdev ? { r: e.rdev } : {}),
+    ...(e.xattrs?.length ? { x: e.xattrs.map(([k, v]): [string, string] => [k.toString('base64'), v.toString('base64')]) } : {}),
   }));
   return Buffer.from(MAGIC + JSON.stringify(wire));
 }
@@ -77,6 +87,7 @@ function decodeDir(bytes: Buffer, what: string): SnapEntry[] {
   return wire.map((w) => {
     const kind = LETTER_KINDS[w.k];
     if (!kind || typeof w.n !== 'string') throw corrupt();
+    if (w.x !== undefined && !(Array.isArray(w.x) && w.x.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && typeof p[1] === 'string'))) throw corrupt();
     return {
       name: w.n,
       kind,
@@ -86,6 +97,8 @@ function decodeDir(bytes: Buffer, what: string): SnapEntry[] {
       data: w.d !== undefined ? Buffer.from(w.d, 'base64') : undefined,
       manifest: w.h !== undefined ? Buffer.from(w.h, 'base64') : undefined,
       target: w.l,
+      rdev: w.r,
+      xattrs: w.x?.map(([k, v]): Xattr => [Buffer.from(k, 'base64'), Buffer.from(v, 'base64')]),
     };
   });
 }
@@ -144,6 +157,8 @@ async function serialize(tree: Tree, store: ContentStore, db: Db, name: string):
       data: n.kind === 'file' && !n.manifest ? (n.data ?? Buffer.alloc(0)) : undefined,
       manifest: n.kind === 'dir' ? stored.get(n.ino) : (n.manifest ?? undefined),
       target: n.target ?? undefined,
+      rdev: n.rdev || undefined,
+      xattrs: tree.xattrs.all(n.ino),
     }));
     stored.set(dirs[i], await storeBytes(store, encodeDir(entries)));
     // A stored directory's children are no longer needed.

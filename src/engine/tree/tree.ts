@@ -1,8 +1,12 @@
 /**
  * The live tree of one volume, in SQLite: each node is a dirent (parent, name)
- * and its inode (kind, mode, size, mtime, content) in one row, since there are
- * no hard links. Every method is one short synchronous transaction: callers on
- * the FUSE path never hold the database across an await.
+ * and its inode (kind, mode, size, mtime, content) in one row. A file's other
+ * names (hard links) are rows of `links`: each shows as a Node of its own
+ * (`link` set) with the inode's content and attributes, and its own creation
+ * and sync vectors, so that to a peer each name is an entry of its own (links
+ * sync as separate files, their content stored once). Every method is one
+ * short synchronous transaction: callers on the FUSE path never hold the
+ * database across an await.
  */
 import { SELF, decode, encode, equal, join, type Vector } from '../clock/vector.js';
 import * as clocks from '../clock/version.js';
@@ -10,8 +14,13 @@ import type { Db } from '../db/open.js';
 import { BazilError } from '../errors.js';
 import { nameBytes, nameFromBytes, showName } from '../names.js';
 import type { Time } from './times.js';
+import { Xattrs, type Xattr } from './xattrs.js';
 
-export type Kind = 'file' | 'dir' | 'symlink';
+/** Special files (FIFOs, sockets, devices) have no content: they are what their kind (and a device its number) says. */
+export type SpecialKind = 'fifo' | 'socket' | 'chardev' | 'blockdev';
+export type Kind = 'file' | 'dir' | 'symlink' | SpecialKind;
+export const SPECIAL_KINDS: readonly Kind[] = ['fifo', 'socket', 'chardev', 'blockdev'];
+export const isDevice = (kind: string): boolean => kind === 'chardev' || kind === 'blockdev';
 
 export interface Node {
   ino: number;
@@ -35,10 +44,14 @@ export interface Node {
   /** A larger file's encoded manifest root. */
   manifest: Buffer | null;
   target: string | null;
+  /** A device's number (st_rdev); 0 for the rest. */
+  rdev: number;
   /** Version vectors (clock/vector.ts encoding): modification, stored sync (relative to the parent's), creation. */
   m: Buffer | null;
   s: Buffer | null;
   c: Buffer | null;
+  /** True for a hard link: a name of `ino` other than its first (nodes' row). */
+  link?: boolean;
 }
 
 /** A deleted entry, kept so that the deletion syncs. Its s is whole, not relative. */
@@ -59,6 +72,10 @@ export interface SyncedVersion extends clocks.Clocks {
   data: Buffer | null;
   manifest: Buffer | null;
   target: string | null;
+  /** A device's number; absent: 0. */
+  rdev?: number;
+  /** Extended attributes (files, directories); absent: none. */
+  xattrs?: Xattr[];
 }
 
 /**
@@ -75,8 +92,8 @@ export interface TreeChange {
 /** File content as stored: inline bytes or a manifest root. */
 export type Content = { size: number; data: Buffer; manifest?: undefined } | { size: number; manifest: Buffer; data?: undefined };
 
-export const KIND_CODES: Record<Kind, number> = { file: 1, dir: 2, symlink: 3 };
-export const KINDS: Kind[] = ['file', 'file', 'dir', 'symlink'];
+export const KIND_CODES: Record<Kind, number> = { file: 1, dir: 2, symlink: 3, fifo: 4, socket: 5, chardev: 6, blockdev: 7 };
+export const KINDS: Kind[] = ['file', 'file', 'dir', 'symlink', 'fifo', 'socket', 'chardev', 'blockdev'];
 /** A sync vector encoded as stored (clock/version.ts: without this replica's own entry). */
 const storedSync = (s: Vector): Buffer | null => encode(clocks.storedSync(s));
 
@@ -86,14 +103,19 @@ export const createdOf = (node: Pick<Node, 'c'>): Vector => (node.c ? decode(nod
 /** The longest name a directory entry may have, in bytes (as NAME_MAX). */
 export const NAME_MAX = 255;
 
-interface Row extends Omit<Node, 'kind' | 'name' | 'target'> {
+interface Row extends Omit<Node, 'kind' | 'name' | 'target' | 'link'> {
   kind: number;
   name: Buffer;
   target: Buffer | null;
+  link: number;
 }
 
-const COLUMNS =
-  'ino, parent, name, kind, mode, size, mtime, mtime_ns AS mtimeNs, coalesce(atime, mtime) AS atime, iif(atime IS NULL, mtime_ns, atime_ns) AS atimeNs, ctime, data, manifest, target, m, s, c';
+const INODE_COLUMNS =
+  'kind, mode, size, mtime, mtime_ns AS mtimeNs, coalesce(atime, mtime) AS atime, iif(atime IS NULL, mtime_ns, atime_ns) AS atimeNs, ctime, data, manifest, target, rdev, m';
+const COLUMNS = `ino, parent, name, ${INODE_COLUMNS}, s, c, 0 AS link`;
+/** A hard link as a node: the inode's columns, the link's name and vectors. */
+const LINK_COLUMNS = `links.ino AS ino, links.parent AS parent, links.name AS name, ${INODE_COLUMNS}, links.s AS s, links.c AS c, 1 AS link`;
+const LINKS = 'links JOIN nodes ON nodes.ino = links.ino';
 
 interface TombRow {
   parent: number;
@@ -106,7 +128,14 @@ interface TombRow {
 
 const tombFromRow = (r: TombRow): Tombstone => ({ parent: r.parent, name: nameFromBytes(r.name), kind: KINDS[r.kind], m: decode(r.m), s: decode(r.s), c: decode(r.c) });
 
-const fromRow = (r: Row): Node => ({ ...r, name: nameFromBytes(r.name), target: r.target && nameFromBytes(r.target), kind: KINDS[r.kind] });
+const fromRow = (r: Row): Node => {
+  const node: Node = { ...r, name: nameFromBytes(r.name), target: r.target && nameFromBytes(r.target), kind: KINDS[r.kind], link: r.link === 1 };
+  // A link's version is the inode's, and is never older than the name itself.
+  if (node.link) node.m = encode(join(modOf(node), createdOf(node)));
+  return node;
+};
+/** Nodes of two name-ordered lists (names and links) as one, in the database's byte order of names. */
+const mergeByName = (a: Row[], b: Row[]): Node[] => [...a, ...b].sort((x, y) => Buffer.compare(x.name, y.name)).map(fromRow);
 
 /** Names, targets and paths are stored as their bytes (BLOBs). */
 const stored = (name: string): Buffer => nameBytes(name);
@@ -129,6 +158,8 @@ export function checkEntryName(name: string): void {
 
 export class Tree {
   readonly root: number;
+  /** The inodes' extended attributes. */
+  readonly xattrs: Xattrs;
   private readonly stmts;
   private readonly listeners = new Set<() => void>();
   private readonly changeListeners = new Set<(changes: TreeChange[]) => void>();
@@ -145,18 +176,30 @@ export class Tree {
       get: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE ino = ?`),
       exists: db.prepare('SELECT 1 FROM nodes WHERE ino = ?'),
       lookup: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND name = ? AND ino != parent`),
+      lookupLink: db.prepare(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE links.parent = ? AND links.name = ?`),
       children: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent ORDER BY name`),
+      childLinks: db.prepare(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE links.parent = ? ORDER BY links.name`),
       childrenAfter: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE parent = ? AND ino != parent AND name > ? ORDER BY name LIMIT ?`),
+      childLinksAfter: db.prepare(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE links.parent = ? AND links.name > ? ORDER BY links.name LIMIT ?`),
+      linksOf: db.prepare('SELECT parent, name, s, c FROM links WHERE ino = ? ORDER BY parent, name'),
+      linkCount: db.prepare('SELECT count(*) FROM links WHERE ino = ?').pluck(),
+      insertLink: db.prepare('INSERT INTO links (parent, name, ino, s, c) VALUES (?, ?, ?, ?, ?)'),
+      removeLink: db.prepare('DELETE FROM links WHERE parent = ? AND name = ?'),
+      moveLink: db.prepare('UPDATE links SET parent = ?, name = ?, s = ?, c = ? WHERE parent = ? AND name = ?'),
+      setLinkS: db.prepare('UPDATE links SET s = ? WHERE parent = ? AND name = ?'),
+      // The inode takes over a link's name and vectors (its first name was removed).
+      promote: db.prepare('UPDATE nodes SET parent = ?, name = ?, s = ?, c = ?, m = ?, ctime = ? WHERE ino = ?'),
+      allLinks: db.prepare(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE nodes.volume = ?`),
       dirAt: db.prepare(`SELECT ${COLUMNS} FROM nodes WHERE ino = ? AND volume = ? AND parent = ? AND name = ? AND kind = 2 AND ino != parent`),
       countDirs: db.prepare('SELECT count(*) AS n FROM nodes WHERE parent = ? AND kind = 2 AND ino != parent'),
-      hasChild: db.prepare('SELECT 1 FROM nodes WHERE parent = ? AND ino != parent LIMIT 1'),
+      hasChild: db.prepare('SELECT 1 FROM nodes WHERE parent = ? AND ino != parent UNION ALL SELECT 1 FROM links WHERE parent = ? LIMIT 1'),
       insert: db.prepare(
-        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, ctime, data, target, m, s, c, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       insertSynced: db.prepare(
-        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, mtime_ns, ctime, data, manifest, target, m, s, c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO nodes (volume, parent, name, kind, mode, size, mtime, mtime_ns, ctime, data, manifest, target, m, s, c, rdev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      replaceSynced: db.prepare('UPDATE nodes SET mode = ?, size = ?, mtime = ?, mtime_ns = ?, ctime = ?, data = ?, manifest = ?, target = ?, m = ?, s = ?, c = ? WHERE ino = ?'),
+      replaceSynced: db.prepare('UPDATE nodes SET mode = ?, size = ?, mtime = ?, mtime_ns = ?, ctime = ?, data = ?, manifest = ?, target = ?, rdev = ?, m = ?, s = ?, c = ? WHERE ino = ?'),
       setM: db.prepare('UPDATE nodes SET m = ? WHERE ino = ?'),
       setS: db.prepare('UPDATE nodes SET s = ? WHERE ino = ?'),
       setMC: db.prepare('UPDATE nodes SET m = ?, c = ?, s = ? WHERE ino = ?'),
@@ -172,6 +215,7 @@ export class Tree {
       move: db.prepare('UPDATE nodes SET parent = ?, name = ?, ctime = ? WHERE ino = ?'),
       touchDir: db.prepare('UPDATE nodes SET mtime = ?, mtime_ns = 0, ctime = ? WHERE ino = ?'),
       setMode: db.prepare('UPDATE nodes SET mode = ?, ctime = ? WHERE ino = ?'),
+      setCtime: db.prepare('UPDATE nodes SET ctime = ? WHERE ino = ?'),
       setTimes: db.prepare('UPDATE nodes SET mtime = ?, mtime_ns = ?, atime = ?, atime_ns = ?, ctime = ? WHERE ino = ?'),
       // The same millisecond as recorded keeps its nanoseconds: utimens set
       // both on a file still open, whose commit then records that time.
@@ -182,6 +226,7 @@ export class Tree {
       syncFull: db.prepare('PRAGMA synchronous = FULL'),
     };
     this.root = this.ensureRoot();
+    this.xattrs = new Xattrs(db, (fn) => this.transaction(fn), (ino) => this.xattrsChanged(ino));
   }
 
   private ensureRoot(): number {
@@ -190,7 +235,7 @@ export class Tree {
       const found = find.get(this.volumeId) as { ino: number } | undefined;
       if (found) return found.ino;
       const now = Date.now();
-      const ino = Number(this.stmts.insert.run(this.volumeId, 0, Buffer.alloc(0), KIND_CODES.dir, 0o755, 0, now, now, null, null, null, null, null).lastInsertRowid);
+      const ino = Number(this.stmts.insert.run(this.volumeId, 0, Buffer.alloc(0), KIND_CODES.dir, 0o755, 0, now, now, null, null, null, null, null, 0).lastInsertRowid);
       this.db.prepare('UPDATE nodes SET parent = ino WHERE ino = ?').run(ino);
       return ino;
     }).immediate();
@@ -274,8 +319,17 @@ export class Tree {
   }
 
   lookup(parent: number, name: string): Node | undefined {
-    const row = this.stmts.lookup.get(parent, stored(name)) as Row | undefined;
+    const row = (this.stmts.lookup.get(parent, stored(name)) ?? this.stmts.lookupLink.get(parent, stored(name))) as Row | undefined;
     return row && fromRow(row);
+  }
+
+  /** How many names the inode has (st_nlink of a file). */
+  nameCount(ino: number): number {
+    return 1 + (this.stmts.linkCount.get(ino) as number);
+  }
+
+  private hasChild(dir: number): boolean {
+    return this.stmts.hasChild.get(dir, dir) !== undefined;
   }
 
   /** The node at a slash-separated path from the root ('/' is the root). */
@@ -298,12 +352,13 @@ export class Tree {
   }
 
   children(dir: number): Node[] {
-    return (this.stmts.children.all(dir) as Row[]).map(fromRow);
+    return mergeByName(this.stmts.children.all(dir) as Row[], this.stmts.childLinks.all(dir) as Row[]);
   }
 
   /** Up to limit entries of dir named after `after` (in the database's byte order of names), in that order. */
   childrenAfter(dir: number, after: string, limit: number): Node[] {
-    return (this.stmts.childrenAfter.all(dir, stored(after), limit) as Row[]).map(fromRow);
+    const a = this.stmts.childrenAfter.all(dir, stored(after), limit) as Row[];
+    return mergeByName(a, this.stmts.childLinksAfter.all(dir, stored(after), limit) as Row[]).slice(0, limit);
   }
 
   /**
@@ -315,12 +370,13 @@ export class Tree {
     return row && fromRow(row);
   }
 
-  /** Every node of the volume, read in one statement: a consistent view. */
+  /** Every node of the volume, hard links included, read in one transaction: a consistent view. */
   all(): Node[] {
-    return (this.stmts.all.all(this.volumeId) as Row[]).map(fromRow);
+    return this.db.transaction(() => [...(this.stmts.all.all(this.volumeId) as Row[]), ...(this.stmts.allLinks.all(this.volumeId) as Row[])].map(fromRow))();
   }
 
-  create(parent: number, name: string, kind: Kind, mode: number, target: string | null = null): Node {
+  /** A new entry; rdev: a device's number. */
+  create(parent: number, name: string, kind: Kind, mode: number, target: string | null = null, rdev = 0): Node {
     checkEntryName(name);
     return this.transaction(() => {
       this.requireDir(parent);
@@ -332,7 +388,7 @@ export class Tree {
       // What this name's tombstone had seen, this entry has seen too.
       const seen = this.takeTomb(parent, name)?.s;
       const ino = Number(
-        this.stmts.insert.run(this.volumeId, parent, stored(name), KIND_CODES[kind], mode & 0o7777, size, now, now, data, storedOrNull(target), stamp, seen ? storedSync(seen) : null, stamp)
+        this.stmts.insert.run(this.volumeId, parent, stored(name), KIND_CODES[kind], mode & 0o7777, size, now, now, data, storedOrNull(target), stamp, seen ? storedSync(seen) : null, stamp, isDevice(kind) ? rdev : 0)
           .lastInsertRowid,
       );
       this.stmts.touchDir.run(now, now, parent);
@@ -340,6 +396,56 @@ export class Tree {
       this.changedEntry({ ino, parent, name });
       return this.get(ino);
     });
+  }
+
+  /** link(2): a new name for a file (or symbolic link). Returns the new name's node. */
+  link(ino: number, parent: number, name: string): Node {
+    checkEntryName(name);
+    return this.transaction(() => {
+      this.requireDir(parent);
+      if (this.get(ino).kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `inode ${ino} is a directory: directories have one name`);
+      if (this.lookup(parent, name)) throw new BazilError('ALREADY_EXISTS', `"${showName(name)}" already exists`);
+      const now = Date.now();
+      // What this name's tombstone had seen, this entry has seen too (as create).
+      const seen = this.takeTomb(parent, name)?.s;
+      this.stmts.insertLink.run(parent, stored(name), ino, seen ? storedSync(seen) : null, encode(this.stampVector()));
+      this.stmts.setCtime.run(now, ino);
+      this.stmts.touchDir.run(now, now, parent);
+      this.stampAncestors(parent);
+      this.changedEntry({ ino, parent, name });
+      this.changes.push({ ino });
+      return this.lookup(parent, name)!;
+    });
+  }
+
+  /** What this replica has seen of a name: a link's own s over its directory's. */
+  private nameSync(node: Node): Vector {
+    return node.link ? join(decode(node.s), this.syncVector(node.parent)) : this.syncVector(node.ino);
+  }
+
+  /** Joins v into what a name has seen (a link's own s, or its inode's). */
+  private joinNameSync(node: Node, v: Vector): void {
+    if (!node.link) return this.joinSync(node.ino, v);
+    this.stmts.setLinkS.run(storedSync(join(decode(node.s), v)), node.parent, stored(node.name));
+  }
+
+  /**
+   * Takes a name away. The inode goes with its last name; when its first name
+   * goes and links remain, one of them becomes its first (with its vectors).
+   */
+  private dropName(node: Node): void {
+    const now = Date.now();
+    if (node.link) {
+      this.stmts.removeLink.run(node.parent, stored(node.name));
+      this.stmts.setCtime.run(now, node.ino);
+    } else {
+      const other = this.stmts.linksOf.get(node.ino) as { parent: number; name: Buffer; s: Buffer | null; c: Buffer | null } | undefined;
+      if (other) {
+        this.stmts.removeLink.run(other.parent, other.name);
+        this.stmts.promote.run(other.parent, other.name, other.s, other.c, encode(join(modOf(node), decode(other.c))), now, node.ino);
+      } else this.stmts.remove.run(node.ino);
+    }
+    this.changedEntry(node);
   }
 
   /** unlink(2) when dir is false, rmdir(2) when true. Returns the removed node. */
@@ -350,7 +456,7 @@ export class Tree {
       if (!node) throw new BazilError('NOT_FOUND', `"${showName(name)}": no such file or directory`);
       if (dir && node.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `"${showName(name)}" is not a directory`);
       if (!dir && node.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `"${showName(name)}" is a directory; use rmdir`);
-      if (dir && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(name)}" is not empty`);
+      if (dir && this.hasChild(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(name)}" is not empty`);
       this.deleteLocally(node);
       const now = Date.now();
       this.stmts.touchDir.run(now, now, parent);
@@ -375,15 +481,15 @@ export class Tree {
       if (existing) {
         if (node.kind === 'dir' && existing.kind !== 'dir') throw new BazilError('NOT_A_DIRECTORY', `"${showName(toName)}" is not a directory`);
         if (node.kind !== 'dir' && existing.kind === 'dir') throw new BazilError('IS_A_DIRECTORY', `"${showName(toName)}" is a directory`);
-        if (existing.kind === 'dir' && this.stmts.hasChild.get(existing.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(toName)}" is not empty`);
+        if (existing.kind === 'dir' && this.hasChild(existing.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(toName)}" is not empty`);
       }
       // To a peer, a rename is a deletion of the old name and a new entry under
       // the new one (whose content it already has). The entry has seen all that
       // the old one and the one it replaces had seen.
-      let seen = this.syncVector(node.ino);
+      let seen = this.nameSync(node);
       if (existing) {
-        seen = join(seen, this.syncVector(existing.ino));
-        this.stmts.remove.run(existing.ino);
+        seen = join(seen, this.nameSync(existing));
+        this.dropName(existing);
       }
       const targetTomb = this.takeTomb(toParent, toName);
       if (targetTomb) seen = join(seen, targetTomb.s);
@@ -394,14 +500,26 @@ export class Tree {
       this.changedEntry(node);
       this.changedEntry({ ino: node.ino, parent: toParent, name: toName });
       if (existing) this.changes.push({ ino: existing.ino });
-      this.stmts.move.run(toParent, stored(toName), now, node.ino);
-      this.stmts.setMC.run(encode(m), encode(stamp), storedSync(seen), node.ino);
+      if (node.link) {
+        this.stmts.moveLink.run(toParent, stored(toName), storedSync(seen), encode(stamp), fromParent, stored(fromName));
+        this.stmts.setCtime.run(now, node.ino);
+      } else {
+        this.stmts.move.run(toParent, stored(toName), now, node.ino);
+        this.stmts.setMC.run(encode(m), encode(stamp), storedSync(seen), node.ino);
+      }
       this.stmts.touchDir.run(now, now, fromParent);
       if (toParent !== fromParent) this.stmts.touchDir.run(now, now, toParent);
       this.stampAncestors(fromParent);
       this.stampAncestors(toParent);
       return existing;
     });
+  }
+
+  /** A change of an inode's extended attributes: its ctime, and a new version that syncs. */
+  private xattrsChanged(ino: number): void {
+    this.changed(this.stmts.setCtime.run(Date.now(), ino), ino);
+    this.changes.push({ ino });
+    this.stamp(ino);
   }
 
   setMode(ino: number, mode: number): void {
@@ -450,6 +568,12 @@ export class Tree {
     this.stmts.setM.run(encode(node.kind === 'dir' ? join(modOf(node), stamp) : stamp), ino);
     this.touched = true;
     if (node.parent !== ino) this.stampAncestors(node.parent);
+    // Every name of the inode changed: each directory holding one covers it.
+    for (const l of this.linksOf(ino)) this.stampAncestors(l.parent);
+  }
+
+  private linksOf(ino: number): { parent: number }[] {
+    return this.stmts.linksOf.all(ino) as { parent: number }[];
   }
 
   /** Raises m of dir and its ancestors to cover a local change. */
@@ -513,7 +637,7 @@ export class Tree {
     return tomb;
   }
 
-  private putTomb(node: Node, m: Vector, s: Vector = this.syncVector(node.ino)): void {
+  private putTomb(node: Node, m: Vector, s: Vector = this.nameSync(node)): void {
     this.stmts.putTomb.run(this.volumeId, node.parent, stored(node.name), KIND_CODES[node.kind], encode(m), storedSync(s), encode(createdOf(node)));
     // A directory's tombstone stands for everything that was in it.
     if (node.kind === 'dir') this.stmts.dropTombsIn.run(node.ino);
@@ -523,8 +647,7 @@ export class Tree {
   /** Deletes a node here (unlink, rmdir): its tombstone is stamped now. */
   private deleteLocally(node: Node): void {
     this.putTomb(node, this.stampVector());
-    this.stmts.remove.run(node.ino);
-    this.changedEntry(node);
+    this.dropName(node);
   }
 
   // ---- changes from a peer --------------------------------------------------
@@ -536,9 +659,10 @@ export class Tree {
     const seen = tomb ? join(tomb.s, v.s) : v.s;
     const now = Date.now();
     const ino = Number(
-      this.stmts.insertSynced.run(this.volumeId, parent, stored(name), KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, now, v.data, v.manifest, storedOrNull(v.target), encode(v.m), storedSync(seen), encode(v.c))
+      this.stmts.insertSynced.run(this.volumeId, parent, stored(name), KIND_CODES[v.kind], v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, now, v.data, v.manifest, storedOrNull(v.target), encode(v.m), storedSync(seen), encode(v.c), isDevice(v.kind) ? (v.rdev ?? 0) : 0)
         .lastInsertRowid,
     );
+    this.xattrs.replaceAll(ino, v.xattrs ?? []);
     this.coverUp(parent, v.m);
     this.changedEntry({ ino, parent, name });
     return this.get(ino);
@@ -546,16 +670,30 @@ export class Tree {
 
   /** Writes a peer's version over a node of the same kind, keeping its inode. */
   replaceSynced(node: Node, v: SyncedVersion): void {
+    if (this.nameCount(node.ino) > 1) return this.replaceLinked(node, v);
     const seen = join(decode(node.s), v.s);
     const m = node.kind === 'dir' ? join(modOf(node), v.m) : v.m;
-    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, storedOrNull(v.target), encode(m), storedSync(seen), encode(v.c), node.ino);
+    this.stmts.replaceSynced.run(v.mode & 0o7777, v.size, v.mtime, v.mtimeNs ?? 0, Date.now(), v.data, v.manifest, storedOrNull(v.target), isDevice(v.kind) ? (v.rdev ?? 0) : 0, encode(m), storedSync(seen), encode(v.c), node.ino);
+    this.xattrs.replaceAll(node.ino, v.xattrs ?? []);
     this.changes.push({ ino: node.ino });
     this.coverUp(node.parent, v.m);
   }
 
+  /**
+   * A peer's version over one name of a file with several: to the peer that
+   * name is a file of its own, so here it becomes one too (a new inode with
+   * their content); the other names keep theirs. Changing them all would be
+   * a change of ours to names the peer may have changed or deleted meanwhile.
+   */
+  private replaceLinked(node: Node, v: SyncedVersion): void {
+    const seen = join(decode(node.s), v.s);
+    this.dropName(node);
+    this.insertSynced(node.parent, node.name, { ...v, s: seen });
+  }
+
   /** Ours and theirs are the same content: only the vectors merge. */
   mergeSynced(node: Node, m: Vector, s: Vector): void {
-    this.joinSync(node.ino, s);
+    this.joinNameSync(node, s);
     const merged = join(modOf(node), m);
     this.stmts.setM.run(encode(merged), node.ino);
     this.coverUp(node.parent, merged);
@@ -563,16 +701,15 @@ export class Tree {
 
   /** Records that ours and theirs met: ours stays, stamped to supersede both (a resolved conflict). */
   supersede(node: Node, theirs: Vector): void {
-    this.joinSync(node.ino, theirs);
+    this.joinNameSync(node, theirs);
     this.stamp(node.ino);
   }
 
   /** Deletes one node (a directory must be empty) because a peer deleted it; the tombstone keeps their m. */
   deleteSynced(node: Node, m: Vector, s: Vector): void {
-    if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(node.name)}" is not empty`);
-    this.putTomb(node, m, join(this.syncVector(node.ino), s));
-    this.stmts.remove.run(node.ino);
-    this.changedEntry(node);
+    if (node.kind === 'dir' && this.hasChild(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(node.name)}" is not empty`);
+    this.putTomb(node, m, join(this.nameSync(node), s));
+    this.dropName(node);
     this.coverUp(node.parent, m);
   }
 
@@ -601,7 +738,7 @@ export class Tree {
 
   /** Deletes a node by a local decision (resolving a conflict for theirs' deletion). */
   deleteHere(node: Node): void {
-    if (node.kind === 'dir' && this.stmts.hasChild.get(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(node.name)}" is not empty`);
+    if (node.kind === 'dir' && this.hasChild(node.ino)) throw new BazilError('NOT_EMPTY', `directory "${showName(node.name)}" is not empty`);
     this.deleteLocally(node);
     this.stampAncestors(node.parent);
   }

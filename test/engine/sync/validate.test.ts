@@ -20,6 +20,7 @@ function setup(t: Parameters<typeof Rep.make>[0]): { page: WirePage; ctx: PageCo
   const a = Rep.make(t, 'a');
   const b = Rep.make(t, 'b');
   a.write('/small', 'hello');
+  a.tree.xattrs.set(a.tree.resolve('/small').ino, Buffer.from('user.empty'), Buffer.alloc(0), 'either'); // a good one, with an empty value
   a.mkdir('/dir');
   a.tree.create(a.tree.root, 'link', 'symlink', 0o777, 'small');
   const big = a.tree.create(a.tree.root, 'big', 'file', 0o644);
@@ -31,6 +32,7 @@ function setup(t: Parameters<typeof Rep.make>[0]): { page: WirePage; ctx: PageCo
 }
 
 const entry = (page: WirePage, name: string): WireEntry => page.entries.find((e) => e.name === name)!;
+const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** Each: what it does to a good page, and what the refusal says. */
 const BAD: [string, (p: WirePage) => void, RegExp][] = [
@@ -60,7 +62,18 @@ const BAD: [string, (p: WirePage) => void, RegExp][] = [
   ['a name of 256 bytes that are not UTF-8', (p) => (entry(p, 'small').name = '\udce9'.repeat(256)), /a name of 256 bytes/],
   ['a name twice', (p) => (entry(p, 'small').name = 'link'), /out of name order, or twice/],
   ['names out of order', (p) => p.entries.reverse(), /out of name order/],
-  ['an unknown kind', (p) => (entry(p, 'small').kind = 'fifo' as never), /unknown kind/],
+  ['an unknown kind', (p) => (entry(p, 'small').kind = 'door' as never), /unknown kind/],
+  // Special files are entries without content; only a device has a number.
+  ['content on a fifo', (p) => Object.assign(entry(p, 'small'), { kind: 'fifo', xattrs: undefined }), /content on a fifo/],
+  ['a size on a socket', (p) => Object.assign(entry(p, 'small'), { kind: 'socket', data: undefined, xattrs: undefined }), /a size of \d+ bytes on a socket/],
+  ['a device number on a fifo', (p) => Object.assign(entry(p, 'small'), { kind: 'fifo', data: undefined, xattrs: undefined, size: 0, rdev: 5 }), /device number on a fifo/],
+  // Extended attributes: user.* names in order, values and totals within one inode's bounds.
+  ['extended attributes on a symlink', (p) => (entry(p, 'link').xattrs = [[b64('user.a'), b64('1')]]), /extended attributes on a symlink/],
+  ['an extended attribute outside user.*', (p) => (entry(p, 'small').xattrs = [[b64('security.a'), b64('1')]]), /extended attributes that are not/],
+  ['extended attributes out of order', (p) => (entry(p, 'small').xattrs = [[b64('user.b'), ''], [b64('user.a'), '']]), /extended attributes that are not/],
+  ['an extended attribute value over 64 KiB', (p) => (entry(p, 'small').xattrs = [[b64('user.a'), Buffer.alloc(65537).toString('base64')]]), /extended attributes that are not/],
+  ['extended attributes over 256 KiB', (p) => (entry(p, 'small').xattrs = [0, 1, 2, 3].map((i) => [b64(`user.${i}`), Buffer.alloc(65536).toString('base64')])), /extended attributes that are not/],
+  ['a device number that is not whole', (p) => Object.assign(entry(p, 'small'), { kind: 'chardev', data: undefined, xattrs: undefined, size: 0, rdev: -1 }), /device number that is not/],
   ['a mode over 07777', (p) => (entry(p, 'small').mode = 0o10000), /mode/],
   ['a mode that is not a number', (p) => (entry(p, 'small').mode = '644' as never), /mode/],
   ['an mtime past any date', (p) => (entry(p, 'small').mtime = 1e300), /mtime/],
