@@ -105,7 +105,8 @@ export interface ConflictInfo {
 
 /** One side of a conflict, as `conflicts.show` gives it. */
 export interface VersionView {
-  kind: 'file' | 'dir' | 'symlink' | 'deleted';
+  /** fifo, socket, chardev, blockdev: special files (entries without content). */
+  kind: 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'chardev' | 'blockdev' | 'deleted';
   size: number;
   /** Milliseconds since the epoch (0 for a deletion). */
   mtime: number;
