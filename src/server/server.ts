@@ -70,7 +70,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
     const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
-    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, cache, pins: node.pins, collector: node.collector, info, discovery, requestStop, log, note: options.note ?? log });
+    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, cache, pins: node.pins, collector: node.collector, stores: node.stores, info, discovery, requestStop, log, note: options.note ?? log });
     const control = await ControlServer.listen(dataDir.path, methods, log, { log: events, instance: `${process.pid}-${Date.now()}` });
     const listener = peers;
     node.start();

@@ -22,7 +22,7 @@ import { Replicas } from '../sync/replicas.js';
 import { OpenVolumes, type OpenVolume } from './open-volumes.js';
 import { peerRequests } from './peer-requests.js';
 import { SourceRanking } from './source-ranking.js';
-import { fetchFromAny, peerSources } from './sources.js';
+import { fetchFromAny, peerSources, StoreSources } from './sources.js';
 import { SyncScheduler } from './sync-scheduler.js';
 
 /** Files open through the mounts: a sync does not change them under their readers. */
@@ -55,6 +55,8 @@ export class EngineNode {
   readonly collector: Collector;
   /** Where the engine tells what happens (the control socket streams it). */
   readonly events: EventLog;
+  /** The remote stores (dir:, sftp://) volumes fetch content from. */
+  readonly stores: StoreSources;
 
   private readonly auto: boolean;
 
@@ -68,9 +70,10 @@ export class EngineNode {
     const network = (): PeerNetwork => this.network;
     // Content comes from the peer expected to answer soonest (measured), the others as fallbacks.
     const ranking = new SourceRanking();
+    this.stores = new StoreSources(db);
     this.volumes = new OpenVolumes(
       dataDir,
-      (rowId) => ranking.rank(peerSources(volumeStoragePeers(db, rowId), network)),
+      (rowId) => ranking.rank([...peerSources(volumeStoragePeers(db, rowId), network), ...this.stores.sources(rowId)]),
       (v) => {
         this.scheduler.watch(v);
         this.collector.watch(v.tree);
@@ -146,5 +149,6 @@ export class EngineNode {
     this.pins.stop();
     this.collector.stop();
     await this.network.closeAll();
+    await this.stores.close();
   }
 }
