@@ -44,13 +44,13 @@ export const storeCommands: Command[] = [
   {
     path: ['store', 'add'],
     summary: 'Add a store (a dir: store gets its identity file)',
-    usage: '[--json] STORE',
-    details: `${FORMS}\nA directory that is not a store yet becomes one; adding a known store again updates where it is.\nTo let a volume use it: \`bazil volume storage add VOLUME STORE\`.`,
-    options: [JSON_OPTION],
-    examples: ['bazil store add dir:/media/usb/bazil'],
+    usage: '[--json] [--yes] STORE',
+    details: `${FORMS}\nAn sftp:// server is reached as \`bazil pair\` reaches one (~/.ssh/config, known_hosts, the agent,\nkey files); an unknown host key is refused unless --yes accepts it (check its fingerprint first).\nA directory that is not a store yet becomes one; adding a known store again updates where it is.\nTo let a volume use it: \`bazil volume storage add VOLUME STORE\`.`,
+    options: [JSON_OPTION, { name: 'yes', type: 'boolean', help: "sftp://: accept the server's host key if it is not known yet (added to known_hosts)" }],
+    examples: ['bazil store add dir:/media/usb/bazil', 'bazil store add sftp://me@closet.local/srv/bazil'],
     args: [1, 1],
     async run({ dataDir, args, flags }) {
-      const s = await withControl(dataDir, true, (api) => api.call('store.add', { store: typedStore(args[0]) }));
+      const s = await withControl(dataDir, true, (api) => api.call('store.add', { store: typedStore(args[0]), yes: flags.yes === true }));
       if (flags.json === true) return printJson(s);
       say(`Added store ${storeLine(s)}.`);
     },

@@ -15,6 +15,7 @@ import { listenPeers, type PeerListener } from '../engine/peer/listener.js';
 import { Discovery, discoveryFromEnv } from './discovery.js';
 import { serverMethods } from './methods.js';
 import { Mounts } from './mounts.js';
+import { sftpOpener } from './sftp-connect.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -58,6 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         whenClosed: (v, ino, fn) => mounts.whenClosed(v.name, ino, fn),
         manifests: (v) => mounts.openManifests(v.name),
       },
+      sftp: sftpOpener,
       log,
     });
     const { volumes, network, scheduler } = node;

@@ -30,6 +30,7 @@ import {
   type StoreRow,
 } from '../engine/store/stores.js';
 import { text } from './params.js';
+import { sftpOpener } from './sftp-connect.js';
 
 /** How long store.list waits for one store to answer. */
 const PROBE_MS = 5_000;
@@ -45,7 +46,7 @@ export function storeMethods(ctx: StoreMethodContext, peerStorageAdd: MethodTabl
   const info = (row: StoreRow): StoreInfo => ({ ...row, volumes: storeVolumes(db, row.name) });
   /** The store's info, with whether it answers now. */
   const probed = async (row: StoreRow): Promise<StoreInfo> => {
-    const store = openStore(row);
+    const store = openStore(row, sftpOpener);
     try {
       await withTimeout(store.has(Buffer.alloc(32)), PROBE_MS, `store ${storeLabel(row)}`);
       markSeen(db, row.name);
@@ -59,7 +60,7 @@ export function storeMethods(ctx: StoreMethodContext, peerStorageAdd: MethodTabl
   return {
     'store.list': () => Promise.all(listStores(db).map(probed)),
     'store.add': async (p) => {
-      const row = await addStore(db, text(p, 'store'));
+      const row = await addStore(db, text(p, 'store'), sftpOpener, { yes: p.yes === true });
       ctx.note(`added store ${storeLabel(row)}`);
       return probed(row);
     },
@@ -77,7 +78,7 @@ export function storeMethods(ctx: StoreMethodContext, peerStorageAdd: MethodTabl
       const typed = text(p, 'backend');
       if (!isStoreSpec(typed)) return peerStorageAdd(p);
       const volume = text(p, 'volume');
-      const row = await addVolumeStore(db, volume, text(p, 'sharing', DEFAULT_SHARING_KEY), typed);
+      const row = await addVolumeStore(db, volume, text(p, 'sharing', DEFAULT_SHARING_KEY), typed, sftpOpener);
       ctx.note(`volume ${volume} may fetch content from store ${storeLabel(row)}`);
       return {};
     },

@@ -10,7 +10,7 @@ export interface StoreControlMethods {
   /** Every known store, each probed (within its timeout) for whether it is reachable now. */
   'store.list': { params: Ok; result: StoreInfo[] };
   /** Adds a store (dir:PATH makes its identity file there); a known one is updated. */
-  'store.add': { params: { store: string }; result: StoreInfo };
+  'store.add': { params: { store: string; /** sftp://: accept an unknown host key (it is added to known_hosts) */ yes?: boolean }; result: StoreInfo };
   /** A dir: store found at PATH (by its identity file); or, with scan, every known one found at one of those paths. */
   'store.locate': { params: { store?: string; path?: string; scan?: string[] }; result: StoreInfo[] };
   /** Uploads the objects of the volume the store lacks (needs the server). */

@@ -11,7 +11,7 @@ import type { PeerNetwork } from '../peer/network.js';
 import { peerCall } from '../peer/protocol.js';
 import type { ObjectSource } from '../store/content.js';
 import { storeSource, type RemoteStore } from '../store/remote.js';
-import { markSeen, openStore, storeLabel, volumeStores, type StoreRow } from '../store/stores.js';
+import { markSeen, openStore, storeLabel, volumeStores, type SftpOpener, type StoreRow } from '../store/stores.js';
 
 /** A store's last-seen time is written at most this often. */
 const SEEN_EVERY_MS = 60_000;
@@ -24,14 +24,17 @@ const SEEN_EVERY_MS = 60_000;
 export class StoreSources {
   private readonly open = new Map<string, { location: string; store: RemoteStore; seen: number }>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly sftp: SftpOpener,
+  ) {}
 
   /** The store, opened (or reopened at its current location). */
   store(row: StoreRow): RemoteStore {
     const known = this.open.get(row.name);
     if (known && known.location === row.location) return known.store;
     void known?.store.close().catch(() => {});
-    const store = openStore(row);
+    const store = openStore(row, this.sftp);
     this.open.set(row.name, { location: row.location, store, seen: 0 });
     return store;
   }

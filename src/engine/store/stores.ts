@@ -10,6 +10,14 @@ import { BazilError } from '../errors.js';
 import { getVolume, volumeRowId } from '../tree/volumes.js';
 import { DirStore, initDirStore, readDirIdentity } from './dir-store.js';
 import type { RemoteStore } from './remote.js';
+import { SftpStore, type SshConnect } from './sftp-store.js';
+
+/**
+ * How an sftp:// URL is reached (given by the server: host-key checking and
+ * authentication are bazil pair's): the store's canonical name, its
+ * directory there, and how to connect. yes: accept an unknown host key.
+ */
+export type SftpOpener = (url: string, options?: { yes?: boolean; say?(line: string): void }) => { name: string; root: string; connect: SshConnect };
 
 export type StoreKind = 'dir' | 'sftp';
 
@@ -58,7 +66,20 @@ export function findStore(db: Db, typed: string): StoreRow {
  * Adds the store a typed backend names (dir:PATH makes the store's identity
  * file there if it has none), or updates where a known one is. Its row.
  */
-export async function addStore(db: Db, typed: string, now = Date.now()): Promise<StoreRow> {
+export async function addStore(db: Db, typed: string, sftp: SftpOpener, options: { yes?: boolean } = {}, now = Date.now()): Promise<StoreRow> {
+  if (typed.startsWith('sftp://')) {
+    const at = sftp(typed, options);
+    const store = new SftpStore(at.name, at.root, at.connect);
+    try {
+      await store.init(); // reachable, logged in, and the directories are there
+    } finally {
+      await store.close();
+    }
+    db.prepare(
+      'INSERT INTO stores (name, kind, location, added_at, seen_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at',
+    ).run(at.name, 'sftp', at.name, now, now);
+    return findStore(db, at.name);
+  }
   if (typed.startsWith('dir:')) {
     const raw = typed.slice('dir:'.length);
     if (!raw) throw new BazilError('INVALID_ARGUMENT', `"${typed}" names no directory: write ${STORE_FORMS}`);
@@ -101,12 +122,12 @@ export function markSeen(db: Db, name: string, now = Date.now()): void {
 }
 
 /** Lets a volume fetch content from the store (adding the store if new). Checks the sharing key as `peerkey:` does. */
-export async function addVolumeStore(db: Db, volume: string, sharing: string, typed: string): Promise<StoreRow> {
+export async function addVolumeStore(db: Db, volume: string, sharing: string, typed: string, sftp: SftpOpener): Promise<StoreRow> {
   const v = getVolume(db, volume);
   if (sharing !== v.sharingKey) {
     throw new BazilError('INVALID_ARGUMENT', `volume ${v.name} is encrypted under sharing key "${v.sharingKey}", not "${sharing}"; use -sharing=${v.sharingKey}`);
   }
-  const store = await addStore(db, typed);
+  const store = await addStore(db, typed, sftp);
   db.prepare('INSERT OR IGNORE INTO volume_stores (volume, store) VALUES (?, ?)').run(volumeRowId(db, v.name), store.name);
   return store;
 }
@@ -122,8 +143,12 @@ export function storeVolumes(db: Db, name: string): string[] {
 }
 
 /** Opens a known store (no I/O yet: an unplugged one fails UNAVAILABLE when used). */
-export function openStore(row: StoreRow): RemoteStore {
+export function openStore(row: StoreRow, sftp: SftpOpener): RemoteStore {
   if (row.kind === 'dir') return new DirStore(row.name.slice('dir:'.length), row.location);
+  if (row.kind === 'sftp') {
+    const at = sftp(row.location);
+    return new SftpStore(row.name, at.root, at.connect);
+  }
   throw new BazilError('INVALID_ARGUMENT', `store ${row.name} is of a kind this bazil cannot open (${row.kind})`);
 }
 
