@@ -97,7 +97,9 @@ export function storePushMethods(ctx: StorePushContext): MethodTable<'store.push
   const { db } = ctx.dataDir;
   return {
     'store.push': async (p) => {
-      const row = findStore(db, text(p, 'store'));
+      const typed = text(p, 'store');
+      // sftp://host/path as typed (no user, say) is found under the name it was added as.
+      const row = findStore(db, typed.startsWith('sftp://') ? sftpOpener(typed).name : typed);
       const volume = ctx.volumes.get(text(p, 'volume'));
       if (!storeVolumes(db, row.name).includes(volume.name)) {
         throw new BazilError('INVALID_ARGUMENT', `volume ${volume.name} does not use store ${storeLabel(row)}; add it first with \`bazil volume storage add ${volume.name} ${row.kind === 'dir' ? `dir:${row.location}` : row.name}\``);

@@ -4,11 +4,15 @@
  * here, is read back through the mount from the store; with the disk
  * unplugged the read fails and whereis and `bazil store list` name the store
  * and where it was; plugged in at another path and located, reads work again.
+ * And an sftp:// store on a real sshd on loopback, through the same steps.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fuseUnavailable } from '../fuse/mount-helpers.js';
+import { startSshd, sshdUnavailable } from '../helpers/sshd.js';
 import { eventually, makeHost, type Host } from './hosts.js';
 
 const MiB = 2 ** 20;
@@ -77,5 +81,35 @@ test('a dir: store on a disk: push, evict, read from it; unplugged, named; plugg
   assert.match(await a.ok('bazil store locate --scan disk2/store disk1'), new RegExp(`Store ${store.name} is at ${a.root}/disk2/store`));
   const [again] = JSON.parse(await a.ok('bazil store list --json')) as { location: string; available: boolean }[];
   assert.deepEqual([again.location, again.available], [`${a.root}/disk2/store`, true]);
+  assert.equal((await a.ok('sha256sum <mnt/f | cut -c1-64')).trim(), sum);
+});
+
+test('an sftp:// store on a real sshd: its host key accepted once, pushed, read back through the mount after eviction', { skip: fuseUnavailable() || sshdUnavailable() }, async (t) => {
+  const a = await makeHost(t, 'a');
+  const sshd = await startSshd(t, join(a.root, 'sshd'));
+  // The server's HOME: the key the sshd authorizes, no known_hosts yet, no agent.
+  const home = join(a.root, 'home');
+  mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+  copyFileSync(join(sshd.dir, 'client_key'), join(home, '.ssh', 'id_ed25519'));
+  chmodSync(join(home, '.ssh', 'id_ed25519'), 0o600);
+  process.env.HOME = home;
+  delete process.env.SSH_AUTH_SOCK;
+  await a.start();
+  await a.ok('bazil volume create v && mkdir mnt && bazil volume mount v mnt');
+  const sum = (await a.ok(`head -c ${5 * MiB} /dev/urandom >mnt/f && sha256sum <mnt/f | cut -c1-64`)).trim();
+  const url = `sftp://root@127.0.0.1:${sshd.port}${a.root}/remote`;
+
+  const refused = await a.sh(`bazil volume storage add v ${url}`);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /is not in .*known_hosts .*--yes/);
+  await a.ok(`bazil store add --yes ${url}`);
+  assert.match(await a.ok(`bazil volume storage add v ${url}`), /may fetch content from store sftp:/);
+  const pushed = JSON.parse(await a.ok(`bazil store push --json v ${url}`)) as { uploaded: number; missing: number };
+  assert.ok(pushed.uploaded >= 2 && pushed.missing === 0, JSON.stringify(pushed));
+  await a.ok('bazil cache set-size 0');
+  const w = await whereis(a, 'mnt/f');
+  assert.equal(w.here, 'none');
+  assert.deepEqual(w.stores.map((s) => [s.store, s.kept]), [[url, true]]);
+  await restart(a);
   assert.equal((await a.ok('sha256sum <mnt/f | cut -c1-64')).trim(), sum);
 });
