@@ -14,7 +14,7 @@ const place = (typed: string) => {
   return /^[^/:]+:\//.test(arg) ? arg : resolve(arg);
 };
 
-const storeName = (store: string) => (store.startsWith('peer:') ? `peer ${store.slice(5, 21)}` : store);
+const storeName = (store: string, at?: string) => (store.startsWith('peer:') ? `peer ${store.slice(5, 21)}` : at ? `${store} (last at ${at})` : store);
 const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 function pinLine(p: PinInfo): string {
@@ -128,12 +128,12 @@ export const cacheCommands: Command[] = [
         const fields = [`${f.volume}:${showName(f.path)}`, `here=${f.here}${f.here === 'part' ? ` (${formatBytes(f.bytes)} of ${formatBytes(f.total)})` : ''}`];
         if (f.pinned) fields.push('pinned');
         for (const s of f.stores) {
-          fields.push(`${storeName(s.store)}${s.objects < f.objects ? ` (${s.objects} of ${f.objects} objects)` : ''} ${s.kept ? 'keeps it' : 'caches it'}, confirmed ${when(s.seen)}`);
+          fields.push(`${storeName(s.store, s.at)}${s.objects < f.objects ? ` (${s.objects} of ${f.objects} objects)` : ''} ${s.kept ? 'keeps it' : 'caches it'}, confirmed ${when(s.seen)}`);
         }
         process.stdout.write(`${fields.join('\t')}\n`);
         if (f.needs) {
           process.stdout.write(
-            f.needs.length ? `  to read it all: make one of these available: ${f.needs.map(storeName).join(', ')}\n` : '  to read it all: no store is known to hold the missing content\n',
+            f.needs.length ? `  to read it all: make one of these available: ${f.needs.map((n) => storeName(n, f.stores.find((s) => s.store === n)?.at)).join(', ')}\n` : '  to read it all: no store is known to hold the missing content\n',
           );
         }
       }

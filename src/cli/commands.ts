@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `bazil --help` lists them. */
 import type { Command } from './command.js';
 import { cacheCommands } from './cache.js';
+import { storeCommands } from './store.js';
 import { checkCommands } from './check.js';
 import { createCommands } from './create.js';
 import { debugCommands } from './debug.js';
@@ -16,4 +17,4 @@ import { statusCommands } from './status.js';
 import { tuiCommands } from './tui.js';
 import { volumeCommands } from './volume.js';
 
-export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...tuiCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...inviteCommands, ...syncCommands, ...cacheCommands, ...checkCommands, ...eventsCommands, ...debugCommands, ...helpCommands];
+export const COMMANDS: Command[] = [...createCommands, ...statusCommands, ...tuiCommands, ...serverCommands, ...sharingCommands, ...volumeCommands, ...peerCommands, ...pairCommands, ...inviteCommands, ...syncCommands, ...cacheCommands, ...storeCommands, ...checkCommands, ...eventsCommands, ...debugCommands, ...helpCommands];

@@ -3,6 +3,7 @@
  * other and granting them access. Each works through the server when one runs,
  * else on the data dir directly (the same methods, in process).
  */
+import { resolve } from 'node:path';
 import type { MethodName, NearbyDevice, Params, PeerGrants, PeerInfo, PeerRef } from '../engine/control/api.js';
 import { BazilError } from '../engine/errors.js';
 import { parsePublicKey } from '../engine/peer/peers.js';
@@ -256,22 +257,28 @@ export const peerCommands: Command[] = [
   },
   {
     path: ['volume', 'storage', 'add'],
-    summary: 'Let a volume fetch content it lacks from a peer',
-    usage: '[-sharing=NAME] VOLUME peerkey:PUBKEY',
+    summary: 'Let a volume fetch content it lacks from a peer or a store (dir:, sftp://)',
+    usage: '[-sharing=NAME] VOLUME peerkey:PUBKEY|dir:PATH|sftp://[user@]host[:port]/path',
     options: [{ name: 'sharing', type: 'string', value: 'NAME', help: "the volume's sharing key (a check: it must match)", default: DEFAULT_SHARING_KEY }],
     details:
       'peerkey:PUBKEY names a known peer (see `bazil peer add`) by its key, its name or a unique key\n' +
       'prefix; it must allow this data dir to read its store.\n' +
+      'dir:PATH and sftp://... name a store (see `bazil store`); a new one is added as `bazil store add` does.\n' +
       'The local store is always used, so "local" is accepted and changes nothing. Adding a peer again\n' +
       `changes nothing.\n${BOTH_WAYS}`,
-    examples: ['bazil volume storage add -sharing=friends myfiles peerkey:$WHITE'],
+    examples: ['bazil volume storage add -sharing=friends myfiles peerkey:$WHITE', 'bazil volume storage add myfiles dir:/media/usb/bazil'],
     args: [2, 2],
     async run({ dataDir, args, flags }) {
-      const [volume, backend] = args;
+      const [volume, typed] = args;
       const sharing = flags.sharing as string;
+      const backend = typed.startsWith('dir:') ? `dir:${resolve(typed.slice(4))}` : typed; // the server's working directory is not ours
       const { grants } = await change(dataDir, 'volume.storage.add', { volume, sharing, backend });
       if (backend === 'local') {
         say(`Volume ${volume} always uses the local store; nothing changed.`);
+        return;
+      }
+      if (/^(dir:|sftp:\/\/)/.test(backend)) {
+        say(`Volume ${volume} may fetch content from store ${backend}.`);
         return;
       }
       const peer = backend.slice('peerkey:'.length).trim().toLowerCase();

@@ -6,6 +6,8 @@ import type { Cache } from '../engine/cache/cache.js';
 import { parseSize } from '../engine/cache/budget.js';
 import { Pins, volumePath } from '../engine/cache/pins.js';
 import { whereIs } from '../engine/cache/whereis.js';
+import type { DataDir } from '../engine/datadir.js';
+import { listStores } from '../engine/store/stores.js';
 import type { PinInfo, WhereIs } from '../engine/control/cache-api.js';
 import type { CacheControlMethods } from '../engine/control/cache-api.js';
 import type { MethodTable } from '../engine/control/api.js';
@@ -18,6 +20,7 @@ import type { OpenVolume, OpenVolumes } from '../engine/node/open-volumes.js';
 import type { Params } from './params.js';
 
 export interface CacheMethodContext {
+  dataDir: DataDir;
   cache: Cache;
   pins: Pins;
   volumes: OpenVolumes;
@@ -65,10 +68,11 @@ export function cacheMethods(ctx: CacheMethodContext): MethodTable<keyof CacheCo
     'pin.list': () => ctx.pins.list(),
     whereis: async (p) => {
       const out: WhereIs[] = [];
+      const locations = new Map(listStores(ctx.dataDir.db).map((s) => [s.name, s.location]));
       for (const { volume, path } of paths(p).map(locate)) {
         for (const [filePath, file] of filesAt(volume, path)) {
           if (out.length >= WHEREIS_MAX) throw new BazilError('INVALID_ARGUMENT', `more than ${WHEREIS_MAX} files under ${showName(path)}: ask about a smaller directory`);
-          out.push(await whereIs(ctx.cache, volume, filePath, file, ctx.pins.isPinned(volume, filePath)));
+          out.push(await whereIs(ctx.cache, volume, filePath, file, ctx.pins.isPinned(volume, filePath), (store) => locations.get(store)));
         }
       }
       return out;

@@ -30,6 +30,8 @@ import type { Pins } from '../engine/cache/pins.js';
 import type { Discovery } from './discovery.js';
 import type { Collector } from '../engine/cache/gc.js';
 import { checkMethods } from './check-methods.js';
+import { storeMethods, storePushMethods } from './store-methods.js';
+import type { StoreSources } from '../engine/node/sources.js';
 
 /** The mounts as a method sees them: those served, and those remembered but not served. */
 export interface MountView {
@@ -50,7 +52,7 @@ export interface DataDirContext {
 }
 
 /** The methods that work on a data dir alone (through the server when one runs, else in process). */
-export type DataDirMethod = 'sharing.add' | 'sharing.list' | 'volume.create' | 'volume.list' | 'volume.snapshot.list' | PeerMethod | 'status';
+export type DataDirMethod = 'sharing.add' | 'sharing.list' | 'volume.create' | 'volume.list' | 'volume.snapshot.list' | PeerMethod | 'status' | 'store.list' | 'store.add' | 'store.locate';
 
 export function dataDirMethods(ctx: DataDirContext): MethodTable<DataDirMethod> {
   const { db } = ctx.dataDir;
@@ -65,6 +67,7 @@ export function dataDirMethods(ctx: DataDirContext): MethodTable<DataDirMethod> 
     }));
   };
   const server = ctx.network && ctx.lastSyncs && { network: ctx.network, lastSyncs: ctx.lastSyncs };
+  const peers = peerMethods({ dataDir: ctx.dataDir, network: ctx.network, log: ctx.log, note: ctx.note });
   return {
     'sharing.add': (p) => {
       const name = text(p, 'name');
@@ -80,7 +83,9 @@ export function dataDirMethods(ctx: DataDirContext): MethodTable<DataDirMethod> 
     },
     'volume.list': volumes,
     'volume.snapshot.list': (p) => listSnapshots(db, text(p, 'volume')),
-    ...peerMethods({ dataDir: ctx.dataDir, network: ctx.network, log: ctx.log, note: ctx.note }),
+    ...peers,
+    // volume.storage.add of a store (dir:, sftp://) is the store methods'; of a peer, the peer methods'.
+    ...storeMethods(ctx, peers['volume.storage.add']),
     ...statusMethod({ dataDir: ctx.dataDir, volumes, server }),
   };
 }
@@ -94,6 +99,8 @@ export interface MethodContext extends DataDirContext {
   cache: Cache;
   pins: Pins;
   collector: Collector;
+  /** The remote stores volumes fetch content from (opened once). */
+  stores: StoreSources;
   info: ServerInfo;
   /** LAN discovery; none when turned off. */
   discovery?: Pick<Discovery, 'nearby'>;
@@ -132,6 +139,7 @@ export function serverMethods(ctx: MethodContext): ServerMethods {
     },
     ...inviteMethods(ctx, self),
     ...checkMethods(ctx),
+    ...storePushMethods(ctx),
   };
   return methods;
 }

@@ -15,6 +15,7 @@ import { listenPeers, type PeerListener } from '../engine/peer/listener.js';
 import { Discovery, discoveryFromEnv } from './discovery.js';
 import { serverMethods } from './methods.js';
 import { Mounts } from './mounts.js';
+import { sftpOpener } from './sftp-connect.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -58,6 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         whenClosed: (v, ino, fn) => mounts.whenClosed(v.name, ino, fn),
         manifests: (v) => mounts.openManifests(v.name),
       },
+      sftp: sftpOpener,
       log,
     });
     const { volumes, network, scheduler } = node;
@@ -70,7 +72,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopping ??= shutdown().finally(stopped));
     const requestStop = () => setImmediate(() => void stop()); // after the `stop` answer is written
-    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, cache, pins: node.pins, collector: node.collector, info, discovery, requestStop, log, note: options.note ?? log });
+    const methods = serverMethods({ dataDir, mounts, volumes, scheduler, network, events, cache, pins: node.pins, collector: node.collector, stores: node.stores, info, discovery, requestStop, log, note: options.note ?? log });
     const control = await ControlServer.listen(dataDir.path, methods, log, { log: events, instance: `${process.pid}-${Date.now()}` });
     const listener = peers;
     node.start();

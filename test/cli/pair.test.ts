@@ -6,84 +6,23 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BAZIL } from '../helpers.js';
+import { startSshd, sshdUnavailable } from '../helpers/sshd.js';
 import { eventually, makeHost } from '../sync/hosts.js';
-
-interface Sshd {
-  port: number;
-  /** The sshd's directory: host_key, client_key (authorized), other_key (not). */
-  dir: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** Why the test cannot run here, or undefined. */
 function cannotRun(): string | undefined {
-  if (!existsSync('/usr/sbin/sshd')) return 'no /usr/sbin/sshd (apt-get install openssh-server)';
-  if (process.getuid?.() !== 0) return 'not root (the private sshd logs in as the user running it, which needs root)';
+  const sshd = sshdUnavailable();
+  if (sshd) return sshd;
   try {
-    execFileSync('sh', ['-c', 'command -v ssh-keygen && command -v setsid && command -v fusermount'], { stdio: 'ignore' });
+    execFileSync('sh', ['-c', 'command -v setsid && command -v fusermount'], { stdio: 'ignore' });
   } catch {
-    return 'no ssh-keygen, setsid or fusermount on the PATH';
+    return 'no setsid or fusermount on the PATH';
   }
   return undefined;
-}
-
-/** A private sshd on loopback, logging in root by key only; stopped when the test ends. */
-async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
-  mkdirSync(dir);
-  execFileSync('sh', ['-c', "ssh-keygen -q -t ed25519 -N '' -f host_key && ssh-keygen -q -t ed25519 -N '' -f client_key && ssh-keygen -q -t ed25519 -N '' -f other_key && cp client_key.pub authorized_keys"], { cwd: dir });
-  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 }); // sshd's privilege separation directory
-  const port = await freePort();
-  const config = join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      'ListenAddress 127.0.0.1',
-      `Port ${port}`,
-      `HostKey ${join(dir, 'host_key')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'PermitRootLogin prohibit-password',
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'StrictModes no',
-      'UsePAM no',
-      'PidFile none',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('/usr/sbin/sshd', ['-f', config, '-D', '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sshd did not listen within 10 s: ${log}`)), 10_000);
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      log += s;
-      if (/Server listening on 127\.0\.0\.1 port/.test(log)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(() => reject(new Error(`sshd exited: ${log}`)));
-  });
-  return { port, dir };
 }
 
 /** The scene: white (here) and black (the "remote"), the sshd, white's HOME with ~/.ssh. */

@@ -11,7 +11,8 @@ import { fileObjects } from './file-objects.js';
 import type { PinVolume } from './pins.js';
 import type { Holder } from './where.js';
 
-export async function whereIs(cache: Cache, volume: PinVolume, path: string, file: Node, pinned: boolean): Promise<WhereIs> {
+/** where: a remote store's location by its name (a dir: store's last path), for the answer to name it. */
+export async function whereIs(cache: Cache, volume: PinVolume, path: string, file: Node, pinned: boolean, where: (store: string) => string | undefined = () => undefined): Promise<WhereIs> {
   const base = { volume: volume.name, path, pinned, stores: [] as StoreHolding[] };
   if (!file.manifest) {
     const n = file.data?.length ?? 0;
@@ -30,7 +31,8 @@ export async function whereIs(cache: Cache, volume: PinVolume, path: string, fil
     else missing = true;
     const holders: Holder[] = cache.where.holders(o.id);
     for (const h of holders) {
-      const s = stores.get(h.store) ?? { store: h.store, objects: 0, kept: true, seen: h.seen };
+      const at = h.store.startsWith('dir:') ? where(h.store) : undefined;
+      const s = stores.get(h.store) ?? { store: h.store, ...(at ? { at } : {}), objects: 0, kept: true, seen: h.seen };
       s.objects++;
       s.kept &&= h.kept;
       s.seen = Math.min(s.seen, h.seen);

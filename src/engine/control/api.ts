@@ -11,6 +11,7 @@
  */
 import type { CacheControlMethods } from './cache-api.js';
 import type { CheckControlMethods } from './check-api.js';
+import type { StoreControlMethods } from './store-api.js';
 import type { SequencedEvent } from '../events.js';
 
 export type { BazilEvent, EventType, SequencedEvent, SyncCounts } from '../events.js';
@@ -212,7 +213,7 @@ export type StreamMessage = { event: SequencedEvent } | { dropped: { code: strin
 type Ok = Record<string, never>;
 
 /** Every method: its params and its result. */
-export interface ControlMethods extends CacheControlMethods, CheckControlMethods {
+export interface ControlMethods extends CacheControlMethods, CheckControlMethods, StoreControlMethods {
   ping: { params: Ok; result: ServerInfo };
   /** Where things stand: volumes and their mounts, peers and grants, open conflicts. */
   status: { params: Ok; result: StatusInfo };

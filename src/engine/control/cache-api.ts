@@ -50,8 +50,10 @@ export interface PinInfo {
 }
 
 export interface StoreHolding {
-  /** peer:HEX */
+  /** peer:HEX, dir:ID, sftp://user@host:port/path */
   store: string;
+  /** A dir: store's path, where it was last found (it may be unplugged now). */
+  at?: string;
   /** Of the file's objects, how many the store was confirmed to hold. */
   objects: number;
   /** It keeps all of those (not merely caches them). */

@@ -305,4 +305,19 @@ export const MIGRATIONS: readonly string[] = [
   -- Special files (kinds 4 FIFO, 5 socket, 6 character device, 7 block device): a device's number.
   ALTER TABLE nodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;
   `,
+  // 11: remote stores (dir:, sftp://) and the volumes that fetch content from them.
+  `
+  CREATE TABLE stores (
+    name TEXT PRIMARY KEY,             -- as the where-table names it: dir:ID, sftp://user@host:port/path
+    kind TEXT NOT NULL,                -- dir | sftp
+    location TEXT NOT NULL,            -- dir: the path it was last found at; sftp: its URL
+    added_at INTEGER NOT NULL,
+    seen_at INTEGER                    -- ms: when it last answered (null: never since added)
+  );
+  CREATE TABLE volume_stores (
+    volume INTEGER NOT NULL REFERENCES volumes (id) ON DELETE CASCADE,
+    store TEXT NOT NULL REFERENCES stores (name) ON DELETE CASCADE,
+    PRIMARY KEY (volume, store)
+  );
+  `,
 ];

@@ -22,8 +22,14 @@ import { Replicas } from '../sync/replicas.js';
 import { OpenVolumes, type OpenVolume } from './open-volumes.js';
 import { peerRequests } from './peer-requests.js';
 import { SourceRanking } from './source-ranking.js';
-import { fetchFromAny, peerSources } from './sources.js';
+import { BazilError } from '../errors.js';
+import type { SftpOpener } from '../store/stores.js';
+import { fetchFromAny, peerSources, StoreSources } from './sources.js';
 import { SyncScheduler } from './sync-scheduler.js';
+
+const noSftp: SftpOpener = (url) => {
+  throw new BazilError('UNAVAILABLE', `this engine cannot reach ${url}: it has no SSH (run the bazil server)`);
+};
 
 /** Files open through the mounts: a sync does not change them under their readers. */
 export interface OpenFiles {
@@ -42,6 +48,8 @@ export interface NodeOptions {
   /** Sync on its own (announce, pull when told, poll); false: only when asked. */
   auto: boolean;
   openFiles: OpenFiles;
+  /** How sftp:// stores are reached (the server's SSH, as bazil pair's); none: they are not. */
+  sftp?: SftpOpener;
   /** One line for the user; never given secrets. */
   log(line: string): void;
 }
@@ -55,6 +63,8 @@ export class EngineNode {
   readonly collector: Collector;
   /** Where the engine tells what happens (the control socket streams it). */
   readonly events: EventLog;
+  /** The remote stores (dir:, sftp://) volumes fetch content from. */
+  readonly stores: StoreSources;
 
   private readonly auto: boolean;
 
@@ -68,9 +78,10 @@ export class EngineNode {
     const network = (): PeerNetwork => this.network;
     // Content comes from the peer expected to answer soonest (measured), the others as fallbacks.
     const ranking = new SourceRanking();
+    this.stores = new StoreSources(db, opts.sftp ?? noSftp);
     this.volumes = new OpenVolumes(
       dataDir,
-      (rowId) => ranking.rank(peerSources(volumeStoragePeers(db, rowId), network)),
+      (rowId) => ranking.rank([...peerSources(volumeStoragePeers(db, rowId), network), ...this.stores.sources(rowId)]),
       (v) => {
         this.scheduler.watch(v);
         this.collector.watch(v.tree);
@@ -146,5 +157,6 @@ export class EngineNode {
     this.pins.stop();
     this.collector.stop();
     await this.network.closeAll();
+    await this.stores.close();
   }
 }
