@@ -118,7 +118,7 @@ export async function checkReferences(opts: CheckOptions): Promise<CheckResult> 
             result.verified++;
             p.repaired = true;
           } catch (e) {
-            p.message += `; no peer could provide a good copy: ${(e as Error).message}`;
+            p.message += `; no peer or store could provide a good copy: ${(e as Error).message}`;
           }
         }
         problem(p);

@@ -182,7 +182,7 @@ export class ContentStore {
   /** Replaces a bad local copy of the chunk with hash h by a verified one from a source (UNAVAILABLE when none has it). */
   async refetch(h: Buffer): Promise<void> {
     const id = this.key.objectId(h);
-    if (this.sources().length === 0) throw new BazilError('UNAVAILABLE', `object ${toHex(id)} is bad here, and this volume has no peer to fetch a good copy from; add one with \`bazil volume storage add\``);
+    if (this.sources().length === 0) throw new BazilError('UNAVAILABLE', `object ${toHex(id)} is bad here, and this volume has no peer or store to fetch a good copy from; add one with \`bazil volume storage add\``);
     await this.objects.remove?.(id);
     await this.load(h);
   }
@@ -226,7 +226,7 @@ export class ContentStore {
       // "not allowed" (EACCES) when a peer refused, else unavailable (EIO).
       throw new BazilError(
         refused ? 'UNAUTHORIZED' : 'UNAVAILABLE',
-        `object ${toHex(id)} is not in the local store, and no peer could provide it (${failures.join('; ')})` + (known ? `; make one of these available: ${known}` : ''),
+        `object ${toHex(id)} is not in the local store, and no peer or store could provide it (${failures.join('; ')})` + (known ? `; make one of these available: ${known}` : ''),
       );
     }
   }
