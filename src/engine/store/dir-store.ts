@@ -11,7 +11,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { BazilError, isBazilError, isErrno } from '../errors.js';
-import { isObjectHex, objectHex, STORE_TIMEOUT_MS, withTimeout, type RemoteStore } from './remote.js';
+import { isObjectHex, MAX_OBJECT_BYTES, objectHex, STORE_TIMEOUT_MS, tooBig, withTimeout, type RemoteStore } from './remote.js';
 
 export const DIR_IDENTITY = 'bazil-store.json';
 
@@ -29,8 +29,13 @@ export async function readDirIdentity(path: string): Promise<string | undefined>
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
     throw new BazilError('UNAVAILABLE', `cannot read ${join(path, DIR_IDENTITY)}: ${(err as Error).message}`);
   }
-  const parsed = JSON.parse(text) as Partial<Identity>;
-  if (parsed.bazilStore !== 1 || typeof parsed.id !== 'string' || !/^[0-9a-f]{32}$/.test(parsed.id)) {
+  let parsed: Partial<Identity> = {};
+  try {
+    parsed = JSON.parse(text) as Partial<Identity>;
+  } catch {
+    // not JSON: refused below as not an identity
+  }
+  if (parsed?.bazilStore !== 1 || typeof parsed.id !== 'string' || !/^[0-9a-f]{32}$/.test(parsed.id)) {
     throw new BazilError('CORRUPT', `${join(path, DIR_IDENTITY)} is not a bazil store identity; move it away if that directory is not a store`);
   }
   return parsed.id;
@@ -106,7 +111,16 @@ export class DirStore implements RemoteStore {
   get(id: Uint8Array): Promise<Buffer> {
     return this.run('get', async () => {
       try {
-        return await readFile(this.pathOf(id));
+        const f = await open(this.pathOf(id), 'r');
+        try {
+          const { size } = await f.stat();
+          if (size > MAX_OBJECT_BYTES) throw tooBig(id, this.name, size);
+          const buf = Buffer.alloc(size);
+          const { bytesRead } = await f.read(buf, 0, size, 0);
+          return buf.subarray(0, bytesRead);
+        } finally {
+          await f.close();
+        }
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) throw err;
         await this.present();

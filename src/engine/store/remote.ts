@@ -28,6 +28,18 @@ export interface RemoteStore {
   close(): Promise<void>;
 }
 
+/**
+ * The most a store's get reads: an object is at most a 4 MiB chunk (or
+ * manifest node) with its header and tag; a bigger file in a store is not an
+ * object this bazil wrote, and reading it whole would let a store (a
+ * hostile server, a damaged disk) make the server allocate without bound.
+ */
+export const MAX_OBJECT_BYTES = 8 << 20;
+
+/** The error for a file in a store too big to be an object. */
+export const tooBig = (id: Uint8Array, store: string, size: number): BazilError =>
+  new BazilError('CORRUPT', `object ${objectHex(id)} in store ${store} is ${size} bytes, more than any object (${MAX_OBJECT_BYTES}); the store holds something else there`);
+
 /** How long one operation of a store may take before it counts as unavailable. */
 export const STORE_TIMEOUT_MS = 15_000;
 

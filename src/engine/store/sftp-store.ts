@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Client as SshClient, SFTPWrapper } from 'ssh2';
 import { BazilError, isBazilError } from '../errors.js';
-import { isObjectHex, objectHex, STORE_TIMEOUT_MS, withTimeout, type RemoteStore } from './remote.js';
+import { isObjectHex, MAX_OBJECT_BYTES, objectHex, STORE_TIMEOUT_MS, tooBig, withTimeout, type RemoteStore } from './remote.js';
 
 /** An SSH connection, authenticated. */
 export interface SshConnection {
@@ -103,7 +103,7 @@ export class SftpStore implements RemoteStore {
   get(id: Uint8Array): Promise<Buffer> {
     return this.run('get', async (sftp) => {
       try {
-        return await call<Buffer>((cb) => sftp.readFile(this.pathOf(id), cb));
+        return await readBounded(sftp, this.pathOf(id), (size) => tooBig(id, this.name, size));
       } catch (err) {
         if (sftpCode(err) !== NO_SUCH_FILE) throw err;
         throw new BazilError('NOT_FOUND', `object ${objectHex(id)} is not in store ${this.name}`);
@@ -166,6 +166,29 @@ export class SftpStore implements RemoteStore {
 /** An SFTP call as a promise (its callback's error rejects it). */
 function call<T>(fn: (cb: (err: Error | undefined | null, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
+/** A file's bytes, refused (tooBig) past MAX_OBJECT_BYTES whatever the server says its size is. */
+async function readBounded(sftp: SFTPWrapper, path: string, tooBig: (size: number) => Error): Promise<Buffer> {
+  const handle = await call<Buffer>((cb) => sftp.open(path, 'r', cb));
+  try {
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const want = Math.min(1 << 20, MAX_OBJECT_BYTES + 1 - total);
+      const buf = Buffer.alloc(want);
+      const n = await new Promise<number>((resolve, reject) =>
+        sftp.read(handle, buf, 0, want, total, (err, bytesRead) => (err ? ((err as { code?: unknown }).code === 1 ? resolve(0) : reject(err)) : resolve(bytesRead))),
+      );
+      if (n === 0) break; // end of file (SSH_FX_EOF, or an empty read)
+      parts.push(buf.subarray(0, n));
+      total += n;
+      if (total > MAX_OBJECT_BYTES) throw tooBig(total);
+    }
+    return Buffer.concat(parts, total);
+  } finally {
+    await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
+  }
 }
 
 async function exists(sftp: SFTPWrapper, path: string): Promise<boolean> {

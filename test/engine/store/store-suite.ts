@@ -1,17 +1,17 @@
 /**
  * The one test suite every remote store passes (dir:, sftp://), run by one
  * test file per kind against a real instance. A kind gives a fresh store and
- * its own ways to interrupt a put half way, flip a byte of a stored object,
+ * its own ways to interrupt a put half way, find the file of a stored object,
  * and unplug the store.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ContentStore } from '../../../src/engine/store/content.js';
 import { LocalObjectStore } from '../../../src/engine/store/objects.js';
-import { storeSource, type RemoteStore } from '../../../src/engine/store/remote.js';
+import { MAX_OBJECT_BYTES, storeSource, type RemoteStore } from '../../../src/engine/store/remote.js';
 import { isBazilError } from '../../../src/engine/errors.js';
 import { pseudoRandom, tempDir } from '../../helpers.js';
 
@@ -19,8 +19,8 @@ export interface StoreUnderTest {
   store: RemoteStore;
   /** Starts a put of the object and kills it half way (as a crash or a dropped connection would). */
   interruptPut(id: Buffer, bytes: Buffer): Promise<void>;
-  /** Flips one byte of a stored object, behind the store's back. */
-  flipByte(id: Buffer): Promise<void>;
+  /** The file that holds a stored object, to change it behind the store's back. */
+  objectFile(id: Buffer): string;
   /** Makes the store unreachable (a disk unplugged, a server stopped); `store` must then fail UNAVAILABLE. */
   unplug(): Promise<void>;
 }
@@ -111,10 +111,20 @@ export function storeSuite(kindName: string, kind: StoreKind): void {
     };
     const good = fresh();
     assert.deepEqual(await good.content.reader(manifest).read(0, data.length), data);
-    await under.flipByte(ids[0]);
+    const bytes = readFileSync(under.objectFile(ids[0]));
+    bytes[bytes.length >> 1] ^= 0x01;
+    writeFileSync(under.objectFile(ids[0]), bytes);
     const bad = fresh();
     await rejectsWith(bad.content.reader(manifest).read(0, 1000), 'CORRUPT');
     assert.equal(await bad.local.has(ids[0]), false, 'bad bytes are never stored locally');
+  });
+
+  it('a file too big to be an object is refused CORRUPT, not read whole', async (t) => {
+    const under = await kind.make(t);
+    const a = id();
+    await under.store.put(a, Buffer.from('x'));
+    truncateSync(under.objectFile(a), MAX_OBJECT_BYTES + 1); // sparse: no disk used
+    await rejectsWith(under.store.get(a), 'CORRUPT');
   });
 
   it('an unplugged store answers UNAVAILABLE, within its timeout', async (t) => {
