@@ -26,13 +26,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectControl } from '../src/engine/control/client.js';
 import { median, printRows, timed, type Row } from './report.js';
 import { dropCaches, writeRandomFile } from './store.js';
+import { freePort, writeSshdConfig } from '../test/helpers/sshd.js';
 
 const BAZIL = fileURLToPath(new URL('../../bin/bazil.js', import.meta.url));
 const MB = 1e6;
@@ -173,18 +173,6 @@ function isMounted(dir: string): boolean {
   return readFileSync('/proc/mounts', 'utf8')
     .split('\n')
     .some((line) => line.split(' ')[1] === dir);
-}
-
-/** A free TCP port on loopback (free when asked; taken right after). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Things to undo, last first, whether the bench finished or failed. */
@@ -346,24 +334,7 @@ export async function startSshd(dir: string, cleanup: Cleanup): Promise<Ssh | st
     cleanup.add('remove /run/sshd', () => rmdirSync('/run/sshd'));
   }
   const port = await freePort();
-  const config = join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      'ListenAddress 127.0.0.1',
-      `Port ${port}`,
-      `HostKey ${join(dir, 'host_key')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'PermitRootLogin prohibit-password',
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'StrictModes no',
-      'UsePAM no',
-      'PidFile none',
-      '',
-    ].join('\n'),
-  );
+  const config = writeSshdConfig(dir, port);
   const child = spawn(sshd, ['-f', config, '-D', '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
   if (child.pid) longRunning.add(child.pid);
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));

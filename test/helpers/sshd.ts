@@ -32,7 +32,8 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port free now (for a server that cannot be told to pick one itself). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
@@ -54,12 +55,11 @@ export function sshdUnavailable(): string | undefined {
   return undefined;
 }
 
-/** A private sshd on loopback, logging in root by key only; stopped when the test ends. */
-export async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
-  mkdirSync(dir);
-  execFileSync('sh', ['-c', "ssh-keygen -q -t ed25519 -N '' -f host_key && ssh-keygen -q -t ed25519 -N '' -f client_key && ssh-keygen -q -t ed25519 -N '' -f other_key && cp client_key.pub authorized_keys"], { cwd: dir });
-  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 }); // sshd's privilege separation directory
-  const port = await freePort();
+/**
+ * The config of a private sshd on loopback: host key, authorized_keys and
+ * client key in dir, root by key only, SFTP served. Returns its path.
+ */
+export function writeSshdConfig(dir: string, port: number): string {
   const config = join(dir, 'sshd_config');
   writeFileSync(
     config,
@@ -79,6 +79,16 @@ export async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
       '',
     ].join('\n'),
   );
+  return config;
+}
+
+/** A private sshd on loopback, logging in root by key only; stopped when the test ends. */
+export async function startSshd(t: TestContext, dir: string): Promise<Sshd> {
+  mkdirSync(dir);
+  execFileSync('sh', ['-c', "ssh-keygen -q -t ed25519 -N '' -f host_key && ssh-keygen -q -t ed25519 -N '' -f client_key && ssh-keygen -q -t ed25519 -N '' -f other_key && cp client_key.pub authorized_keys"], { cwd: dir });
+  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 }); // sshd's privilege separation directory
+  const port = await freePort();
+  const config = writeSshdConfig(dir, port);
   const child = spawn('/usr/sbin/sshd', ['-f', config, '-D', '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const stop = async () => {
