@@ -7,24 +7,11 @@
  */
 import type { Db } from '../db/open.js';
 import type { ObjectStore } from '../store/objects.js';
+import type { PushResult } from '../control/store-api.js';
 import type { RemoteStore } from '../store/remote.js';
 import type { Cache } from './cache.js';
 import { fileObjects } from './file-objects.js';
 import { walkReferences, type RefVolume } from './references.js';
-
-export interface PushResult {
-  /** Distinct objects of the volume listed. */
-  objects: number;
-  /** Uploaded now, and their bytes (encrypted, as stored). */
-  uploaded: number;
-  uploadedBytes: number;
-  /** Already in the store. */
-  present: number;
-  /** Not here (evicted, never fetched): not uploaded. */
-  missing: number;
-  /** Files (or snapshot directories) whose objects are not all known here: some of theirs may be missing too. */
-  unlisted: number;
-}
 
 export interface PushOptions {
   db: Db;

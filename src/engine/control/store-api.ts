@@ -34,13 +34,21 @@ export interface StoreInfo {
   volumes: string[];
 }
 
-export interface StorePushResult {
-  store: string;
-  volume: string;
+export interface PushResult {
+  /** Distinct objects of the volume listed. */
   objects: number;
+  /** Uploaded now, and their bytes (encrypted, as stored). */
   uploaded: number;
   uploadedBytes: number;
+  /** Already in the store. */
   present: number;
+  /** Not here (evicted, never fetched): not uploaded. */
   missing: number;
+  /** Files (or snapshot directories) whose objects are not all known here: some of theirs may be missing too. */
   unlisted: number;
+}
+
+export interface StorePushResult extends PushResult {
+  store: string;
+  volume: string;
 }
