@@ -20,7 +20,7 @@ import { BazilError } from '../engine/errors.js';
 import { formatAddr, parseAddr } from '../engine/peer/listener.js';
 import { formatCode, formatLongCode, randomWords } from './invite-code.js';
 import { MAX_INVITE_VOLUMES, serveJoiner, type SelfInfo } from './invite-session.js';
-import { openMdns, type Mdns } from './mdns.js';
+import type { Mdns } from './mdns.js';
 
 export const DEFAULT_INVITE_EXPIRY_MS = 10 * 60_000;
 export const MIN_INVITE_EXPIRY_MS = 1_000;
@@ -56,16 +56,14 @@ export interface InviteHostOptions {
   api: () => ControlApi;
   emit(event: BazilEvent): void;
   log(line: string): void;
-  /** Announce open invites on the LAN (mDNS), for the short code; off with discovery, and for a loopback listener. */
-  announce: boolean;
+  /** The server's mDNS socket, to announce open invites on the LAN for the short code; none with discovery off. */
+  mdns?: Mdns;
 }
 
 export class InviteHost {
   private readonly invites = new Map<number, Invite>();
   /** Numbers go up from a small random start: an old code's number rarely names a new invite. */
   private nextId = randomInt(1, 90);
-  /** The mDNS socket announcing open invites, opened with the first one. */
-  private mdns?: Mdns;
 
   constructor(private readonly opts: InviteHostOptions) {}
 
@@ -104,9 +102,8 @@ export class InviteHost {
     timer.unref();
     const invite: Invite = { info, words, state: 'open', server, sockets: new Set(), tries: 0, timer };
     this.invites.set(id, invite);
-    if (this.opts.announce && !isLoopback(host)) {
-      this.mdns ??= openMdns((err) => this.opts.log(`cannot announce invites on the LAN (mDNS): ${err.message}; the long code still works`));
-      invite.withdraw = this.mdns.announceInvite(id, port);
+    if (this.opts.mdns && !isLoopback(host)) {
+      invite.withdraw = this.opts.mdns.announceInvite(id, port);
       info.onLan = true;
     }
     server.on('connection', (socket) => this.accept(invite, socket));
@@ -131,8 +128,6 @@ export class InviteHost {
   /** Closes every invite (the server is stopping). */
   async close(): Promise<void> {
     for (const invite of [...this.invites.values()]) this.end(invite);
-    await this.mdns?.close();
-    this.mdns = undefined;
   }
 
   private open(): Invite[] {

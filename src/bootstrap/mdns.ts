@@ -141,7 +141,8 @@ export function openMdns(onError: (err: Error) => void = () => {}): Mdns {
         disableIPv6: true,
         txt: { id: String(id), v: String(MDNS_VERSION) },
       });
-      return () => new Promise<void>((resolve) => service.stop?.(() => resolve()));
+      // Withdrawn after close: the goodbye went with close's.
+      return () => (closed ? Promise.resolve() : new Promise<void>((resolve) => service.stop?.(() => resolve())));
     },
 
     findInvite(id, timeoutMs) {
@@ -179,16 +180,6 @@ export function openMdns(onError: (err: Error) => void = () => {}): Mdns {
       });
     },
   };
-}
-
-/** One-shot findInvite for a process that has no mDNS socket open (`bazil join`). */
-export async function findInvite(id: number, timeoutMs: number): Promise<string[]> {
-  const mdns = openMdns();
-  try {
-    return await mdns.findInvite(id, timeoutMs);
-  } finally {
-    await mdns.close();
-  }
 }
 
 function txtOf(s: Service): Record<string, unknown> {

@@ -62,7 +62,8 @@ export class Discovery {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly proving = new Set<string>();
   private readonly stopProofs = new AbortController();
-  private readonly mdns: Mdns;
+  /** The one mDNS socket of the server: invites are announced and looked up on it too. */
+  readonly mdns: Mdns;
   private readonly ownFingerprint: string;
   private readonly identity: Identity;
   private strangerEvents = { minute: 0, count: 0 };

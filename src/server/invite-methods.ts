@@ -13,7 +13,7 @@ import type { EventLog } from '../engine/events.js';
 import { BazilError } from '../engine/errors.js';
 import { DEFAULT_INVITE_EXPIRY_MS, InviteHost } from '../bootstrap/invite-host.js';
 import { joinInvite } from '../bootstrap/invite-join.js';
-import { findInvite } from '../bootstrap/mdns.js';
+import type { Discovery } from './discovery.js';
 import type { SelfInfo } from '../bootstrap/invite-session.js';
 import { text } from './params.js';
 
@@ -24,7 +24,7 @@ export interface InviteContext {
   info: ServerInfo;
   events: EventLog;
   /** LAN discovery, when on: open invites are announced, and short codes looked up, over mDNS. */
-  discovery?: unknown;
+  discovery?: Pick<Discovery, 'mdns'>;
   log(line: string): void;
 }
 
@@ -33,8 +33,8 @@ export const FIND_INVITE_TIMEOUT_MS = 5_000;
 
 export function inviteMethods(ctx: InviteContext, api: () => ControlApi): MethodTable<InviteMethod> {
   const self = (): SelfInfo => ({ key: ctx.dataDir.publicKey().toString('hex'), hostname: hostname(), peerAddress: ctx.info.peerAddress });
-  const lan = ctx.discovery !== undefined;
-  const host = new InviteHost({ peerAddress: ctx.info.peerAddress, self, api, emit: (e) => ctx.events.emit(e), log: ctx.log, announce: lan });
+  const mdns = ctx.discovery?.mdns;
+  const host = new InviteHost({ peerAddress: ctx.info.peerAddress, self, api, emit: (e) => ctx.events.emit(e), log: ctx.log, mdns });
   ctx.events.subscribe((e) => {
     if (e.event.type === 'server.stopping') void host.close();
   });
@@ -54,6 +54,6 @@ export function inviteMethods(ctx: InviteContext, api: () => ControlApi): Method
       host.cancel(p.id);
       return {};
     },
-    'invite.join': (p) => joinInvite(text(p, 'code'), { api: api(), self: self(), find: lan ? (id) => findInvite(id, FIND_INVITE_TIMEOUT_MS) : undefined }),
+    'invite.join': (p) => joinInvite(text(p, 'code'), { api: api(), self: self(), find: mdns ? (id) => mdns.findInvite(id, FIND_INVITE_TIMEOUT_MS) : undefined }),
   };
 }

@@ -103,7 +103,7 @@ export interface MethodContext extends DataDirContext {
   stores: StoreSources;
   info: ServerInfo;
   /** LAN discovery; none when turned off. */
-  discovery?: Pick<Discovery, 'nearby'>;
+  discovery?: Pick<Discovery, 'nearby' | 'mdns'>;
   /** Shuts the server down after the current answer is sent. */
   requestStop(): void;
 }

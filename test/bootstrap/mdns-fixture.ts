@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Bonjour } from 'bonjour-service';
-import { findInvite, keyFingerprint, openMdns, SERVER_TYPE } from '../../src/bootstrap/mdns.js';
+import { keyFingerprint, openMdns, SERVER_TYPE } from '../../src/bootstrap/mdns.js';
 
 const [mode, ...args] = process.argv.slice(2);
 const untilStdinCloses = () => new Promise<void>((resolve) => process.stdin.on('end', resolve).resume());
@@ -33,7 +33,9 @@ if (mode === 'announce') {
   await untilStdinCloses();
   await mdns.close();
 } else if (mode === 'find-invite') {
-  say(await findInvite(Number(args[0]), Number(args[1])));
+  const mdns = openMdns();
+  say(await mdns.findInvite(Number(args[0]), Number(args[1])));
+  await mdns.close();
 } else if (mode === 'flood') {
   const [keyHex, port, n] = [args[0], Number(args[1]), Number(args[2])];
   let dials = 0;
